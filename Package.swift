@@ -1,0 +1,154 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Settings every Swift target shares: Swift 6 language mode and strict checks.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Tickwire",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bus-proxy", targets: ["bus-proxy"]),
+        .executable(name: "bus-tap", targets: ["bus-tap"]),
+        .executable(name: "ingestor", targets: ["ingestor"]),
+        .executable(name: "tickwire", targets: ["tickwire"]),
+        .executable(name: "tickwire-bench", targets: ["tickwire-bench"]),
+        .library(name: "Bus", targets: ["Bus"]),
+        .library(name: "Contracts", targets: ["Contracts"]),
+        .library(name: "ServiceKit", targets: ["ServiceKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // System libraries. CZeroMQ names no pkg-config module on purpose: libzmq's .pc file
+        // carries `-isystem`, which SwiftPM rejects with a warning on every build; zmq.h lives
+        // in /usr/include and the module map links `zmq`, which is all that is needed.
+        .systemLibrary(
+            name: "CZeroMQ",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
+        // Libraries.
+        .target(name: "Bus", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
+        .target(
+            name: "Contracts",
+            dependencies: ["Bus", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Proto"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "Bus", "Contracts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "MarketData",
+            dependencies: [
+                "Bus", "Contracts", "ServiceKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "OperatorKit",
+            dependencies: [
+                "Bus", "Contracts", "ServiceKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // Thin executables.
+        .executableTarget(
+            name: "bus-proxy",
+            dependencies: [
+                "OperatorKit", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "bus-tap",
+            dependencies: [
+                "OperatorKit", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "ingestor",
+            dependencies: [
+                "MarketData", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "tickwire",
+            dependencies: [
+                "OperatorKit", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "tickwire-bench",
+            dependencies: [
+                "Bus", "Contracts", "CZeroMQ", "OperatorKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // Tests.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Bus", "Contracts", "ServiceKit"],
+            path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "BusTests", dependencies: ["Bus", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ContractsTests",
+            dependencies: ["Contracts", "Bus", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ServiceKitTests",
+            dependencies: ["ServiceKit", "Contracts", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MarketDataTests",
+            dependencies: ["MarketData", "Contracts", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Contracts", "Bus", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
