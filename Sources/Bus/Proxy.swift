@@ -1,0 +1,154 @@
+import CZeroMQ
+import Synchronization
+
+/// The bus's forwarder: publishers connect to its XSUB side, subscribers to its XPUB side.
+///
+/// Messages flow XSUB → XPUB; subscriptions flow XPUB → XSUB so publishers filter at the
+/// source. The loop runs on its own thread with a bounded poll, forwards frames without
+/// copying, counts what passes, and can inject messages of its own (its heartbeat) on the
+/// XPUB side from that same thread.
+public final class Proxy: Sendable {
+    /// Counters since start.
+    public struct Statistics: Sendable, Equatable {
+        public var messages: UInt64 = 0
+        public var frames: UInt64 = 0
+        public var bytes: UInt64 = 0
+        /// Messages that were not the bus's two frames (counted, still forwarded).
+        public var malformed: UInt64 = 0
+        /// Subscribe and unsubscribe frames passed upstream.
+        public var subscriptionChanges: UInt64 = 0
+        public var injected: UInt64 = 0
+    }
+
+    private struct State {
+        var statistics = Statistics()
+        var outbox: [[[UInt8]]] = []
+        var stopRequested = false
+        var finished = false
+        var failure: ZeroMQError?
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private final class Core: Sendable {
+        let state = Mutex(State())
+    }
+
+    private let core = Core()
+    /// The XSUB endpoint as bound (publishers connect here).
+    public let frontend: String
+    /// The XPUB endpoint as bound (subscribers connect here).
+    public let backend: String
+
+    /// Binds the XSUB side to `frontend` and the XPUB side to `backend` and starts
+    /// forwarding on a thread of its own.
+    public init(
+        context: Context,
+        frontend: String,
+        backend: String,
+        options: SocketOptions = .init(),
+        pollTimeoutMilliseconds: Int = 100
+    ) async throws(ZeroMQError) {
+        let core = self.core
+        let started: Result<(String, String), ZeroMQError> = await withCheckedContinuation { continuation in
+            OwnerThread.start(name: "zmq-proxy") {
+                let xsub: Socket
+                let xpub: Socket
+                let bound: (String, String)
+                do throws(ZeroMQError) {
+                    xsub = try Socket(context: context, type: .xsub, options: options)
+                    xpub = try Socket(context: context, type: .xpub, options: options)
+                    bound = (try xsub.bind(frontend), try xpub.bind(backend))
+                } catch {
+                    core.state.withLock { $0.finished = true; $0.failure = error }
+                    continuation.resume(returning: .failure(error))
+                    return
+                }
+                continuation.resume(returning: .success(bound))
+                Proxy.run(xsub: xsub, xpub: xpub, core: core, pollTimeoutMilliseconds: pollTimeoutMilliseconds)
+            }
+        }
+        let bound = try started.get()
+        self.frontend = bound.0
+        self.backend = bound.1
+    }
+
+    deinit {
+        core.state.withLock { $0.stopRequested = true }
+    }
+
+    /// Counters since start.
+    public var statistics: Statistics { core.state.withLock { $0.statistics } }
+
+    /// Why the loop stopped, if it stopped on an error.
+    public var failure: ZeroMQError? { core.state.withLock { $0.failure } }
+
+    /// Queues a message of the proxy's own to send to subscribers (within one poll interval).
+    public func inject(frames: [[UInt8]]) {
+        core.state.withLock { $0.outbox.append(frames) }
+    }
+
+    /// Stops forwarding, closes both sockets and waits for the thread to finish.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = core.state.withLock { state -> Bool in
+                state.stopRequested = true
+                if state.finished { return true }
+                state.exitWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    private static func run(xsub: Socket, xpub: Socket, core: Core, pollTimeoutMilliseconds: Int) {
+        var items = [
+            zmq_pollitem_t(socket: xsub.handle, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0),
+            zmq_pollitem_t(socket: xpub.handle, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0),
+        ]
+        var local = Statistics()
+        var failure: ZeroMQError?
+        /// Flushed to the shared counters at most this often, in messages.
+        let flushEvery: UInt64 = 4_096
+        var unflushed: UInt64 = 0
+        while true {
+            let (stop, outbox) = core.state.withLock { state -> (Bool, [[[UInt8]]]) in
+                state.statistics = local
+                defer { state.outbox.removeAll() }
+                return (state.stopRequested, state.outbox)
+            }
+            unflushed = 0
+            if stop { break }
+            do throws(ZeroMQError) {
+                for frames in outbox where try xpub.send(frames: frames) { local.injected += 1 }
+                guard try poll(&items, timeoutMilliseconds: pollTimeoutMilliseconds) > 0 else { continue }
+                if items[0].revents & Int16(ZMQ_POLLIN) != 0 {
+                    // Drain a bounded batch so subscriptions and stop requests are not starved.
+                    for _ in 0..<flushEvery {
+                        guard let moved = try xsub.forward(to: xpub) else { break }
+                        local.messages += 1
+                        local.frames += UInt64(moved.frames)
+                        local.bytes += UInt64(moved.bytes)
+                        if moved.frames != 2 { local.malformed += 1 }
+                        unflushed += 1
+                    }
+                }
+                if items[1].revents & Int16(ZMQ_POLLIN) != 0 {
+                    while try xpub.forward(to: xsub) != nil { local.subscriptionChanges += 1 }
+                }
+            } catch {
+                if !error.isTermination { failure = error }
+                break
+            }
+        }
+        xsub.close()
+        xpub.close()
+        let exitWaiters = core.state.withLock { state in
+            state.statistics = local
+            state.finished = true
+            state.failure = failure
+            defer { state.exitWaiters = [] }
+            return state.exitWaiters
+        }
+        for waiter in exitWaiters { waiter.resume() }
+    }
+}

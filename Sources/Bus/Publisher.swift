@@ -1,0 +1,199 @@
+import Dispatch
+import Synchronization
+
+/// What ``Publisher/publish(topic:payload:)`` did with a message.
+public enum PublishResult: Sendable, Equatable {
+    /// Queued for sending with this per-topic sequence number.
+    case queued(sequence: UInt64)
+    /// Dropped because the outbound queue was full or the publisher is closed. The sequence
+    /// number was still used, so subscribers see the loss as a gap.
+    case dropped(sequence: UInt64)
+}
+
+/// A PUB socket that any task or thread may publish on without blocking.
+///
+/// The socket lives on a dedicated owner thread. `publish` stamps the next per-topic
+/// sequence number, appends the message to a bounded queue under a lock and wakes the owner
+/// thread only when it sleeps; the owner thread sends with `ZMQ_DONTWAIT`. A full queue drops
+/// the message and counts it rather than block the caller.
+public final class Publisher: Sendable {
+    /// Counters since start.
+    public struct Statistics: Sendable, Equatable {
+        public var queued: UInt64 = 0
+        public var sent: UInt64 = 0
+        public var dropped: UInt64 = 0
+        public var sendErrors: UInt64 = 0
+    }
+
+    private struct Outbound {
+        var topic: [UInt8]
+        var payload: [UInt8]
+    }
+
+    private struct State {
+        var queue: [Outbound] = []
+        var sequences: [[UInt8]: UInt64] = [:]
+        var ownerSleeping = false
+        var closing = false
+        var exited = false
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+        var statistics = Statistics()
+        var lastError: ZeroMQError?
+    }
+
+    /// What the owner thread shares with publishing callers.
+    private final class Core: Sendable {
+        let state = Mutex(State())
+        let wakeup = DispatchSemaphore(value: 0)
+    }
+
+    private let core = Core()
+    /// The endpoint as libzmq resolved it (useful after binding a wildcard port).
+    public let endpoint: String
+    /// The most messages the outbound queue holds before dropping.
+    public let queueLimit: Int
+
+    /// Opens a PUB socket on its own thread and connects it to `endpoint` (or binds, when
+    /// `bind` is true). Throws when the endpoint is malformed or cannot be bound.
+    public init(
+        context: Context,
+        endpoint: String,
+        bind: Bool = false,
+        options: SocketOptions = .init(),
+        queueLimit: Int = 100_000
+    ) async throws(ZeroMQError) {
+        self.queueLimit = queueLimit
+        let core = self.core
+        let started: Result<String, ZeroMQError> = await withCheckedContinuation { continuation in
+            OwnerThread.start(name: "zmq-pub") {
+                let socket: Socket
+                let resolved: String
+                do throws(ZeroMQError) {
+                    socket = try Socket(context: context, type: .pub, options: options)
+                    if bind {
+                        resolved = try socket.bind(endpoint)
+                    } else {
+                        try socket.connect(endpoint)
+                        resolved = endpoint
+                    }
+                } catch {
+                    core.state.withLock { $0.exited = true }
+                    continuation.resume(returning: .failure(error))
+                    return
+                }
+                continuation.resume(returning: .success(resolved))
+                Publisher.runOwnerLoop(socket: socket, core: core)
+            }
+        }
+        self.endpoint = try started.get()
+    }
+
+    deinit {
+        core.state.withLock { $0.closing = true }
+        core.wakeup.signal()
+    }
+
+    /// Publishes one message on `topic`. `payload` receives the message's sequence number and
+    /// returns the encoded payload frame; it runs under the publisher's lock, so sequence
+    /// numbers reach the wire in order. Never blocks on the network.
+    @discardableResult
+    public func publish<E: Error>(
+        topic: [UInt8],
+        payload: (_ sequence: UInt64) throws(E) -> [UInt8]
+    ) throws(E) -> PublishResult {
+        let limit = queueLimit
+        let (result, wake) = try core.state.withLock { (state) throws(E) -> (PublishResult, Bool) in
+            let sequence = (state.sequences[topic] ?? 0) &+ 1
+            state.sequences[topic] = sequence
+            guard !state.closing, state.queue.count < limit else {
+                state.statistics.dropped += 1
+                return (.dropped(sequence: sequence), false)
+            }
+            let bytes = try payload(sequence)
+            state.queue.append(Outbound(topic: topic, payload: bytes))
+            state.statistics.queued += 1
+            let wake = state.ownerSleeping
+            state.ownerSleeping = false
+            return (.queued(sequence: sequence), wake)
+        }
+        if wake { core.wakeup.signal() }
+        return result
+    }
+
+    /// Counters since start.
+    public var statistics: Statistics { core.state.withLock { $0.statistics } }
+
+    /// The last send error, if any (the owner thread keeps going after errors).
+    public var lastError: ZeroMQError? { core.state.withLock { $0.lastError } }
+
+    /// Sends what is queued, closes the socket and waits for the owner thread to finish.
+    /// Messages published afterwards are dropped.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let alreadyExited = core.state.withLock { state -> Bool in
+                state.closing = true
+                if state.exited { return true }
+                state.exitWaiters.append(continuation)
+                return false
+            }
+            if alreadyExited {
+                continuation.resume()
+            } else {
+                core.wakeup.signal()
+            }
+        }
+    }
+
+    private static func runOwnerLoop(socket: Socket, core: Core) {
+        var batch: [Outbound] = []
+        var terminated = false
+        while !terminated {
+            let closing = core.state.withLock { state -> Bool in
+                if state.queue.isEmpty {
+                    if !state.closing { state.ownerSleeping = true }
+                    return state.closing
+                }
+                swap(&state.queue, &batch)
+                return false
+            }
+            if batch.isEmpty {
+                if closing { break }
+                _ = core.wakeup.wait(timeout: .now() + .milliseconds(250))
+                core.state.withLock { $0.ownerSleeping = false }
+                continue
+            }
+            var sent: UInt64 = 0
+            var failures: UInt64 = 0
+            var lastError: ZeroMQError?
+            for item in batch {
+                do throws(ZeroMQError) {
+                    let queued = try item.topic.withBytes { (topic) throws(ZeroMQError) -> Bool in
+                        guard try socket.send(topic, more: true) else { return false }
+                        return try item.payload.withBytes { (payload) throws(ZeroMQError) -> Bool in
+                            try socket.send(payload)
+                        }
+                    }
+                    if queued { sent += 1 } else { failures += 1 }
+                } catch {
+                    if error.isTermination { terminated = true; break }
+                    failures += 1
+                    lastError = error
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+            core.state.withLock {
+                $0.statistics.sent += sent
+                $0.statistics.sendErrors += failures
+                if let lastError { $0.lastError = lastError }
+            }
+        }
+        socket.close()
+        let waiters = core.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.exited = true
+            state.closing = true
+            defer { state.exitWaiters = [] }
+            return state.exitWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
