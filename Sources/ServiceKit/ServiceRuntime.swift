@@ -1,0 +1,288 @@
+import Bus
+import Contracts
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Everything a service's parts get from the runtime: config, logger, the bus and counters.
+public struct ServiceEnvironment: Sendable {
+    public let name: String
+    public let config: TickwireConfig
+    public let logger: Logger
+    public let context: Context
+    public let publisher: MessagePublisher
+    public let counters: ServiceCounters
+    public var producer: Producer { publisher.producer }
+
+    public init(
+        name: String, config: TickwireConfig, logger: Logger, context: Context, publisher: MessagePublisher,
+        counters: ServiceCounters
+    ) {
+        self.name = name
+        self.config = config
+        self.logger = logger
+        self.context = context
+        self.publisher = publisher
+        self.counters = counters
+    }
+
+    /// Socket options from the `bus` config section.
+    public var socketOptions: SocketOptions {
+        var options = SocketOptions()
+        options.sendHighWaterMark = Int32(clamping: config.bus.sendHighWaterMark)
+        options.receiveHighWaterMark = Int32(clamping: config.bus.receiveHighWaterMark)
+        return options
+    }
+
+    /// Publishes `payload` on `topic` and counts it as output.
+    @discardableResult
+    public func publish(_ payload: Envelope.OneOf_Payload, on topic: Topic, eventTime: Int64? = nil) -> PublishResult {
+        let result = publisher.publish(payload, on: topic, eventTime: eventTime)
+        switch result {
+        case .queued: counters.addOut()
+        case .dropped: counters.add("publish.dropped")
+        }
+        return result
+    }
+
+    /// Publishes an alert on `alert.<severity>` and logs it.
+    public func raiseAlert(
+        _ severity: Severity,
+        category: String,
+        title: String,
+        message: String,
+        symbol: String = "",
+        details: [String: String] = [:]
+    ) {
+        var alert = Alert()
+        alert.severity = severity
+        alert.category = category
+        alert.title = title
+        alert.message = message
+        alert.service = name
+        alert.symbol = symbol
+        alert.details = details
+        alert.dedupKey = "\(name).\(category).\(symbol)"
+        publish(.alert(alert), on: .alert(severity))
+        counters.add("alerts.\(severity.topicName)")
+        let level: Logger.Level =
+            switch severity {
+            case .critical: .critical
+            case .error: .error
+            case .warning: .warning
+            default: .info
+            }
+        logger.log(level: level, "alert \(category): \(title): \(message)")
+    }
+
+    /// Subscribes to `patterns` on the bus. Skipped frames and sequence gaps are counted
+    /// (heartbeat counters) and logged, the first few each and then one in a thousand.
+    public func subscribe(_ patterns: [TopicPattern]) async throws(ZeroMQError) -> MessageSubscription {
+        var configuration = Subscription.Configuration()
+        configuration.socket = socketOptions
+        let counters = self.counters
+        let logger = self.logger
+        let reporter = IssueReporter()
+        return try await MessageSubscription(
+            context: context,
+            endpoint: config.bus.subscribeEndpoint,
+            patterns: patterns,
+            configuration: configuration,
+            onIssue: { issue in
+                switch issue {
+                case .skipped(let error):
+                    counters.addError()
+                    counters.add("skipped.\(error.counterName)")
+                    if reporter.shouldReport() { logger.warning("skipped a bus message: \(error)") }
+                case .gap(let stream, let missing):
+                    counters.addGaps()
+                    counters.add("gap.messages", missing)
+                    if reporter.shouldReport() {
+                        logger.warning(
+                            "sequence gap: \(missing) message(s) missing on \(stream.topic) from \(stream.service)/\(stream.instance)")
+                    }
+                case .duplicate(let stream, let sequence):
+                    counters.add("sequence.duplicates")
+                    if reporter.shouldReport() {
+                        logger.notice("duplicate sequence \(sequence) on \(stream.topic) from \(stream.service)/\(stream.instance)")
+                    }
+                }
+            }
+        )
+    }
+}
+
+/// Rate-limits repeated log lines: the first 20, then every 1000th.
+final class IssueReporter: Sendable {
+    private let count = Mutex<UInt64>(0)
+    func shouldReport() -> Bool {
+        let n = count.withLock { value -> UInt64 in
+            value += 1
+            return value
+        }
+        return n <= 20 || n % 1_000 == 0
+    }
+}
+
+/// Runs a Tickwire service process.
+public enum ServiceRuntime {
+    /// Exit status for a bad configuration (sysexits' EX_CONFIG); `tickwire up` does not
+    /// restart a service that exits with it.
+    public static let configErrorExitCode: Int32 = 78
+
+    /// Loads config (exiting with a clear message on a bad one), bootstraps logging, opens
+    /// the bus, then runs `build`'s services with a heartbeat in a `ServiceGroup` until
+    /// SIGTERM or SIGINT. Returns the process exit status.
+    public static func run(
+        service name: String,
+        options: CommonOptions,
+        build: (ServiceEnvironment) async throws -> [any Service]
+    ) async -> Int32 {
+        let loaded: (config: TickwireConfig, warnings: [String])
+        do {
+            loaded = try options.loadConfig()
+        } catch {
+            FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+            return configErrorExitCode
+        }
+        let config = loaded.config
+        let sink: LogSink
+        do {
+            sink = try LogSink(
+                service: name, directory: config.logging.directory,
+                format: LogSink.Format(rawValue: config.logging.format) ?? .text)
+        } catch {
+            FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+            return configErrorExitCode
+        }
+        defer { sink.close() }
+        let level = LogLevelName.parse(config.logging.level) ?? .info
+        LoggingSystem.bootstrap { label in TickwireLogHandler(label: label, sink: sink, level: level) }
+        var logger = Logger(label: name)
+        logger[metadataKey: "instance"] = "\(options.instanceName())"
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        if let file = options.configFile() { logger.info("config loaded from \(file)") }
+        if let path = sink.filePath { logger.info("logging to \(path)") }
+
+        do {
+            let context = try Context()
+            let environment = try await openEnvironment(
+                name: name, config: config, logger: logger, context: context, instance: options.instanceName())
+            let services: [any Service]
+            do {
+                services = try await build(environment)
+            } catch {
+                logger.critical("\(name) cannot start: \(error)")
+                await environment.publisher.close()
+                await context.terminate()
+                return error is ConfigError ? configErrorExitCode : 1
+            }
+            try await runGroup(environment: environment, services: services)
+            logger.info("\(name) stopped")
+            return 0
+        } catch {
+            logger.critical("\(name) failed: \(error)")
+            return 1
+        }
+    }
+
+    /// Connects the service's publisher. Shared by `run` and the tests.
+    public static func openEnvironment(
+        name: String, config: TickwireConfig, logger: Logger, context: Context, instance: String
+    ) async throws(ZeroMQError) -> ServiceEnvironment {
+        var options = SocketOptions()
+        options.sendHighWaterMark = Int32(clamping: config.bus.sendHighWaterMark)
+        let publisher = try await MessagePublisher(
+            context: context,
+            endpoint: config.bus.publishEndpoint,
+            producer: Producer(service: name, instance: instance),
+            options: options
+        )
+        return ServiceEnvironment(
+            name: name, config: config, logger: logger, context: context, publisher: publisher,
+            counters: ServiceCounters())
+    }
+
+    /// Runs `services` with the heartbeat and the bus teardown in one group that stops
+    /// gracefully on SIGTERM/SIGINT. The bus service is first, so it stops last: the
+    /// publisher flushes and the context terminates after every other service returned.
+    public static func runGroup(
+        environment: ServiceEnvironment,
+        services: [any Service],
+        signals: [UnixSignal] = [.sigterm, .sigint]
+    ) async throws {
+        let all: [any Service] =
+            [BusTeardownService(environment: environment), HeartbeatService(environment: environment)] + services
+        var configuration = ServiceGroupConfiguration(
+            services: all.map {
+                .init(
+                    service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
+            gracefulShutdownSignals: signals,
+            logger: environment.logger
+        )
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
+        configuration.maximumCancellationDuration = .seconds(3)
+        environment.counters.setState(.running)
+        try await ServiceGroup(configuration: configuration).run()
+    }
+}
+
+/// Waits for shutdown, then flushes the publisher and terminates the ZeroMQ context.
+struct BusTeardownService: Service {
+    let environment: ServiceEnvironment
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await environment.publisher.close()
+        await environment.context.terminate()
+    }
+}
+
+/// Publishes `status.<service>` every `heartbeat.interval_seconds`, and once more, as
+/// stopping, on shutdown.
+public struct HeartbeatService: Service {
+    let environment: ServiceEnvironment
+    let started = ContinuousClock.now
+
+    public init(environment: ServiceEnvironment) { self.environment = environment }
+
+    public func run() async throws {
+        let interval = Duration.seconds(environment.config.heartbeat.intervalSeconds)
+        let topic = try Topic.status(environment.name)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            publish(on: topic)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+        environment.counters.setState(.stopping)
+        publish(on: topic)
+    }
+
+    func publish(on topic: Topic) {
+        let snapshot = environment.counters.snapshot
+        var status = ServiceStatus()
+        status.service = environment.name
+        status.instance = environment.producer.instance
+        status.state = snapshot.state
+        status.uptimeSeconds = (ContinuousClock.now - started).inSeconds
+        status.messagesIn = snapshot.messagesIn
+        status.messagesOut = snapshot.messagesOut
+        status.sequenceGaps = snapshot.sequenceGaps
+        status.errors = snapshot.errors
+        status.counters = snapshot.named
+        let publisher = environment.publisher.statistics
+        status.counters["bus.sent"] = publisher.sent
+        status.counters["bus.dropped"] = publisher.dropped
+        status.version = TickwireVersion.current
+        status.intervalSeconds = environment.config.heartbeat.intervalSeconds
+        environment.publisher.publish(.status(status), on: topic)
+    }
+}
+
+/// The release version reported in heartbeats.
+public enum TickwireVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,168 @@
+/// A deployment's configuration: the seed's `live_trading_config.json` keys, unchanged, plus
+/// Tickwire's additive sections. Every field has a default, so an empty file is valid.
+///
+/// Keys are the JSON names (snake_case). Load it with ``ConfigLoader``, which applies the
+/// precedence defaults < file < environment < command line and validates the result.
+public struct TickwireConfig: Sendable, Equatable, Codable {
+    /// Data provider for the ingestor, one of ``ProviderName``.
+    public var provider: String = ProviderName.simulated
+    /// Provider API key; may be `"${ALPHAVANTAGE_API_KEY}"` in the file.
+    public var apiKey: Secret?
+    /// Symbols to follow.
+    public var tickers: [String] = ["AAPL", "MSFT", "GOOGL", "AMZN", "META"]
+    /// Seconds between provider polls (REST providers).
+    public var updateInterval: Double = 60
+    /// Minimum confidence for a signal to be published as actionable, 0...1.
+    public var signalThreshold: Double = 0.7
+    /// Bars kept per ticker for indicators.
+    public var windowSize: Int = 100
+    /// How the signal generator combines models.
+    public var ensembleMethod: String = "dynamic_ensemble"
+    public var notifications = Notifications()
+    public var notificationRecipients: [String] = []
+    public var marketHours = MarketHours()
+
+    // Tickwire's sections.
+    public var bus = BusSettings()
+    public var logging = Logging()
+    public var heartbeat = Heartbeat()
+    public var simulator = Simulator()
+    /// Services `tickwire up` runs besides bus-proxy.
+    public var stack = Stack()
+
+    public init() {}
+
+    public struct Notifications: Sendable, Equatable, Codable {
+        public var enabled = false
+        /// Seconds during which repeats of the same alert are held back.
+        public var throttlePeriod: Double = 300
+        public var email = Email()
+        public var sms = SMS()
+        public init() {}
+
+        public struct Email: Sendable, Equatable, Codable {
+            public var enabled = false
+            public var smtpServer = ""
+            public var smtpPort = 587
+            public var username = ""
+            public var password: Secret?
+            public var fromEmail = ""
+            public init() {}
+        }
+
+        public struct SMS: Sendable, Equatable, Codable {
+            public var enabled = false
+            public init() {}
+        }
+    }
+
+    public struct MarketHours: Sendable, Equatable, Codable {
+        public var timezone = "America/New_York"
+        public var includeExtendedHours = false
+        public init() {}
+    }
+
+    /// Where the bus is. Defaults find bus-proxy on this machine with no flags.
+    public struct BusSettings: Sendable, Equatable, Codable {
+        /// Publishers connect here (bus-proxy's XSUB side).
+        public var publishEndpoint = "tcp://127.0.0.1:7750"
+        /// Subscribers connect here (bus-proxy's XPUB side).
+        public var subscribeEndpoint = "tcp://127.0.0.1:7751"
+        /// What bus-proxy binds for publishers.
+        public var proxyXsubBind = "tcp://127.0.0.1:7750"
+        /// What bus-proxy binds for subscribers.
+        public var proxyXpubBind = "tcp://127.0.0.1:7751"
+        /// Per-peer queue bounds in messages (0 = unlimited).
+        public var sendHighWaterMark = 100_000
+        public var receiveHighWaterMark = 100_000
+        public init() {}
+    }
+
+    public struct Logging: Sendable, Equatable, Codable {
+        /// trace, debug, info, notice, warning, error, critical.
+        public var level = "info"
+        /// `text` or `json` (one JSON object per line).
+        public var format = "text"
+        /// Directory for `<service>_<UTC timestamp>.log`; empty disables the file.
+        public var directory = "logs"
+        public init() {}
+    }
+
+    public struct Heartbeat: Sendable, Equatable, Codable {
+        /// Seconds between `status.<service>` messages.
+        public var intervalSeconds: Double = 5
+        public init() {}
+    }
+
+    /// The `simulated` provider's market.
+    public struct Simulator: Sendable, Equatable, Codable {
+        /// Same seed, same market.
+        public var seed: UInt64 = 42
+        /// Simulated seconds per real second (1 = real time).
+        public var speed: Double = 1
+        /// Average trades per second per ticker at mid-day.
+        public var tradesPerSecond: Double = 4
+        /// Quotes published per trade, on average.
+        public var quotesPerTrade: Double = 2
+        /// Annualised volatility of the random walk.
+        public var annualVolatility: Double = 0.3
+        /// Starting prices by symbol; others start near 100.
+        public var startPrices: [String: Double] = [:]
+        public init() {}
+    }
+
+    public struct Stack: Sendable, Equatable, Codable {
+        public var services: [StackService] = [StackService(name: "ingestor")]
+        /// Seconds a service gets to stop after SIGTERM before it is killed.
+        public var stopTimeoutSeconds: Double = 10
+        public init() {}
+    }
+
+    /// One process `tickwire up` runs.
+    public struct StackService: Sendable, Equatable, Codable {
+        /// Executable name, e.g. `ingestor` or `bus-tap`.
+        public var name: String
+        /// Extra arguments; `--config FILE` is added for Tickwire services.
+        public var args: [String] = []
+        /// Restart it when it exits (with backoff); off for one-shot tools.
+        public var restart = true
+        /// Pass the stack's `--config` on to it.
+        public var passConfig = true
+
+        public init(name: String, args: [String] = [], restart: Bool = true, passConfig: Bool = true) {
+            self.name = name
+            self.args = args
+            self.restart = restart
+            self.passConfig = passConfig
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, args, restart, passConfig
+        }
+
+        /// Only `name` is required.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(name: try container.decode(String.self, forKey: .name))
+            args = try container.decodeIfPresent([String].self, forKey: .args) ?? []
+            restart = try container.decodeIfPresent(Bool.self, forKey: .restart) ?? true
+            passConfig = try container.decodeIfPresent(Bool.self, forKey: .passConfig) ?? true
+        }
+    }
+}
+
+/// Provider names the `provider` key accepts.
+public enum ProviderName {
+    public static let simulated = "simulated"
+    public static let all: [String] = [
+        "alphavantage", "polygon", "massive", "alpaca", "finnhub", "websocket", "replay", simulated,
+    ]
+}
+
+/// Ensemble methods the `ensemble_method` key accepts.
+public enum EnsembleMethodName {
+    public static let all: [String] = [
+        "majority_vote", "weighted_vote", "average_probability", "weighted_probability", "stacking",
+        "dynamic_ensemble",
+    ]
+}
