@@ -5,8 +5,7 @@ import Synchronization
 ///
 /// Messages flow XSUB → XPUB; subscriptions flow XPUB → XSUB so publishers filter at the
 /// source. The loop runs on its own thread with a bounded poll, forwards frames without
-/// copying, counts what passes, and can inject messages of its own (its heartbeat) on the
-/// XPUB side from that same thread.
+/// copying and counts what passes.
 public final class Proxy: Sendable {
     /// Counters since start.
     public struct Statistics: Sendable, Equatable {
@@ -17,12 +16,11 @@ public final class Proxy: Sendable {
         public var malformed: UInt64 = 0
         /// Subscribe and unsubscribe frames passed upstream.
         public var subscriptionChanges: UInt64 = 0
-        public var injected: UInt64 = 0
+        public init() {}
     }
 
     private struct State {
         var statistics = Statistics()
-        var outbox: [[[UInt8]]] = []
         var stopRequested = false
         var finished = false
         var failure: ZeroMQError?
@@ -82,11 +80,6 @@ public final class Proxy: Sendable {
     /// Why the loop stopped, if it stopped on an error.
     public var failure: ZeroMQError? { core.state.withLock { $0.failure } }
 
-    /// Queues a message of the proxy's own to send to subscribers (within one poll interval).
-    public func inject(frames: [[UInt8]]) {
-        core.state.withLock { $0.outbox.append(frames) }
-    }
-
     /// Stops forwarding, closes both sockets and waits for the thread to finish.
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -107,29 +100,24 @@ public final class Proxy: Sendable {
         ]
         var local = Statistics()
         var failure: ZeroMQError?
-        /// Flushed to the shared counters at most this often, in messages.
-        let flushEvery: UInt64 = 4_096
-        var unflushed: UInt64 = 0
+        /// Messages forwarded per wake-up before the loop checks for stop and subscriptions.
+        let batchLimit = 4_096
         while true {
-            let (stop, outbox) = core.state.withLock { state -> (Bool, [[[UInt8]]]) in
+            let stop = core.state.withLock { state -> Bool in
                 state.statistics = local
-                defer { state.outbox.removeAll() }
-                return (state.stopRequested, state.outbox)
+                return state.stopRequested
             }
-            unflushed = 0
             if stop { break }
             do throws(ZeroMQError) {
-                for frames in outbox where try xpub.send(frames: frames) { local.injected += 1 }
                 guard try poll(&items, timeoutMilliseconds: pollTimeoutMilliseconds) > 0 else { continue }
                 if items[0].revents & Int16(ZMQ_POLLIN) != 0 {
                     // Drain a bounded batch so subscriptions and stop requests are not starved.
-                    for _ in 0..<flushEvery {
+                    for _ in 0..<batchLimit {
                         guard let moved = try xsub.forward(to: xpub) else { break }
                         local.messages += 1
                         local.frames += UInt64(moved.frames)
                         local.bytes += UInt64(moved.bytes)
                         if moved.frames != 2 { local.malformed += 1 }
-                        unflushed += 1
                     }
                 }
                 if items[1].revents & Int16(ZMQ_POLLIN) != 0 {

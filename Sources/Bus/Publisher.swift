@@ -23,6 +23,7 @@ public final class Publisher: Sendable {
         public var sent: UInt64 = 0
         public var dropped: UInt64 = 0
         public var sendErrors: UInt64 = 0
+        public init() {}
     }
 
     private struct Outbound {

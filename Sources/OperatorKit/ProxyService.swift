@@ -1,0 +1,52 @@
+import Bus
+import Logging
+import ServiceKit
+import ServiceLifecycle
+
+/// bus-proxy as a service: runs the XSUB/XPUB forwarder and copies its counters into the
+/// heartbeat once a second.
+public struct ProxyService: Service {
+    let environment: ServiceEnvironment
+    let frontend: String
+    let backend: String
+
+    public init(environment: ServiceEnvironment, frontend: String, backend: String) {
+        self.environment = environment
+        self.frontend = frontend
+        self.backend = backend
+    }
+
+    public func run() async throws {
+        var options = environment.socketOptions
+        options.lingerMilliseconds = 0
+        let proxy = try await Proxy(context: environment.context, frontend: frontend, backend: backend, options: options)
+        environment.logger.info("forwarding: publishers → \(proxy.frontend) (XSUB), subscribers ← \(proxy.backend) (XPUB)")
+        var reported = Proxy.Statistics()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            let statistics = proxy.statistics
+            publish(statistics, since: reported)
+            reported = statistics
+            if let failure = proxy.failure {
+                await proxy.close()
+                throw failure
+            }
+        }
+        await proxy.close()
+        publish(proxy.statistics, since: reported)
+    }
+
+    func publish(_ statistics: Proxy.Statistics, since reported: Proxy.Statistics) {
+        let counters = environment.counters
+        counters.addIn(statistics.messages - reported.messages)
+        counters.addOut(statistics.messages - reported.messages)
+        counters.set("proxy.bytes", statistics.bytes)
+        counters.set("proxy.frames", statistics.frames)
+        counters.set("proxy.malformed", statistics.malformed)
+        counters.set("proxy.subscription_changes", statistics.subscriptionChanges)
+        if statistics.malformed > reported.malformed {
+            environment.logger.warning(
+                "forwarded \(statistics.malformed - reported.malformed) malformed message(s) (not 2 frames)")
+        }
+    }
+}
