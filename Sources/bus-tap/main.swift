@@ -1,1 +1,72 @@
-print("todo")
+import ArgumentParser
+import Contracts
+import Foundation
+import OperatorKit
+import ServiceKit
+
+extension TapRequest.Format: ExpressibleByArgument {}
+
+/// Prints bus messages, decoded.
+@main
+struct BusTap: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bus-tap",
+        abstract: "Subscribe to topic patterns and print each message decoded.",
+        discussion: """
+            A pattern ending in '.' or '*' is a prefix ('tick.' is every ticker); anything else is \
+            one exact topic ('tick.AAPL' never matches tick.AAPLX). No pattern means everything. \
+            Exits 0 when it got what it asked for; 1 when --count was not reached in time.
+            """
+    )
+
+    @Argument(help: "Topic patterns, e.g. tick.AAPL, tick., status.*")
+    var patterns: [String] = []
+
+    @Option(help: "Subscriber endpoint (bus-proxy's XPUB side). Default: bus.subscribe_endpoint or TICKWIRE_SUBSCRIBE_ENDPOINT.")
+    var endpoint: String?
+
+    @Option(help: "Exit after this many messages.")
+    var count: Int?
+
+    @Option(help: "Exit after this many seconds (a failure if --count was not reached).")
+    var duration: Double?
+
+    @Option(help: "json (one object per line) or table (live per-topic view).")
+    var format: TapRequest.Format = .json
+
+    @Option(help: "Seconds between table redraws.")
+    var refresh: Double = 1
+
+    @Option(help: "Config file to read bus.subscribe_endpoint from.")
+    var config: String?
+
+    func validate() throws {
+        if let count, count <= 0 { throw ValidationError("--count must be positive") }
+        if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        if refresh <= 0 { throw ValidationError("--refresh must be positive") }
+        for pattern in patterns {
+            do { _ = try TopicPattern(pattern) } catch { throw ValidationError("pattern '\(pattern)': \(error)") }
+        }
+    }
+
+    mutating func run() async throws {
+        let loaded: TickwireConfig
+        do {
+            let file = config ?? ProcessInfo.processInfo.environment["TICKWIRE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+            loaded = try ConfigLoader().load(file: file).config
+        } catch {
+            FileHandle.standardError.write(Data("bus-tap: \(error)\n".utf8))
+            throw ExitCode(ServiceRuntime.configErrorExitCode)
+        }
+        let parsed = try patterns.map { try TopicPattern($0) }
+        var request = TapRequest(
+            endpoint: endpoint ?? loaded.bus.subscribeEndpoint,
+            patterns: parsed.isEmpty ? [TopicPattern(prefix: "")] : parsed,
+            count: count, duration: duration)
+        request.format = format
+        request.refresh = refresh
+        let report = try await Tap.run(request)
+        FileHandle.standardError.write(Data((report.jsonLine + "\n").utf8))
+        if !report.satisfied { throw ExitCode(1) }
+    }
+}

