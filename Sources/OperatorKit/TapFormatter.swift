@@ -123,16 +123,17 @@ public struct TapStatistics: Sendable {
 
     /// The table, with rates over the `window` seconds since the last call.
     public mutating func table(window: Double, subscription: MessageSubscription.Statistics) -> String {
-        var lines = [
-            String(format: "%-22@ %10@ %9@  %-20@ %@", "TOPIC" as NSString, "MSGS" as NSString, "RATE/s" as NSString, "PRODUCER" as NSString, "LAST" as NSString)
-        ]
+        func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, width - text.count))
+            return right ? fill + text : text + fill
+        }
+        var lines = [pad("TOPIC", 22) + pad("MSGS", 10, right: true) + pad("RATE/s", 10, right: true) + "  " + pad("PRODUCER", 22) + "LAST"]
         for key in rows.keys.sorted() {
             guard var row = rows[key] else { continue }
             let rate = window > 0 ? Double(row.windowCount) / window : 0
             lines.append(
-                String(
-                    format: "%-22@ %10llu %9.1f  %-20@ %@", row.topic as NSString, row.count, rate,
-                    row.lastProducer as NSString, row.last as NSString))
+                pad(row.topic, 22) + pad(String(row.count), 10, right: true)
+                    + pad(String(format: "%.1f", rate), 10, right: true) + "  " + pad(row.lastProducer, 22) + row.last)
             row.windowCount = 0
             rows[key] = row
         }

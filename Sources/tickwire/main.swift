@@ -1,1 +1,65 @@
-print("todo")
+import ArgumentParser
+import Foundation
+import Logging
+import OperatorKit
+import ServiceKit
+import ServiceLifecycle
+import UnixSignals
+
+/// The operator's tool.
+@main
+struct Tickwire: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tickwire",
+        abstract: "Run and operate a Tickwire stack.",
+        subcommands: [Up.self]
+    )
+}
+
+/// `tickwire up`: the whole stack as local processes.
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run bus-proxy and the config's stack.services as local processes until Ctrl-C.",
+        discussion: "Output is prefixed with each service's name; a crashed service is restarted with backoff."
+    )
+
+    @Option(help: "Config file (JSON). Its stack.services says what runs besides bus-proxy.")
+    var config: String?
+
+    @Option(name: .customLong("bin-dir"), help: "Where the service executables are (default: next to tickwire).")
+    var binDirectory: String?
+
+    mutating func run() async throws {
+        let loaded: TickwireConfig
+        do {
+            loaded = try ConfigLoader().load(file: config).config
+        } catch {
+            FileHandle.standardError.write(Data("tickwire: \(error)\n".utf8))
+            throw ExitCode(ServiceRuntime.configErrorExitCode)
+        }
+        let directory =
+            binDirectory ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().path
+        let processes = StackPlan.processes(config: loaded, configFile: config, executableDirectory: directory)
+        for process in processes where !FileManager.default.isExecutableFile(atPath: process.executable) {
+            FileHandle.standardError.write(Data("tickwire: \(process.executable) not found; run 'make build' first\n".utf8))
+            throw ExitCode(1)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "tickwire")
+        logger.info("starting \(processes.map(\.name).joined(separator: ", ")); Ctrl-C stops everything")
+        let supervisor = Supervisor(
+            processes: processes, stopTimeout: .seconds(loaded.stack.stopTimeoutSeconds), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: supervisor)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        logger.info("stack stopped")
+    }
+}

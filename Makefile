@@ -1,0 +1,48 @@
+# Tickwire. The two commands a new user needs: `make demo` and `make test`.
+SWIFT ?= swift
+BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
+RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
+
+.PHONY: all deps build test demo bench check-deploy proto clean
+
+all: build
+
+## deps: install missing Debian packages (as root) and the Python test peers (.venv)
+deps:
+	@scripts/deps.sh
+
+## build: build every executable (debug)
+build: deps
+	$(SWIFT) build
+
+## test: run the Swift test suites (unit and end-to-end) and the deployment checks
+test: deps
+	$(SWIFT) build --build-tests
+	TICKWIRE_BIN_DIR="$(BIN_DIR)" TICKWIRE_PYTHON="$(CURDIR)/.venv/bin/python" \
+		$(SWIFT) test --skip-build --parallel --num-workers 2
+	scripts/check-deploy.sh
+
+## demo: run the whole stack locally on the simulated provider (Ctrl-C stops it)
+demo: build
+	"$(BIN_DIR)/tickwire" up --config config/demo.json
+
+## bench: bus throughput and latency against raw libzmq, measured in one run
+bench: deps
+	$(SWIFT) build -c release --product tickwire-bench
+	$(SWIFT) build -c release --product bus-proxy
+	"$(RELEASE_BIN_DIR)/tickwire-bench" --proxy "$(RELEASE_BIN_DIR)/bus-proxy"
+
+## check-deploy: validate docker-compose.yml and lint deploy/Dockerfile (no Docker engine needed)
+check-deploy:
+	scripts/check-deploy.sh
+
+## proto: regenerate Sources/Contracts/Generated from the .proto files (needs protoc)
+proto:
+	@command -v protoc >/dev/null || { echo "proto: install protoc: apt-get install -y protobuf-compiler"; exit 1; }
+	$(SWIFT) package resolve
+	$(SWIFT) build -c release --package-path .build/checkouts/swift-protobuf --scratch-path .build-protoc --product protoc-gen-swift
+	protoc --plugin=.build-protoc/release/protoc-gen-swift --swift_out=Sources/Contracts/Generated \
+		--swift_opt=Visibility=Public -I Sources/Contracts/Proto Sources/Contracts/Proto/*.proto
+
+clean:
+	$(SWIFT) package clean

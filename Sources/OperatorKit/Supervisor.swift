@@ -1,0 +1,190 @@
+import Foundation
+import Logging
+import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// One process the supervisor keeps running.
+public struct SupervisedProcess: Sendable, Equatable {
+    public var name: String
+    public var executable: String
+    public var arguments: [String]
+    /// Restart it (with backoff) when it exits on its own.
+    public var restart: Bool
+
+    public init(name: String, executable: String, arguments: [String], restart: Bool) {
+        self.name = name
+        self.executable = executable
+        self.arguments = arguments
+        self.restart = restart
+    }
+}
+
+/// `tickwire up`: runs processes, prefixes their output with their name, restarts crashed
+/// ones with exponential backoff, and on graceful shutdown stops them all (SIGTERM, then
+/// SIGKILL after `stopTimeout`), in reverse start order.
+public final class Supervisor: Service, Sendable {
+    private struct Child {
+        var process: Process?
+        var restarts = 0
+        var startedAt = ContinuousClock.now
+    }
+
+    private struct State {
+        var children: [String: Child] = [:]
+        var stopping = false
+    }
+
+    let processes: [SupervisedProcess]
+    let stopTimeout: Duration
+    let logger: Logger
+    let restartPolicy: RetryPolicy
+    private let state = Mutex(State())
+    private let output = Mutex(())
+
+    public init(processes: [SupervisedProcess], stopTimeout: Duration, logger: Logger) {
+        self.processes = processes
+        self.stopTimeout = stopTimeout
+        self.logger = logger
+        restartPolicy = RetryPolicy(maxRetries: .max, initialDelay: .seconds(1), multiplier: 2, maximumDelay: .seconds(30))
+    }
+
+    public func run() async throws {
+        for (index, process) in processes.enumerated() {
+            start(process)
+            // Give the first process (bus-proxy) a moment to bind before the others connect.
+            if index == 0 { try? await Task.sleep(for: .milliseconds(300)) }
+        }
+        try? await gracefulShutdown()
+        await stopAll()
+    }
+
+    /// Writes lines to standard output with a `name |` prefix, one line at a time.
+    func emit(_ name: String, _ text: String) {
+        let width = processes.map(\.name.count).max() ?? name.count
+        let prefix = name.padding(toLength: width, withPad: " ", startingAt: 0) + " | "
+        var data = Data()
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
+            data.append(contentsOf: Array((prefix + line + "\n").utf8))
+        }
+        output.withLock { _ in FileHandle.standardOutput.write(data) }
+    }
+
+    private func start(_ spec: SupervisedProcess) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: spec.executable)
+        process.arguments = spec.arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let buffer = Mutex(Data())
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let chunk = handle.availableData
+            guard let self else { return }
+            if chunk.isEmpty {
+                handle.readabilityHandler = nil
+                return
+            }
+            let complete: String? = buffer.withLock { pending in
+                pending.append(chunk)
+                guard let last = pending.lastIndex(of: 0x0A) else { return nil }
+                let lines = pending[..<pending.index(after: last)]
+                defer { pending.removeSubrange(..<pending.index(after: last)) }
+                return String(decoding: lines, as: UTF8.self)
+            }
+            if let complete { self.emit(spec.name, complete) }
+        }
+        process.terminationHandler = { [weak self] finished in
+            self?.exited(spec, status: finished.terminationStatus, reason: finished.terminationReason)
+        }
+        do {
+            try process.run()
+            state.withLock { state in
+                var child = state.children[spec.name] ?? Child()
+                child.process = process
+                child.startedAt = .now
+                state.children[spec.name] = child
+            }
+            logger.info("started \(spec.name) (pid \(process.processIdentifier))")
+        } catch {
+            logger.error("cannot start \(spec.name) from \(spec.executable): \(error)")
+            exited(spec, status: 127, reason: .exit)
+        }
+    }
+
+    private func exited(_ spec: SupervisedProcess, status: Int32, reason: Process.TerminationReason) {
+        let how = reason == .uncaughtSignal ? "was killed by signal \(status)" : "exited with status \(status)"
+        let decision = state.withLock { state -> (restart: Bool, attempt: Int) in
+            guard !state.stopping else { return (false, 0) }
+            var child = state.children[spec.name] ?? Child()
+            child.process = nil
+            // A process that ran for a minute counts as healthy: its backoff starts over.
+            if ContinuousClock.now - child.startedAt > .seconds(60) { child.restarts = 0 }
+            child.restarts += 1
+            state.children[spec.name] = child
+            return (true, child.restarts)
+        }
+        guard decision.restart else { return }
+        if !spec.restart || (reason == .exit && status == 0) {
+            logger.info("\(spec.name) \(how)")
+            return
+        }
+        if reason == .exit && status == ServiceRuntime.configErrorExitCode {
+            logger.error("\(spec.name) \(how): its configuration is invalid, so it is not restarted")
+            return
+        }
+        let delay = restartPolicy.delay(beforeRetry: decision.attempt, unit: Double.random(in: 0..<1))
+        logger.warning("\(spec.name) \(how); restarting in \(String(format: "%.1f", delay.inSeconds)) s")
+        Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            guard let self, !self.state.withLock({ $0.stopping }) else { return }
+            self.start(spec)
+        }
+    }
+
+    /// Stops every child: SIGTERM in reverse start order, SIGKILL for any still running
+    /// after `stopTimeout`.
+    func stopAll() async {
+        let running = state.withLock { state -> [(String, Process)] in
+            state.stopping = true
+            return processes.reversed().compactMap { spec in
+                state.children[spec.name]?.process.map { (spec.name, $0) }
+            }
+        }
+        for (name, process) in running where process.isRunning {
+            logger.info("stopping \(name)")
+            process.terminate()
+        }
+        let deadline = ContinuousClock.now + stopTimeout
+        while running.contains(where: { $0.1.isRunning }) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        for (name, process) in running where process.isRunning {
+            logger.warning("\(name) did not stop in time; killing it")
+            kill(process.processIdentifier, SIGKILL)
+        }
+    }
+}
+
+/// Turns a config's `stack` into the processes `tickwire up` runs: bus-proxy first.
+public enum StackPlan {
+    public static func processes(
+        config: TickwireConfig, configFile: String?, executableDirectory: String
+    ) -> [SupervisedProcess] {
+        let configArguments = configFile.map { ["--config", $0] } ?? []
+        var processes = [
+            SupervisedProcess(
+                name: "bus-proxy", executable: executableDirectory + "/bus-proxy", arguments: configArguments,
+                restart: true)
+        ]
+        for service in config.stack.services where service.name != "bus-proxy" {
+            processes.append(
+                SupervisedProcess(
+                    name: service.name,
+                    executable: executableDirectory + "/" + service.name,
+                    arguments: (service.passConfig ? configArguments : []) + service.args,
+                    restart: service.restart))
+        }
+        return processes
+    }
+}

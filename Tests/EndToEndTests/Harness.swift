@@ -1,0 +1,162 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// Finds the built executables and the repository.
+enum Paths {
+    static let repository: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `TICKWIRE_BIN_DIR` (set by `make test`) or `.build/debug`.
+    static var binaries: URL {
+        if let directory = ProcessInfo.processInfo.environment["TICKWIRE_BIN_DIR"], !directory.isEmpty {
+            return URL(fileURLWithPath: directory)
+        }
+        return repository.appendingPathComponent(".build/debug")
+    }
+
+    static func executable(_ name: String) throws -> String {
+        let path = binaries.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw HarnessError("\(path) is missing: run 'swift build' (or make test) first")
+        }
+        return path
+    }
+
+    static var python: String {
+        if let python = ProcessInfo.processInfo.environment["TICKWIRE_PYTHON"], !python.isEmpty { return python }
+        return repository.appendingPathComponent(".venv/bin/python").path
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Two free loopback ports for a private bus, and the environment that points services at it.
+struct TestBus {
+    let publishPort: Int
+    let subscribePort: Int
+    let logDirectory: String
+
+    init() throws {
+        publishPort = try TestBus.freePort()
+        subscribePort = try TestBus.freePort()
+        logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-e2e-\(UUID().uuidString)").path
+    }
+
+    var publishEndpoint: String { "tcp://127.0.0.1:\(publishPort)" }
+    var subscribeEndpoint: String { "tcp://127.0.0.1:\(subscribePort)" }
+
+    var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["TICKWIRE_PUBLISH_ENDPOINT"] = publishEndpoint
+        environment["TICKWIRE_SUBSCRIBE_ENDPOINT"] = subscribeEndpoint
+        environment["TICKWIRE_PROXY_XSUB_BIND"] = publishEndpoint
+        environment["TICKWIRE_PROXY_XPUB_BIND"] = subscribeEndpoint
+        environment["TICKWIRE_LOG_DIR"] = logDirectory
+        environment["TICKWIRE_CONFIG"] = nil
+        return environment
+    }
+
+    /// Asks the kernel for a free port by binding port 0, then releases it.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw HarnessError("cannot bind a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A child process with its output collected.
+final class RunningProcess: Sendable {
+    let name: String
+    let process: Process
+    private let stdoutData = Mutex(Data())
+    private let stderrData = Mutex(Data())
+
+    init(_ name: String, arguments: [String], environment: [String: String], executable: String? = nil) throws {
+        self.name = name
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try executable ?? Paths.executable(name))
+        process.arguments = arguments
+        process.environment = environment
+        process.currentDirectoryURL = Paths.repository
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let stdoutData = self.stdoutData
+        let stderrData = self.stderrData
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty { handle.readabilityHandler = nil } else { stdoutData.withLock { $0.append(chunk) } }
+        }
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty { handle.readabilityHandler = nil } else { stderrData.withLock { $0.append(chunk) } }
+        }
+        try process.run()
+    }
+
+    var stdout: String { String(decoding: stdoutData.withLock { $0 }, as: UTF8.self) }
+    var stderr: String { String(decoding: stderrData.withLock { $0 }, as: UTF8.self) }
+    var pid: Int32 { process.processIdentifier }
+
+    /// Waits up to `seconds` for the process to exit; returns its status, or nil on timeout.
+    func wait(seconds: Double) async -> Int32? {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if process.isRunning { return nil }
+        // Let the pipes drain.
+        try? await Task.sleep(for: .milliseconds(100))
+        return process.terminationStatus
+    }
+
+    /// Waits until `predicate` holds for stdout+stderr, up to `seconds`.
+    func waitForOutput(seconds: Double, _ predicate: (String) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if predicate(stdout + stderr) { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return predicate(stdout + stderr)
+    }
+
+    func signal(_ number: Int32) { if process.isRunning { kill(pid, number) } }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds. Returns the exit status if it stopped in grace.
+    @discardableResult
+    func stop(grace: Double = 5) async -> Int32? {
+        signal(SIGTERM)
+        if let status = await wait(seconds: grace) { return status }
+        signal(SIGKILL)
+        _ = await wait(seconds: 2)
+        return nil
+    }
+}
+
+/// JSON lines of bus-tap output, parsed.
+func jsonLines(_ text: String) -> [[String: Any]] {
+    text.split(separator: "\n").compactMap { line in
+        guard line.hasPrefix("{") else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+    }
+}
+
+/// The summary line bus-tap writes to stderr on exit.
+func tapSummary(_ stderr: String) -> [String: Any]? {
+    jsonLines(stderr).last { $0["summary"] as? Bool == true }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+
+/// End-to-end tests: real bus-proxy, ingestor and bus-tap processes on a private loopback bus.
+@Suite("Stack end to end", .serialized, .timeLimit(.minutes(2)))
+struct StackTests {
+    /// Starts bus-proxy and a simulated ingestor for `tickers` at `speed`.
+    func startStack(_ bus: TestBus, tickers: String, speed: Double = 5) async throws -> (RunningProcess, RunningProcess) {
+        let proxy = try RunningProcess("bus-proxy", arguments: [], environment: bus.environment)
+        #expect(await proxy.waitForOutput(seconds: 10) { $0.contains("forwarding") }, "bus-proxy did not start: \(proxy.stderr)")
+        let ingestor = try RunningProcess(
+            "ingestor", arguments: ["--provider", "simulated", "--tickers", tickers], environment: speedEnvironment(bus, speed))
+        return (proxy, ingestor)
+    }
+
+    func speedEnvironment(_ bus: TestBus, _ speed: Double) -> [String: String] {
+        bus.environment
+    }
+
+    @Test("simulated ticks reach bus-tap as JSON lines")
+    func ticksReachTap() async throws {
+        let bus = try TestBus()
+        let (proxy, ingestor) = try await startStack(bus, tickers: "AAPL,MSFT")
+        let tap = try RunningProcess("bus-tap", arguments: ["tick.AAPL", "--count", "20", "--duration", "30"], environment: bus.environment)
+        let status = await tap.wait(seconds: 40)
+        await ingestor.stop()
+        await proxy.stop()
+        #expect(status == 0, "bus-tap: \(tap.stderr)")
+        let lines = jsonLines(tap.stdout)
+        #expect(lines.count == 20)
+        for line in lines {
+            #expect(line["topic"] as? String == "tick.AAPL")
+            #expect((line["producer"] as? String)?.hasPrefix("ingestor/") == true)
+            let kind = line["kind"] as? String
+            #expect(kind == "trade" || kind == "quote")
+            let payload = line[kind ?? ""] as? [String: Any]
+            #expect(payload?["symbol"] as? String == "AAPL")
+        }
+        let sequences = lines.compactMap { $0["seq"] as? Int }
+        #expect(sequences == Array(sequences.first!..<(sequences.first! + 20)), "sequence numbers must be consecutive")
+        let summary = tapSummary(tap.stderr)
+        #expect(summary?["received"] as? Int == 20)
+        #expect(summary?["gaps"] as? Int == 0)
+    }
+
+    @Test("tick.AAPL never delivers tick.AAPLX; BRK.B works; tick. gets all")
+    func exactTopics() async throws {
+        let bus = try TestBus()
+        let (proxy, ingestor) = try await startStack(bus, tickers: "AAPL,AAPLX,BRK.B")
+        let aapl = try RunningProcess("bus-tap", arguments: ["tick.AAPL", "--count", "30", "--duration", "30"], environment: bus.environment)
+        let aaplx = try RunningProcess("bus-tap", arguments: ["tick.AAPLX", "--count", "30", "--duration", "30"], environment: bus.environment)
+        let brk = try RunningProcess("bus-tap", arguments: ["tick.BRK.B", "--count", "10", "--duration", "30"], environment: bus.environment)
+        let all = try RunningProcess("bus-tap", arguments: ["tick.", "--count", "60", "--duration", "30"], environment: bus.environment)
+        let statuses = [await aapl.wait(seconds: 40), await aaplx.wait(seconds: 40), await brk.wait(seconds: 40), await all.wait(seconds: 40)]
+        await ingestor.stop()
+        await proxy.stop()
+        #expect(statuses == [0, 0, 0, 0])
+        #expect(Set(jsonLines(aapl.stdout).compactMap { $0["topic"] as? String }) == ["tick.AAPL"])
+        #expect(Set(jsonLines(aaplx.stdout).compactMap { $0["topic"] as? String }) == ["tick.AAPLX"])
+        #expect(Set(jsonLines(brk.stdout).compactMap { $0["topic"] as? String }) == ["tick.BRK.B"])
+        #expect(Set(jsonLines(all.stdout).compactMap { $0["topic"] as? String }) == ["tick.AAPL", "tick.AAPLX", "tick.BRK.B"])
+    }
+
+    @Test("kill -9 of bus-proxy: everyone recovers and bus-tap reports the gap")
+    func proxyRestart() async throws {
+        let bus = try TestBus()
+        let (proxy, ingestor) = try await startStack(bus, tickers: "AAPL")
+        let tap = try RunningProcess("bus-tap", arguments: ["tick.AAPL", "--duration", "12"], environment: bus.environment)
+        #expect(await tap.waitForOutput(seconds: 10) { jsonLines($0).count >= 5 }, "no ticks before the kill")
+        proxy.signal(SIGKILL)
+        _ = await proxy.wait(seconds: 5)
+        let beforeRestart = jsonLines(tap.stdout).count
+        try await Task.sleep(for: .seconds(1.5))
+        let restarted = try RunningProcess("bus-proxy", arguments: [], environment: bus.environment)
+        let status = await tap.wait(seconds: 30)
+        await ingestor.stop()
+        await restarted.stop()
+        #expect(status == 0, "bus-tap: \(tap.stderr)")
+        let lines = jsonLines(tap.stdout)
+        #expect(lines.count > beforeRestart + 5, "ticks did not resume after the proxy restarted")
+        let summary = tapSummary(tap.stderr)
+        #expect((summary?["gaps"] as? Int ?? 0) >= 1, "the outage must show as a gap: \(tap.stderr)")
+        #expect((summary?["missing"] as? Int ?? 0) >= 1)
+    }
+
+    @Test("a Python reader written from docs/bus.md decodes ticks")
+    func pythonReader() async throws {
+        let bus = try TestBus()
+        guard FileManager.default.isExecutableFile(atPath: Paths.python) else {
+            Issue.record("no Python test peers at \(Paths.python): run 'make deps'")
+            return
+        }
+        let (proxy, ingestor) = try await startStack(bus, tickers: "AAPL,MSFT")
+        let reader = try RunningProcess(
+            "read_bus.py",
+            arguments: [Paths.repository.appendingPathComponent("Tests/python/read_bus.py").path,
+                        "--endpoint", bus.subscribeEndpoint, "--count", "15", "--timeout", "30", "tick.MSFT"],
+            environment: bus.environment, executable: Paths.python)
+        let status = await reader.wait(seconds: 60)
+        await ingestor.stop()
+        await proxy.stop()
+        #expect(status == 0, "read_bus.py: \(reader.stderr)")
+        let lines = jsonLines(reader.stdout)
+        #expect(lines.count == 15)
+        #expect(Set(lines.compactMap { $0["topic"] as? String }) == ["tick.MSFT"])
+    }
+
+    @Test("SIGTERM stops the ingestor cleanly and quickly")
+    func sigterm() async throws {
+        let bus = try TestBus()
+        let (proxy, ingestor) = try await startStack(bus, tickers: "AAPL")
+        #expect(await ingestor.waitForOutput(seconds: 10) { $0.contains("simulating") })
+        let started = ContinuousClock.now
+        let status = await ingestor.stop(grace: 10)
+        let elapsed = ContinuousClock.now - started
+        await proxy.stop()
+        #expect(status == 0, "ingestor: \(ingestor.stderr)")
+        #expect(elapsed < .seconds(5))
+        #expect(ingestor.stderr.contains("ingestor stopped"))
+    }
+}
