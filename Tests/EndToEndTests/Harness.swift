@@ -82,8 +82,15 @@ struct TestBus {
 final class RunningProcess: Sendable {
     let name: String
     let process: Process
-    private let stdoutData = Mutex(Data())
-    private let stderrData = Mutex(Data())
+    /// Output collected from one pipe.
+    final class Collected: Sendable {
+        let data = Mutex(Data())
+        func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
+        var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
+    }
+
+    private let stdoutData = Collected()
+    private let stderrData = Collected()
 
     init(_ name: String, arguments: [String], environment: [String: String], executable: String? = nil) throws {
         self.name = name
@@ -100,17 +107,17 @@ final class RunningProcess: Sendable {
         let stderrData = self.stderrData
         out.fileHandleForReading.readabilityHandler = { handle in
             let chunk = handle.availableData
-            if chunk.isEmpty { handle.readabilityHandler = nil } else { stdoutData.withLock { $0.append(chunk) } }
+            if chunk.isEmpty { handle.readabilityHandler = nil } else { stdoutData.append(chunk) }
         }
         err.fileHandleForReading.readabilityHandler = { handle in
             let chunk = handle.availableData
-            if chunk.isEmpty { handle.readabilityHandler = nil } else { stderrData.withLock { $0.append(chunk) } }
+            if chunk.isEmpty { handle.readabilityHandler = nil } else { stderrData.append(chunk) }
         }
         try process.run()
     }
 
-    var stdout: String { String(decoding: stdoutData.withLock { $0 }, as: UTF8.self) }
-    var stderr: String { String(decoding: stderrData.withLock { $0 }, as: UTF8.self) }
+    var stdout: String { stdoutData.text }
+    var stderr: String { stderrData.text }
     var pid: Int32 { process.processIdentifier }
 
     /// Waits up to `seconds` for the process to exit; returns its status, or nil on timeout.
