@@ -23,11 +23,13 @@ public final class MessagePublisher: Sendable {
         producer: Producer,
         bind: Bool = false,
         options: SocketOptions = .init(),
+        queueLimit: Int = 100_000,
         clock: @escaping @Sendable () -> Int64 = WallClock.nanoseconds
     ) async throws(ZeroMQError) {
         self.producer = producer
         self.clock = clock
-        publisher = try await Publisher(context: context, endpoint: endpoint, bind: bind, options: options)
+        publisher = try await Publisher(
+            context: context, endpoint: endpoint, bind: bind, options: options, queueLimit: queueLimit)
     }
 
     /// The endpoint as connected or bound.

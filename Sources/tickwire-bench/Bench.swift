@@ -1,0 +1,105 @@
+import ArgumentParser
+import Bus
+import CZeroMQ
+import Contracts
+import Foundation
+
+/// `make bench`: bus throughput and latency, each as a ratio to raw libzmq measured in the
+/// same run on the same machine.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tickwire-bench",
+        abstract: "Measure bus throughput and latency against a raw libzmq baseline."
+    )
+
+    @Option(help: "Messages per throughput run.")
+    var messages = 300_000
+
+    @Option(help: "Runs per path; the median is reported.")
+    var runs = 3
+
+    @Option(help: "bus-proxy executable, for the through-proxy path (skipped when absent).")
+    var proxy: String?
+
+    @Option(help: "Messages per second for the latency run.")
+    var latencyRate = 10_000
+
+    @Option(help: "Seconds of the latency run.")
+    var latencySeconds = 3.0
+
+    mutating func run() async throws {
+        let sample = BenchMessages.sampleTrade()
+        let payloadSize = try Codec.encode(BenchMessages.envelope(sample, sequence: 1)).count
+        let topic = try Topic.tick("AAPL")
+        print("tickwire-bench: \(messages) messages per run, median of \(runs); tick payload \(payloadSize) bytes, topic frame \(topic.wire.count) bytes")
+
+        var raw: [Double] = []
+        var direct: [Double] = []
+        var proxied: [Double] = []
+        for _ in 0..<runs {
+            raw.append(try RawBaseline.throughput(messages: messages, topicSize: topic.wire.count, payloadSize: payloadSize))
+            direct.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: nil))
+            if let proxy { proxied.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: proxy)) }
+        }
+        let rawMedian = median(raw)
+        func row(_ name: String, _ values: [Double]) {
+            let value = median(values)
+            let ratio = value / rawMedian
+            print(
+                name.padding(toLength: 44, withPad: " ", startingAt: 0)
+                    + String(format: "%12.0f msg/s   %5.2f × raw", value, ratio))
+        }
+        print("")
+        row("raw libzmq PUB→SUB (C API, same frames)", raw)
+        row("tickwire direct (encode + decode)", direct)
+        if !proxied.isEmpty { row("tickwire through bus-proxy", proxied) }
+        let directRatio = median(direct) / rawMedian
+        print(String(format: "goal: direct ≥ 0.70 × raw → %@", directRatio >= 0.7 ? "met" : "NOT met"))
+
+        let latency = try await TickwirePath.latency(rate: latencyRate, seconds: latencySeconds)
+        print("")
+        print(
+            String(
+                format: "one-way latency, tickwire direct at %d msg/s for %.0f s (%d samples): p50 %.1f µs, p99 %.1f µs, max %.1f µs",
+                latencyRate, latencySeconds, latency.count, percentile(latency, 0.5), percentile(latency, 0.99),
+                latency.max() ?? 0))
+    }
+}
+
+func median(_ values: [Double]) -> Double { percentile(values, 0.5) }
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    let index = min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))
+    return sorted[index]
+}
+
+enum BenchMessages {
+    static func sampleTrade() -> Trade {
+        var trade = Trade()
+        trade.symbol = "AAPL"
+        trade.price = 231.47
+        trade.size = 100
+        trade.exchange = "XNAS"
+        trade.tradeID = "52983525029461"
+        trade.provider = "simulated"
+        return trade
+    }
+
+    static func envelope(_ trade: Trade, sequence: UInt64) -> Envelope {
+        var envelope = Envelope()
+        envelope.schemaVersion = Codec.schemaVersion
+        envelope.producer = Producer(service: "bench", instance: "1")
+        envelope.sequence = sequence
+        envelope.eventTimeNs = WallClock.nanoseconds()
+        envelope.publishTimeNs = envelope.eventTimeNs
+        envelope.payload = .trade(trade)
+        return envelope
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+}

@@ -1,0 +1,146 @@
+import Bus
+import Contracts
+import Foundation
+
+/// Tickwire's own path: `MessagePublisher` (envelope + protobuf encode, owner thread) to
+/// `MessageSubscription` (owner thread, decode, sequence tracking), directly or through a
+/// real bus-proxy process.
+enum TickwirePath {
+    static func throughput(messages: Int, proxyExecutable: String?) async throws -> Double {
+        let context = try Context()
+        var options = SocketOptions()
+        options.sendHighWaterMark = 0
+        options.receiveHighWaterMark = 0
+        options.lingerMilliseconds = 0
+
+        var proxyProcess: Process?
+        let publishEndpoint: String
+        let subscribeEndpoint: String
+        let publisher: MessagePublisher
+        if let proxyExecutable {
+            let ports = (try freePort(), try freePort())
+            publishEndpoint = "tcp://127.0.0.1:\(ports.0)"
+            subscribeEndpoint = "tcp://127.0.0.1:\(ports.1)"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: proxyExecutable)
+            process.arguments = ["--xsub-bind", publishEndpoint, "--xpub-bind", subscribeEndpoint, "--log-dir", "", "--log-level", "warning"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["TICKWIRE_PUBLISH_ENDPOINT"] = publishEndpoint
+            process.environment = environment
+            try process.run()
+            proxyProcess = process
+            try await Task.sleep(for: .milliseconds(300))
+            publisher = try await MessagePublisher(
+                context: context, endpoint: publishEndpoint, producer: Producer(service: "bench", instance: "1"),
+                options: options, queueLimit: messages + 10_000)
+        } else {
+            publisher = try await MessagePublisher(
+                context: context, endpoint: "tcp://127.0.0.1:*", producer: Producer(service: "bench", instance: "1"),
+                bind: true, options: options, queueLimit: messages + 10_000)
+            publishEndpoint = publisher.endpoint
+            subscribeEndpoint = publisher.endpoint
+        }
+        defer { proxyProcess?.terminate() }
+
+        var configuration = Subscription.Configuration()
+        configuration.socket = options
+        let subscription = try await MessageSubscription(
+            context: context, endpoint: subscribeEndpoint,
+            patterns: [try TopicPattern("tick."), try TopicPattern("status.bench")], configuration: configuration)
+        let topic = try Topic.tick("AAPL")
+        let warmTopic = try Topic.status("bench")
+        let trade = BenchMessages.sampleTrade()
+
+        // Slow joiner: warm up until the subscriber sees one status message.
+        let warmer = Task {
+            for _ in 0..<5_000 where !Task.isCancelled {
+                var status = ServiceStatus()
+                status.service = "bench"
+                publisher.publish(.status(status), on: warmTopic)
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        var iterator = subscription.makeAsyncIterator()
+        while let delivery = try await iterator.next(), delivery.topic != warmTopic {}
+        warmer.cancel()
+        _ = await warmer.value
+
+        let start = DispatchTime.now().uptimeNanoseconds
+        let sender = Task.detached {
+            for _ in 0..<messages { publisher.publish(.trade(trade), on: topic) }
+        }
+        var received = 0
+        while received < messages, let delivery = try await iterator.next() {
+            if delivery.topic == topic { received += 1 }
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        await sender.value
+        let gaps = subscription.statistics.sequence.missing
+        await subscription.close()
+        await publisher.close()
+        await context.terminate()
+        guard received == messages else { throw BenchError(description: "received \(received) of \(messages)") }
+        if gaps > 0 { print("note: \(gaps) messages lost in sequence gaps") }
+        return Double(messages) / elapsed
+    }
+
+    /// One-way latency samples in microseconds (receive time − publish time) at a fixed rate.
+    static func latency(rate: Int, seconds: Double) async throws -> [Double] {
+        let context = try Context()
+        var options = SocketOptions()
+        options.lingerMilliseconds = 0
+        let publisher = try await MessagePublisher(
+            context: context, endpoint: "tcp://127.0.0.1:*", producer: Producer(service: "bench", instance: "2"),
+            bind: true, options: options)
+        var configuration = Subscription.Configuration()
+        configuration.socket = options
+        let subscription = try await MessageSubscription(
+            context: context, endpoint: publisher.endpoint, patterns: [try TopicPattern("tick.")],
+            configuration: configuration)
+        let topic = try Topic.tick("AAPL")
+        let trade = BenchMessages.sampleTrade()
+        let total = Int(Double(rate) * seconds)
+        let sender = Task.detached {
+            let interval = 1.0 / Double(rate)
+            let clock = ContinuousClock()
+            let start = clock.now
+            try? await Task.sleep(for: .milliseconds(200))  // subscriber joins
+            for index in 0..<total {
+                let due = start + .milliseconds(200) + .seconds(Double(index) * interval)
+                if due > clock.now { try? await Task.sleep(until: due, tolerance: .microseconds(50)) }
+                publisher.publish(.trade(trade), on: topic)
+            }
+        }
+        var samples: [Double] = []
+        samples.reserveCapacity(total)
+        // Bounded: if messages go missing, the watchdog ends the iteration.
+        let watchdog = Task {
+            try? await Task.sleep(for: .seconds(seconds + 3))
+            await subscription.close()
+        }
+        for try await delivery in subscription where samples.count < total {
+            samples.append(Double(WallClock.nanoseconds() - delivery.envelope.publishTimeNs) / 1_000)
+            if samples.count == total { break }
+        }
+        watchdog.cancel()
+        await sender.value
+        await subscription.close()
+        await publisher.close()
+        await context.terminate()
+        return samples
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { throw BenchError(description: "no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
