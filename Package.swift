@@ -120,8 +120,9 @@ let package = Package(
         .executableTarget(
             name: "tickwire-bench",
             dependencies: [
-                "Bus", "Contracts", "CZeroMQ", "OperatorKit",
+                "Bus", "Contracts", "CZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSettings
         ),

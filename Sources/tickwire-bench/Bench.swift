@@ -3,6 +3,7 @@ import Bus
 import CZeroMQ
 import Contracts
 import Foundation
+import SwiftProtobuf
 
 /// `make bench`: bus throughput and latency, each as a ratio to raw libzmq measured in the
 /// same run on the same machine.
@@ -57,6 +58,13 @@ struct Bench: AsyncParsableCommand {
         let directRatio = median(direct) / rawMedian
         print(String(format: "goal: direct ≥ 0.70 × raw → %@", directRatio >= 0.7 ? "met" : "NOT met"))
 
+        let codec = try CodecCost.measure(messages: messages)
+        print("")
+        print(
+            String(
+                format: "single-thread cost per tick: raw frame copy %.0f ns, encode %.0f ns, decode %.0f ns, decode+track %.0f ns",
+                codec.copy, codec.encode, codec.decode, codec.decodeAndTrack))
+
         let latency = try await TickwirePath.latency(rate: latencyRate, seconds: latencySeconds)
         print("")
         print(
@@ -102,4 +110,49 @@ enum BenchMessages {
 
 struct BenchError: Error, CustomStringConvertible {
     let description: String
+}
+
+/// Per-message CPU cost of the codec on one thread, to tell codec cost from hand-off cost.
+enum CodecCost {
+    static func measure(messages: Int) throws -> (copy: Double, encode: Double, decode: Double, decodeAndTrack: Double) {
+        let trade = BenchMessages.sampleTrade()
+        let topic = try Topic.tick("AAPL")
+        var envelope = BenchMessages.envelope(trade, sequence: 1)
+        let bytes = try Codec.encode(envelope)
+        func time(_ body: () throws -> Void) rethrows -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<messages { try body() }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(messages)
+        }
+        var sink = 0
+        let copy = time {
+            let frame = Array(bytes)
+            sink &+= frame.count
+        }
+        var sequence: UInt64 = 0
+        let encode = try time {
+            sequence += 1
+            envelope.sequence = sequence
+            envelope.payload = .trade(trade)
+            sink &+= try Codec.encode(envelope).count
+        }
+        let raw = RawMessage(topic: topic.wire, payload: bytes)
+        let decode = try time {
+            sink &+= Int(try Codec.decode(raw).envelope.sequence)
+        }
+        let protobufOnly = try time {
+            sink &+= Int(try Envelope(serializedBytes: bytes).sequence)
+        }
+        let topicOnly = try time {
+            sink &+= try Topic(wire: topic.wire).key.count
+        }
+        print(String(format: "  (protobuf decode %.0f ns, topic parse %.0f ns)", protobufOnly, topicOnly))
+        var tracker = SequenceTracker<StreamID>()
+        let decodeAndTrack = try time {
+            let delivery = try Codec.decode(raw)
+            tracker.record(delivery.envelope.sequence, for: delivery.stream)
+        }
+        if sink == 42 { print("") }
+        return (copy, encode, decode, decodeAndTrack)
+    }
 }

@@ -34,7 +34,7 @@ struct PubSubTests {
             let warmUps = Counter()
             try await warmUp(
                 &iterator,
-                publish: { publisher.publish(topic: warmTopic) { _ in warmUps.next(); return [] } },
+                publish: { publisher.publish(topic: warmTopic) { _ in _ = warmUps.next(); return [] } },
                 giveUp: { await subscription.close() },
                 isWarmUp: { $0.topic == warmTopic })
             #expect(warmUps.current >= 1)

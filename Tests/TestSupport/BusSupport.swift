@@ -220,6 +220,12 @@ public func warmUp<Iterator: AsyncIteratorProtocol>(
 public struct EndedEarly: Error, Sendable, CustomStringConvertible {
     public var expected: Int
     public var received: Int
+
+    public init(expected: Int, received: Int) {
+        self.expected = expected
+        self.received = received
+    }
+
     public var description: String { "the sequence ended after \(received) of \(expected) messages" }
 }
 

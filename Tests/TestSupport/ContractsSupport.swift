@@ -58,6 +58,20 @@ public enum Fixtures {
         [topic.wire, try Codec.encode(envelope)]
     }
 
+    /// The producer of hand-built control messages.
+    public static let controlProducer = Producer(service: "test-control", instance: "raw", startedAt: time)
+
+    /// The frames of a control message (warm-up or fence) from ``controlProducer``, for raw
+    /// sockets. `sequence` must count up from 1 per test so the messages never look like gaps.
+    public static func controlFrames(_ state: ServiceState, sequence: UInt64) -> [[UInt8]] {
+        let envelope = Fixtures.envelope(control(state), sequence: sequence, producer: controlProducer)
+        do {
+            return try frames(controlTopic, envelope)
+        } catch {
+            preconditionFailure("a control envelope must encode: \(error)")
+        }
+    }
+
     /// A trade on `symbol`.
     public static func trade(_ symbol: String, price: Double = 100.25, size: Double = 100) -> Envelope.OneOf_Payload {
         var trade = Trade()
