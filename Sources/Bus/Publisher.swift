@@ -1,6 +1,14 @@
 import Dispatch
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What ``Publisher/publish(topic:payload:)`` did with a message.
 public enum PublishResult: Sendable, Equatable {
     /// Queued for sending with this per-topic sequence number.
@@ -145,9 +153,13 @@ public final class Publisher: Sendable {
         }
     }
 
+    /// Empty polls of the queue (each yielding the CPU) before the owner thread sleeps.
+    static let spinsBeforeSleep = 64
+
     private static func runOwnerLoop(socket: Socket, core: Core) {
         var batch: [Outbound] = []
         var terminated = false
+        var idleSpins = 0
         while !terminated {
             let closing = core.state.withLock { state -> Bool in
                 if state.queue.isEmpty {
@@ -159,10 +171,19 @@ public final class Publisher: Sendable {
             }
             if batch.isEmpty {
                 if closing { break }
+                if idleSpins < Publisher.spinsBeforeSleep {
+                    // Under load the next message is microseconds away: yield the core
+                    // instead of paying a futex sleep and wake per message.
+                    idleSpins += 1
+                    core.state.withLock { $0.ownerSleeping = false }
+                    sched_yield()
+                    continue
+                }
                 _ = core.wakeup.wait(timeout: .now() + .milliseconds(250))
                 core.state.withLock { $0.ownerSleeping = false }
                 continue
             }
+            idleSpins = 0
             var sent: UInt64 = 0
             var failures: UInt64 = 0
             var lastError: ZeroMQError?

@@ -209,6 +209,8 @@ public final class Subscription: AsyncSequence, Sendable {
         var local: [RawMessage] = []
         local.reserveCapacity(configuration.batchLimit)
         var failure: ZeroMQError?
+        // Most messages repeat a recent topic: reuse its array instead of allocating one.
+        var lastTopic: [UInt8] = []
         loop: while true {
             let (stop, commands, room) = core.state.withLock { state -> (Bool, [Command], Int) in
                 defer { state.commands.removeAll() }
@@ -236,7 +238,9 @@ public final class Subscription: AsyncSequence, Sendable {
                     var message = RawMessage(topic: [], payload: [], frameCount: 0)
                     let frames = try socket.receive { index, bytes in
                         switch index {
-                        case 0: message.topic = Array(bytes)
+                        case 0:
+                            if !bytes.elementsEqual(lastTopic) { lastTopic = Array(bytes) }
+                            message.topic = lastTopic
                         case 1: message.payload = Array(bytes)
                         default: break
                         }

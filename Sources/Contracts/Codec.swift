@@ -8,6 +8,35 @@ public enum Codec {
 
     /// Encodes `envelope` as the payload frame.
     public static func encode(_ envelope: Envelope) throws(DecodeError) -> [UInt8] {
+        if envelope.unknownFields.data.isEmpty,
+            let bytes = TickCodec.encode(
+                TickCodec.Header(envelope: envelope), payload: envelope.payload)
+        {
+            return bytes
+        }
+        do {
+            return try envelope.serializedBytes()
+        } catch {
+            throw .undecodable("cannot encode: \(error)")
+        }
+    }
+
+    /// Encodes an envelope given as its parts (what publishers do for every message).
+    public static func encode(
+        producer: Producer, sequence: UInt64, eventTimeNs: Int64, publishTimeNs: Int64,
+        payload: Envelope.OneOf_Payload
+    ) throws(DecodeError) -> [UInt8] {
+        let header = TickCodec.Header(
+            schemaVersion: schemaVersion, producer: producer, hasProducer: true, sequence: sequence,
+            eventTimeNs: eventTimeNs, publishTimeNs: publishTimeNs)
+        if let bytes = TickCodec.encode(header, payload: payload) { return bytes }
+        var envelope = Envelope()
+        envelope.schemaVersion = schemaVersion
+        envelope.producer = producer
+        envelope.sequence = sequence
+        envelope.eventTimeNs = eventTimeNs
+        envelope.publishTimeNs = publishTimeNs
+        envelope.payload = payload
         do {
             return try envelope.serializedBytes()
         } catch {
@@ -17,48 +46,90 @@ public enum Codec {
 
     /// Decodes a raw bus message, checking frames, topic, schema version and payload.
     public static func decode(_ raw: RawMessage) throws(DecodeError) -> Delivery {
+        var topics = TopicCache()
+        return try decode(raw, topics: &topics)
+    }
+
+    /// ``decode(_:)`` with a cache of parsed topics, for readers of many messages.
+    public static func decode(_ raw: RawMessage, topics: inout TopicCache) throws(DecodeError) -> Delivery {
         guard raw.frameCount == 2 else { throw .wrongFrameCount(raw.frameCount) }
         let topic: Topic
         do {
-            topic = try Topic(wire: raw.topic)
+            topic = try topics.topic(for: raw.topic)
         } catch {
             throw .badTopic(error)
         }
-        let envelope: Envelope
-        do {
-            envelope = try Envelope(serializedBytes: raw.payload)
-        } catch {
-            throw .undecodable("topic \(topic): \(raw.payload.count)-byte payload is not an Envelope (\(error))")
+        let delivery: Delivery
+        if let (header, payload) = TickCodec.decode(raw.payload) {
+            delivery = Delivery(topic: topic, header: header, payload: payload)
+        } else {
+            do {
+                delivery = Delivery(topic: topic, envelope: try Envelope(serializedBytes: raw.payload))
+            } catch {
+                throw .undecodable("topic \(topic): \(raw.payload.count)-byte payload is not an Envelope (\(error))")
+            }
         }
-        guard envelope.schemaVersion == schemaVersion else {
-            throw .unknownSchemaVersion(envelope.schemaVersion, topic: topic.description)
+        guard delivery.schemaVersion == schemaVersion else {
+            throw .unknownSchemaVersion(delivery.schemaVersion, topic: topic.description)
         }
-        guard let payload = envelope.payload else { throw .missingPayload(topic: topic.description) }
+        guard let payload = delivery.payload else { throw .missingPayload(topic: topic.description) }
         guard payload.topicKind == topic.kind else {
             throw .kindMismatch(topic: topic.description, payload: payload.name)
         }
-        return Delivery(topic: topic, envelope: envelope)
+        return delivery
     }
 }
 
-/// One decoded bus message.
+/// One decoded bus message: the envelope's header fields and its payload.
+///
+/// Held as plain fields rather than an `Envelope` (whose copy-on-write storage costs more
+/// than decoding the bytes); ``envelope`` rebuilds the protobuf message when one is wanted.
 public struct Delivery: Sendable, Equatable {
     public var topic: Topic
-    public var envelope: Envelope
+    public var schemaVersion: UInt32
+    public var producer: Producer
+    public var sequence: UInt64
+    /// Exchange/event time, UTC nanoseconds.
+    public var eventTimeNs: Int64
+    /// When the producer published it, UTC nanoseconds.
+    public var publishTimeNs: Int64
+    public var payload: Envelope.OneOf_Payload?
 
     public init(topic: Topic, envelope: Envelope) {
         self.topic = topic
-        self.envelope = envelope
+        schemaVersion = envelope.schemaVersion
+        producer = envelope.producer
+        sequence = envelope.sequence
+        eventTimeNs = envelope.eventTimeNs
+        publishTimeNs = envelope.publishTimeNs
+        payload = envelope.payload
+    }
+
+    init(topic: Topic, header: TickCodec.Header, payload: Envelope.OneOf_Payload?) {
+        self.topic = topic
+        schemaVersion = header.schemaVersion
+        producer = header.producer
+        sequence = header.sequence
+        eventTimeNs = header.eventTimeNs
+        publishTimeNs = header.publishTimeNs
+        self.payload = payload
+    }
+
+    /// The message as the protobuf `Envelope` it was sent as.
+    public var envelope: Envelope {
+        var envelope = Envelope()
+        envelope.schemaVersion = schemaVersion
+        envelope.producer = producer
+        envelope.sequence = sequence
+        envelope.eventTimeNs = eventTimeNs
+        envelope.publishTimeNs = publishTimeNs
+        envelope.payload = payload
+        return envelope
     }
 
     /// The stream the sequence number counts in: producer and topic.
     public var stream: StreamID {
-        StreamID(
-            service: envelope.producer.service,
-            instance: envelope.producer.instance,
-            startedAt: envelope.producer.startedAtNs,
-            topic: topic
-        )
+        StreamID(service: producer.service, instance: producer.instance, startedAt: producer.startedAtNs, topic: topic)
     }
 }
 
@@ -69,6 +140,13 @@ public struct StreamID: Hashable, Sendable {
     /// Changes when the producer restarts, which starts a new stream.
     public var startedAt: Int64
     public var topic: Topic
+
+    /// Hashes the start time and topic only (cheap, and distinct enough); equality still
+    /// compares every field.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(startedAt)
+        hasher.combine(topic)
+    }
 }
 
 /// Why a bus message was skipped.
@@ -129,5 +207,29 @@ extension Envelope.OneOf_Payload {
         case .alert: "alert"
         case .status: "status"
         }
+    }
+}
+
+/// Parsed topics by their wire bytes, so a reader validates each topic once, not per message.
+/// Bounded: it starts over when it holds `limit` topics.
+public struct TopicCache: Sendable {
+    private var topics: [[UInt8]: Topic] = [:]
+    private var last: Topic?
+    public let limit: Int
+
+    public init(limit: Int = 4_096) { self.limit = limit }
+
+    /// The topic for `wire`, parsed once.
+    public mutating func topic(for wire: [UInt8]) throws(TopicError) -> Topic {
+        if let last, last.wire == wire { return last }
+        if let known = topics[wire] {
+            last = known
+            return known
+        }
+        let topic = try Topic(wire: wire)
+        if topics.count >= limit { topics.removeAll(keepingCapacity: true) }
+        topics[wire] = topic
+        last = topic
+        return topic
     }
 }

@@ -46,14 +46,9 @@ public final class MessagePublisher: Sendable {
         let producer = self.producer
         let now = clock()
         let result = publisher.publishReportingErrors(topic: topic.wire) { (sequence) throws(DecodeError) -> [UInt8] in
-            var envelope = Envelope()
-            envelope.schemaVersion = Codec.schemaVersion
-            envelope.producer = producer
-            envelope.sequence = sequence
-            envelope.eventTimeNs = eventTime ?? now
-            envelope.publishTimeNs = now
-            envelope.payload = payload
-            return try Codec.encode(envelope)
+            try Codec.encode(
+                producer: producer, sequence: sequence, eventTimeNs: eventTime ?? now, publishTimeNs: now,
+                payload: payload)
         }
         switch result {
         case .success(let outcome): return outcome

@@ -85,18 +85,18 @@ public final class MessageSubscription: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> Iterator { Iterator(parent: self, raw: subscription.makeAsyncIterator()) }
 
     /// Checks one raw message: decodes it, counts it, tracks its sequence number.
-    /// Returns `nil` for a message that was skipped.
-    func accept(_ raw: RawMessage) -> Delivery? {
+    /// Returns `nil` for a message that was skipped. `topics` caches parsed topic frames.
+    func accept(_ raw: RawMessage, topics: inout TopicCache) -> Delivery? {
         let delivery: Delivery
         do {
-            delivery = try Codec.decode(raw)
+            delivery = try Codec.decode(raw, topics: &topics)
         } catch {
             core.state.withLock { $0.statistics.skipped[error.counterName, default: 0] += 1 }
             onIssue(.skipped(error))
             return nil
         }
         let stream = delivery.stream
-        let sequence = delivery.envelope.sequence
+        let sequence = delivery.sequence
         let outcome = core.state.withLock { state in
             state.statistics.delivered += 1
             return state.tracker.record(sequence, for: stream)
@@ -112,10 +112,16 @@ public final class MessageSubscription: AsyncSequence, Sendable {
     public struct Iterator: AsyncIteratorProtocol {
         let parent: MessageSubscription
         var raw: Subscription.Iterator
+        var topics = TopicCache()
+
+        init(parent: MessageSubscription, raw: Subscription.Iterator) {
+            self.parent = parent
+            self.raw = raw
+        }
 
         public mutating func next() async throws(ZeroMQError) -> Delivery? {
             while let message = try await raw.next() {
-                if let delivery = parent.accept(message) { return delivery }
+                if let delivery = parent.accept(message, topics: &topics) { return delivery }
             }
             return nil
         }

@@ -66,6 +66,10 @@ public struct Topic: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(kind).\(key)" }
 
+    // Kind and key are derived from the wire bytes, so the bytes alone decide equality.
+    public static func == (lhs: Topic, rhs: Topic) -> Bool { lhs.wire == rhs.wire }
+    public func hash(into hasher: inout Hasher) { hasher.combine(wire) }
+
     /// The longest key accepted.
     public static let maximumKeyLength = 32
 

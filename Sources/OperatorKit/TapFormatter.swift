@@ -8,7 +8,7 @@ public enum TapFormatter {
     /// One JSON object: topic, producer, seq, times, kind, and the payload's fields under the
     /// payload's name (proto field names), e.g. `{"topic":"tick.AAPL",…,"trade":{"price":…}}`.
     public static func jsonLine(_ delivery: Delivery, receivedAt: Int64) -> String {
-        let envelope = delivery.envelope
+        let envelope = delivery
         var payloadJSON = "{}"
         var kind = "none"
         if let payload = envelope.payload {
@@ -115,8 +115,8 @@ public struct TapStatistics: Sendable {
         var row = rows[key] ?? Row(topic: key)
         row.count += 1
         row.windowCount += 1
-        row.last = TapFormatter.summary(delivery.envelope.payload)
-        row.lastProducer = delivery.envelope.producer.displayName
+        row.last = TapFormatter.summary(delivery.payload)
+        row.lastProducer = delivery.producer.displayName
         rows[key] = row
         total += 1
     }

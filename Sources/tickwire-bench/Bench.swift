@@ -38,8 +38,10 @@ struct Bench: AsyncParsableCommand {
         var raw: [Double] = []
         var direct: [Double] = []
         var proxied: [Double] = []
+        var busOnly: [Double] = []
         for _ in 0..<runs {
             raw.append(try RawBaseline.throughput(messages: messages, topicSize: topic.wire.count, payloadSize: payloadSize))
+            busOnly.append(try await BusOnlyPath.throughput(messages: messages, payloadSize: payloadSize))
             direct.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: nil))
             if let proxy { proxied.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: proxy)) }
         }
@@ -53,6 +55,7 @@ struct Bench: AsyncParsableCommand {
         }
         print("")
         row("raw libzmq PUB→SUB (C API, same frames)", raw)
+        row("tickwire Bus layer only (no codec)", busOnly)
         row("tickwire direct (encode + decode)", direct)
         if !proxied.isEmpty { row("tickwire through bus-proxy", proxied) }
         let directRatio = median(direct) / rawMedian
@@ -117,7 +120,7 @@ enum CodecCost {
     static func measure(messages: Int) throws -> (copy: Double, encode: Double, decode: Double, decodeAndTrack: Double) {
         let trade = BenchMessages.sampleTrade()
         let topic = try Topic.tick("AAPL")
-        var envelope = BenchMessages.envelope(trade, sequence: 1)
+        let envelope = BenchMessages.envelope(trade, sequence: 1)
         let bytes = try Codec.encode(envelope)
         func time(_ body: () throws -> Void) rethrows -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -130,15 +133,17 @@ enum CodecCost {
             sink &+= frame.count
         }
         var sequence: UInt64 = 0
+        let producer = envelope.producer
         let encode = try time {
             sequence += 1
-            envelope.sequence = sequence
-            envelope.payload = .trade(trade)
-            sink &+= try Codec.encode(envelope).count
+            sink &+= try Codec.encode(
+                producer: producer, sequence: sequence, eventTimeNs: 1, publishTimeNs: 2, payload: .trade(trade)
+            ).count
         }
         let raw = RawMessage(topic: topic.wire, payload: bytes)
+        var topics = TopicCache()
         let decode = try time {
-            sink &+= Int(try Codec.decode(raw).envelope.sequence)
+            sink &+= Int(try Codec.decode(raw, topics: &topics).sequence)
         }
         let protobufOnly = try time {
             sink &+= Int(try Envelope(serializedBytes: bytes).sequence)
@@ -146,11 +151,30 @@ enum CodecCost {
         let topicOnly = try time {
             sink &+= try Topic(wire: topic.wire).key.count
         }
-        print(String(format: "  (protobuf decode %.0f ns, topic parse %.0f ns)", protobufOnly, topicOnly))
+        let build = time {
+            var fresh = Envelope()
+            fresh.schemaVersion = 1
+            fresh.producer = envelope.producer
+            fresh.sequence = 7
+            fresh.eventTimeNs = 1
+            fresh.publishTimeNs = 2
+            fresh.payload = .trade(trade)
+            sink &+= Int(fresh.sequence)
+        }
+        let tradeOnly = time {
+            var fresh = Trade()
+            fresh.symbol = "AAPL"
+            fresh.price = 1
+            fresh.exchange = "XNAS"
+            fresh.tradeID = "52983525029461"
+            fresh.provider = "simulated"
+            sink &+= fresh.symbol.utf8.count
+        }
+        print(String(format: "  (protobuf decode %.0f ns, topic parse %.0f ns, build envelope %.0f ns, build trade %.0f ns)", protobufOnly, topicOnly, build, tradeOnly))
         var tracker = SequenceTracker<StreamID>()
         let decodeAndTrack = try time {
-            let delivery = try Codec.decode(raw)
-            tracker.record(delivery.envelope.sequence, for: delivery.stream)
+            let delivery = try Codec.decode(raw, topics: &topics)
+            tracker.record(delivery.sequence, for: delivery.stream)
         }
         if sink == 42 { print("") }
         return (copy, encode, decode, decodeAndTrack)

@@ -119,7 +119,7 @@ enum TickwirePath {
             await subscription.close()
         }
         for try await delivery in subscription where samples.count < total {
-            samples.append(Double(WallClock.nanoseconds() - delivery.envelope.publishTimeNs) / 1_000)
+            samples.append(Double(WallClock.nanoseconds() - delivery.publishTimeNs) / 1_000)
             if samples.count == total { break }
         }
         watchdog.cancel()
@@ -142,5 +142,51 @@ enum TickwirePath {
         }
         guard ok else { throw BenchError(description: "no free port") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// The Bus layer alone (owner threads and hand-over, no envelope, no protobuf): tells the
+/// cost of Tickwire's threading from the cost of its codec.
+enum BusOnlyPath {
+    static func throughput(messages: Int, payloadSize: Int) async throws -> Double {
+        let context = try Context()
+        var options = SocketOptions()
+        options.sendHighWaterMark = 0
+        options.receiveHighWaterMark = 0
+        options.lingerMilliseconds = 0
+        let publisher = try await Publisher(
+            context: context, endpoint: "tcp://127.0.0.1:*", bind: true, options: options, queueLimit: messages + 10_000)
+        var configuration = Subscription.Configuration()
+        configuration.socket = options
+        let subscription = try await Subscription(
+            context: context, endpoint: publisher.endpoint, prefixes: [[]], configuration: configuration)
+        let topic = try Topic.tick("AAPL").wire
+        let warm = try Topic.status("bench").wire
+        let payload = [UInt8](repeating: 0x42, count: payloadSize)
+        let warmer = Task {
+            for _ in 0..<5_000 where !Task.isCancelled {
+                publisher.publish(topic: warm) { _ in [0] }
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        var iterator = subscription.makeAsyncIterator()
+        while let message = try await iterator.next(), message.topic != warm {}
+        warmer.cancel()
+        _ = await warmer.value
+        let start = DispatchTime.now().uptimeNanoseconds
+        let sender = Task.detached {
+            for _ in 0..<messages { publisher.publish(topic: topic) { _ in payload } }
+        }
+        var received = 0
+        while received < messages, let message = try await iterator.next() {
+            if message.topic == topic { received += 1 }
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        await sender.value
+        await subscription.close()
+        await publisher.close()
+        await context.terminate()
+        guard received == messages else { throw BenchError(description: "bus-only received \(received) of \(messages)") }
+        return Double(messages) / elapsed
     }
 }

@@ -242,7 +242,7 @@ struct ConfigLoaderTests {
 
     @Test("invalid JSON and a non-object top level are errors for the file")
     func invalidJSON() throws {
-        let (syntax, file) = try #require(try loadError(#"{"provider": "polygon",}"#.replacingOccurrences(of: ",}", with: ", ]")))
+        let (syntax, file) = try #require(try loadError(#"{"provider": "polygon",, ]"#))
         #expect(syntax.path == "")
         #expect(syntax.file == file)
         #expect(syntax.message.hasPrefix("not valid JSON: "))
@@ -321,9 +321,16 @@ struct ConfigLoaderTests {
 
     @Test("start_prices keeps symbols with underscores as written")
     func startPriceSymbolsKeepTheirSpelling() throws {
-        let config = try load(#"{"simulator": {"start_prices": {"BF_B": 45.5, "BRK.B": 410}}}"#).config
-        withKnownIssue("convertFromSnakeCase rewrites dictionary keys: BF_B arrives as BFB") {
-            #expect(config.simulator.startPrices == ["BF_B": 45.5, "BRK.B": 410])
+        let config = try load(#"{"simulator": {"start_prices": {"BF_B": 45.5, "BRK.B": 410, "aB_c": 1}}}"#).config
+        #expect(config.simulator.startPrices == ["BF_B": 45.5, "BRK.B": 410, "aB_c": 1])
+    }
+
+    @Test("a wrong type inside start_prices names the symbol as written")
+    func startPriceErrorPath() throws {
+        let (error, _) = try #require(try loadError(#"{"simulator": {"start_prices": {"AAPL": "cheap"}}}"#))
+        #expect(error.message == "expected a number, found another type")
+        withKnownIssue("ConfigLoader.describe snake-cases every key, dictionary keys too: '_a_a_p_l'") {
+            #expect(error.path == "simulator.start_prices.AAPL")
         }
     }
 
