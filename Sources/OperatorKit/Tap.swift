@@ -2,6 +2,7 @@ import Bus
 import Contracts
 import Foundation
 import Logging
+import ServiceKit
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -53,8 +54,21 @@ public enum Tap {
     /// Runs until the count is reached, the duration passes, or SIGINT/SIGTERM arrives.
     public static func run(_ request: TapRequest, output: FileHandle = .standardOutput) async throws -> TapReport {
         let context = try Context()
+        let throttle = LogThrottle()
         let subscription = try await MessageSubscription(
-            context: context, endpoint: request.endpoint, patterns: request.patterns)
+            context: context, endpoint: request.endpoint, patterns: request.patterns,
+            onIssue: { issue in
+                guard throttle.shouldReport() else { return }
+                let text: String
+                switch issue {
+                case .skipped(let error): text = "skipped a message: \(error)"
+                case .gap(let stream, let missing):
+                    text = "gap: \(missing) message(s) missing on \(stream.topic) from \(stream.service)/\(stream.instance)"
+                case .duplicate(let stream, let sequence):
+                    text = "duplicate sequence \(sequence) on \(stream.topic) from \(stream.service)/\(stream.instance)"
+                }
+                FileHandle.standardError.write(Data("bus-tap: \(text)\n".utf8))
+            })
         let service = TapService(request: request, subscription: subscription, output: output)
         let group = ServiceGroup(
             configuration: .init(

@@ -84,7 +84,7 @@ public struct ServiceEnvironment: Sendable {
         configuration.socket = socketOptions
         let counters = self.counters
         let logger = self.logger
-        let reporter = IssueReporter()
+        let reporter = LogThrottle()
         return try await MessageSubscription(
             context: context,
             endpoint: config.bus.subscribeEndpoint,
@@ -115,9 +115,13 @@ public struct ServiceEnvironment: Sendable {
 }
 
 /// Rate-limits repeated log lines: the first 20, then every 1000th.
-final class IssueReporter: Sendable {
+public final class LogThrottle: Sendable {
     private let count = Mutex<UInt64>(0)
-    func shouldReport() -> Bool {
+
+    public init() {}
+
+    /// Whether this occurrence should be logged.
+    public func shouldReport() -> Bool {
         let n = count.withLock { value -> UInt64 in
             value += 1
             return value

@@ -169,3 +169,34 @@ struct StackTests {
         #expect(ingestor.stderr.contains("ingestor stopped"))
     }
 }
+
+/// `tickwire up`: supervision of a real stack.
+@Suite("tickwire up", .timeLimit(.minutes(2)))
+struct SupervisorTests {
+    @Test("restarts a killed service with backoff and stops everything on SIGTERM")
+    func restartAndStop() async throws {
+        let bus = try TestBus()
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-up-\(UUID().uuidString).json")
+        try #"{"provider": "simulated", "tickers": ["AAPL"], "stack": {"services": [{"name": "ingestor"}]}}"#
+            .write(to: config, atomically: true, encoding: .utf8)
+        let up = try RunningProcess(
+            "tickwire", arguments: ["up", "--config", config.path, "--bin-dir", Paths.binaries.path], environment: bus.environment)
+        func ingestorPIDs(_ text: String) -> [Int32] {
+            text.split(separator: "\n").compactMap { line in
+                guard let range = line.range(of: "started ingestor (pid ") else { return nil }
+                return Int32(line[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+        #expect(await up.waitForOutput(seconds: 15) { ingestorPIDs($0).count == 1 && $0.contains("simulating") })
+        let first = try #require(ingestorPIDs(up.stdout + up.stderr).first)
+        kill(first, SIGKILL)
+        #expect(await up.waitForOutput(seconds: 15) { ingestorPIDs($0).count == 2 }, "not restarted: \(up.stderr)")
+        #expect((up.stdout + up.stderr).contains("was killed by signal 9; restarting in"))
+        let second = try #require(ingestorPIDs(up.stdout + up.stderr).last)
+        #expect(second != first)
+        let status = await up.stop(grace: 20)
+        #expect(status == 0, "tickwire up: \(up.stderr)")
+        #expect(kill(second, 0) != 0, "the restarted ingestor is still running after tickwire up stopped")
+        #expect(up.stdout.contains("ingestor  | ") || up.stdout.contains("ingestor | "), "output is prefixed with the service name")
+    }
+}
