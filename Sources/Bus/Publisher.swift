@@ -113,12 +113,15 @@ public final class Publisher: Sendable {
         let limit = queueLimit
         let (result, wake) = try core.state.withLock { (state) throws(E) -> (PublishResult, Bool) in
             let sequence = (state.sequences[topic] ?? 0) &+ 1
-            state.sequences[topic] = sequence
             guard !state.closing, state.queue.count < limit else {
+                // The number is used up: subscribers see the drop as a gap.
+                state.sequences[topic] = sequence
                 state.statistics.dropped += 1
                 return (.dropped(sequence: sequence), false)
             }
+            // Encoded before the number is taken: a payload that fails to encode leaves no gap.
             let bytes = try payload(sequence)
+            state.sequences[topic] = sequence
             state.queue.append(Outbound(topic: topic, payload: bytes))
             state.statistics.queued += 1
             let wake = state.ownerSleeping

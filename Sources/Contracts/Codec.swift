@@ -83,22 +83,29 @@ public enum Codec {
 /// One decoded bus message: the envelope's header fields and its payload.
 ///
 /// Held as plain fields rather than an `Envelope` (whose copy-on-write storage costs more
-/// than decoding the bytes); ``envelope`` rebuilds the protobuf message when one is wanted.
+/// than decoding the bytes); ``envelope`` rebuilds the protobuf message as it was sent,
+/// unknown fields from newer schemas included.
 public struct Delivery: Sendable, Equatable {
     public var topic: Topic
     public var schemaVersion: UInt32
+    /// Who sent it (empty fields when the sender set no producer; see ``hasProducer``).
     public var producer: Producer
+    public var hasProducer: Bool
     public var sequence: UInt64
     /// Exchange/event time, UTC nanoseconds.
     public var eventTimeNs: Int64
     /// When the producer published it, UTC nanoseconds.
     public var publishTimeNs: Int64
     public var payload: Envelope.OneOf_Payload?
+    /// Envelope fields this schema version does not know, kept for re-publishing.
+    public var unknownFields: UnknownStorage
 
     public init(topic: Topic, envelope: Envelope) {
         self.topic = topic
         schemaVersion = envelope.schemaVersion
         producer = envelope.producer
+        hasProducer = envelope.hasProducer
+        unknownFields = envelope.unknownFields
         sequence = envelope.sequence
         eventTimeNs = envelope.eventTimeNs
         publishTimeNs = envelope.publishTimeNs
@@ -109,6 +116,8 @@ public struct Delivery: Sendable, Equatable {
         self.topic = topic
         schemaVersion = header.schemaVersion
         producer = header.producer
+        hasProducer = header.hasProducer
+        unknownFields = UnknownStorage()
         sequence = header.sequence
         eventTimeNs = header.eventTimeNs
         publishTimeNs = header.publishTimeNs
@@ -119,11 +128,12 @@ public struct Delivery: Sendable, Equatable {
     public var envelope: Envelope {
         var envelope = Envelope()
         envelope.schemaVersion = schemaVersion
-        envelope.producer = producer
+        if hasProducer { envelope.producer = producer }
         envelope.sequence = sequence
         envelope.eventTimeNs = eventTimeNs
         envelope.publishTimeNs = publishTimeNs
         envelope.payload = payload
+        envelope.unknownFields = unknownFields
         return envelope
     }
 
@@ -140,6 +150,13 @@ public struct StreamID: Hashable, Sendable {
     /// Changes when the producer restarts, which starts a new stream.
     public var startedAt: Int64
     public var topic: Topic
+
+    public init(service: String, instance: String, startedAt: Int64, topic: Topic) {
+        self.service = service
+        self.instance = instance
+        self.startedAt = startedAt
+        self.topic = topic
+    }
 
     /// Hashes the start time and topic only (cheap, and distinct enough); equality still
     /// compares every field.

@@ -77,28 +77,29 @@ public final class Supervisor: Service, Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        let buffer = Mutex(Data())
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let chunk = handle.availableData
-            guard let self else { return }
-            if chunk.isEmpty {
-                handle.readabilityHandler = nil
-                return
-            }
-            let complete: String? = buffer.withLock { pending in
+        // A dedicated thread per child blocks in read(2) until EOF; libdispatch's readability
+        // sources were seen to crash under heavy fd churn on Linux.
+        let reader = pipe.fileHandleForReading
+        let thread = Thread { [weak self] in
+            var pending = Data()
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
                 pending.append(chunk)
-                guard let last = pending.lastIndex(of: 0x0A) else { return nil }
+                guard let last = pending.lastIndex(of: 0x0A) else { continue }
                 let lines = pending[..<pending.index(after: last)]
-                defer { pending.removeSubrange(..<pending.index(after: last)) }
-                return String(decoding: lines, as: UTF8.self)
+                self?.emit(spec.name, String(decoding: lines, as: UTF8.self))
+                pending.removeSubrange(..<pending.index(after: last))
             }
-            if let complete { self.emit(spec.name, complete) }
+            if !pending.isEmpty { self?.emit(spec.name, String(decoding: pending, as: UTF8.self)) }
         }
+        thread.name = "output-\(spec.name)"
         process.terminationHandler = { [weak self] finished in
             self?.exited(spec, status: finished.terminationStatus, reason: finished.terminationReason)
         }
         do {
             try process.run()
+            thread.start()
             state.withLock { state in
                 var child = state.children[spec.name] ?? Child()
                 child.process = process

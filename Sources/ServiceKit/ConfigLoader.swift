@@ -291,7 +291,10 @@ public struct ConfigLoader: Sendable {
         }
     }
 
+    /// The JSON spelling of a decoded key: property names go back to snake_case; keys of
+    /// free-form maps (symbols such as `AAPL`, which start upper-case) stay as written.
     static func snakeCase(_ key: String) -> String {
+        guard let first = key.first, first.isLowercase else { return key }
         var result = ""
         for character in key {
             if character.isUppercase {

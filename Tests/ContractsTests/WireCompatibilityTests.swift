@@ -190,13 +190,11 @@ struct WireCompatibilityTests {
         withoutProducer.payload = .trade(trade)
         let bytes: [UInt8] = try withoutProducer.serializedBytes()
         let unknownField: [UInt8] = [0xF8, 0x06, 0x01]  // field 111, varint 1: from a newer schema
-        withKnownIssue("Delivery.envelope always sets producer and drops unknown fields") {
-            let plain = try Codec.decode(RawMessage(topic: topic, payload: bytes)).envelope
-            #expect(plain.hasProducer == false)
-            #expect(try plain.serializedBytes() == bytes)
-            let newer = try Codec.decode(RawMessage(topic: topic, payload: bytes + unknownField)).envelope
-            #expect(try newer.serializedBytes() == bytes + unknownField)
-        }
+        let plain = try Codec.decode(RawMessage(topic: topic, payload: bytes)).envelope
+        #expect(plain.hasProducer == false)
+        #expect(try plain.serializedBytes() == bytes)
+        let newer = try Codec.decode(RawMessage(topic: topic, payload: bytes + unknownField)).envelope
+        #expect(try newer.serializedBytes() == bytes + unknownField)
     }
 
     @Test("malformed trade bytes are rejected exactly when SwiftProtobuf rejects them")

@@ -103,17 +103,18 @@ final class RunningProcess: Sendable {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        let stdoutData = self.stdoutData
-        let stderrData = self.stderrData
-        out.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty { handle.readabilityHandler = nil } else { stdoutData.append(chunk) }
-        }
-        err.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty { handle.readabilityHandler = nil } else { stderrData.append(chunk) }
-        }
         try process.run()
+        // Blocking reads on threads of their own until EOF (no libdispatch sources).
+        for (pipe, collected) in [(out, stdoutData), (err, stderrData)] {
+            let handle = pipe.fileHandleForReading
+            Thread {
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    collected.append(chunk)
+                }
+            }.start()
+        }
     }
 
     var stdout: String { stdoutData.text }

@@ -329,17 +329,13 @@ struct ConfigLoaderTests {
     func startPriceErrorPath() throws {
         let (error, _) = try #require(try loadError(#"{"simulator": {"start_prices": {"AAPL": "cheap"}}}"#))
         #expect(error.message == "expected a number, found another type")
-        withKnownIssue("ConfigLoader.describe snake-cases every key, dictionary keys too: '_a_a_p_l'") {
-            #expect(error.path == "simulator.start_prices.AAPL")
-        }
+        #expect(error.path == "simulator.start_prices.AAPL")
     }
 
     @Test("a seed above 2^53 survives loading unchanged")
     func largeSeed() throws {
-        withKnownIssue("JSONValue stores numbers as Double, so 64-bit seeds lose their low bits") {
-            let config = try load(#"{"simulator": {"seed": 9007199254740993}}"#).config
-            #expect(config.simulator.seed == 9_007_199_254_740_993)
-        }
+        let config = try load(#"{"simulator": {"seed": 9007199254740993}}"#).config
+        #expect(config.simulator.seed == 9_007_199_254_740_993)
     }
 }
 
