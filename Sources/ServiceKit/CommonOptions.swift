@@ -30,6 +30,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("subscribe-endpoint"), help: "Where subscribers connect (bus-proxy's XPUB side).")
     public var subscribeEndpoint: String?
 
+    @Option(name: .customLong("provider-url"), help: "Endpoint of the provider (REST base URL or WebSocket URL), e.g. a local server.")
+    public var providerUrl: String?
+
     @Option(help: "Instance name, unique among running copies of a service. Env: TICKWIRE_INSTANCE.")
     public var instance: String?
 
@@ -48,6 +51,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
         overrides.logDirectory = logDir
         overrides.publishEndpoint = publishEndpoint
         overrides.subscribeEndpoint = subscribeEndpoint
+        overrides.providerUrl = providerUrl
         return overrides
     }
 

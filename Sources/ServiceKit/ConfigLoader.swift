@@ -33,6 +33,7 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var logDirectory: String?
     public var publishEndpoint: String?
     public var subscribeEndpoint: String?
+    public var providerUrl: String?
     public init() {}
 }
 
@@ -44,6 +45,7 @@ public struct ConfigLoader: Sendable {
     public static let environmentKeys: [(variable: String, path: [String], isList: Bool)] = [
         ("TICKWIRE_PROVIDER", ["provider"], false),
         ("TICKWIRE_API_KEY", ["api_key"], false),
+        ("TICKWIRE_API_SECRET", ["api_secret"], false),
         ("TICKWIRE_TICKERS", ["tickers"], true),
         ("TICKWIRE_LOG_LEVEL", ["logging", "level"], false),
         ("TICKWIRE_LOG_FORMAT", ["logging", "format"], false),
@@ -52,6 +54,8 @@ public struct ConfigLoader: Sendable {
         ("TICKWIRE_SUBSCRIBE_ENDPOINT", ["bus", "subscribe_endpoint"], false),
         ("TICKWIRE_PROXY_XSUB_BIND", ["bus", "proxy_xsub_bind"], false),
         ("TICKWIRE_PROXY_XPUB_BIND", ["bus", "proxy_xpub_bind"], false),
+        ("TICKWIRE_WS_URL", ["ws_url"], false),
+        ("TICKWIRE_PROVIDER_URL", ["provider_url"], false),
     ]
 
     public var environment: [String: String]
@@ -180,6 +184,7 @@ public struct ConfigLoader: Sendable {
             (["logging", "directory"], overrides.logDirectory.map(JSONValue.string)),
             (["bus", "publish_endpoint"], overrides.publishEndpoint.map(JSONValue.string)),
             (["bus", "subscribe_endpoint"], overrides.subscribeEndpoint.map(JSONValue.string)),
+            (["provider_url"], overrides.providerUrl.map(JSONValue.string)),
         ]
         for (path, value) in values {
             if let value { tree = setting(tree, path: path, to: value) }
@@ -222,7 +227,7 @@ public struct ConfigLoader: Sendable {
     }
 
     /// Keys that are valid but absent from the encoded defaults (optional values).
-    static let optionalKeys: Set<String> = ["api_key", "notifications.email.password"]
+    static let optionalKeys: Set<String> = ["api_key", "api_secret", "notifications.email.password"]
 
     // MARK: Decoding
 
@@ -380,6 +385,29 @@ public struct ConfigLoader: Sendable {
         }
         guard config.simulator.annualVolatility >= 0 else {
             throw fail("simulator.annual_volatility", "must not be negative")
+        }
+        guard config.rateLimit.requestsPerMinute > 0 else { throw fail("rate_limit.requests_per_minute", "must be more than 0") }
+        guard config.rateLimit.requestsPerDay > 0 else { throw fail("rate_limit.requests_per_day", "must be more than 0") }
+        let sessions = ["regular", "extended", "always", "closed"]
+        guard sessions.contains(config.ingestor.sessionDefault) else {
+            throw fail("ingestor.session_default", "must be one of \(sessions.joined(separator: ", "))")
+        }
+        guard config.ingestor.feedSilenceSeconds > 0 else { throw fail("ingestor.feed_silence_seconds", "must be more than 0") }
+        guard config.ingestor.requestTimeoutSeconds > 0 else {
+            throw fail("ingestor.request_timeout_seconds", "must be more than 0")
+        }
+        guard config.ingestor.reconnectInitialSeconds > 0, config.ingestor.reconnectMaxSeconds >= config.ingestor.reconnectInitialSeconds else {
+            throw fail("ingestor.reconnect_max_seconds", "must be at least reconnect_initial_seconds, which must be more than 0")
+        }
+        guard config.ingestor.circuitFailureThreshold >= 1 else {
+            throw fail("ingestor.circuit_failure_threshold", "must be at least 1")
+        }
+        guard ["iex", "sip"].contains(config.providers.alpaca.feed) else {
+            throw fail("providers.alpaca.feed", "must be 'iex' or 'sip'")
+        }
+        guard config.replay.speed >= 0 else { throw fail("replay.speed", "must not be negative (0 = as fast as possible)") }
+        if !config.wsUrl.isEmpty && !(config.wsUrl.hasPrefix("ws://") || config.wsUrl.hasPrefix("wss://")) {
+            throw fail("ws_url", "must start with ws:// or wss://")
         }
         for (index, service) in config.stack.services.enumerated() where service.name.isEmpty {
             throw fail("stack.services[\(index)].name", "must name an executable")

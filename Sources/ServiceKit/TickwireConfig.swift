@@ -6,8 +6,17 @@
 public struct TickwireConfig: Sendable, Equatable, Codable {
     /// Data provider for the ingestor, one of ``ProviderName``.
     public var provider: String = ProviderName.simulated
-    /// Provider API key; may be `"${ALPHAVANTAGE_API_KEY}"` in the file.
+    /// Provider API key; may be `"${ALPHAVANTAGE_API_KEY}"` in the file. For Alpaca, the key id.
     public var apiKey: Secret?
+    /// A provider's second credential (Alpaca's secret key).
+    public var apiSecret: Secret?
+    /// The seed's generic `websocket` provider URL (`ws://` or `wss://`).
+    public var wsUrl = ""
+    /// Overrides the selected provider's endpoint (REST base URL or WebSocket URL), e.g. a
+    /// local test server; empty uses the provider's own (see `providers`).
+    public var providerUrl = ""
+    /// Request budget for REST providers (Alpha Vantage), defaulting to its free tier.
+    public var rateLimit = RateLimit()
     /// Symbols to follow.
     public var tickers: [String] = ["AAPL", "MSFT", "GOOGL", "AMZN", "META"]
     /// Seconds between provider polls (REST providers).
@@ -24,6 +33,11 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
 
     // Tickwire's sections.
     public var bus = BusSettings()
+    public var ingestor = Ingestor()
+    /// Per-provider endpoints and options.
+    public var providers = Providers()
+    /// The `replay` provider's input.
+    public var replay = Replay()
     public var logging = Logging()
     public var heartbeat = Heartbeat()
     public var simulator = Simulator()
@@ -63,6 +77,85 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     }
 
     /// Where the bus is. Defaults find bus-proxy on this machine with no flags.
+    /// Requests a REST provider may make; spaced evenly, never exceeded.
+    public struct RateLimit: Sendable, Equatable, Codable {
+        public var requestsPerMinute: Double = 5
+        public var requestsPerDay: Double = 25
+        public init() {}
+    }
+
+    public struct Ingestor: Sendable, Equatable, Codable {
+        /// Fetch recent bars at start (REST providers), published as backfill.
+        public var backfill = true
+        /// Session assumed until the first `market.session` message: `regular`, `extended`
+        /// (pre, regular and post), `always` or `closed`.
+        public var sessionDefault = "always"
+        /// Seconds without data, while the market is open, before a `feed.silent` alert.
+        public var feedSilenceSeconds: Double = 120
+        /// Timeout of one HTTP request or WebSocket handshake, in seconds.
+        public var requestTimeoutSeconds: Double = 10
+        /// Reconnect backoff: first delay and upper bound, in seconds.
+        public var reconnectInitialSeconds: Double = 1
+        public var reconnectMaxSeconds: Double = 60
+        /// Consecutive failures that open the circuit, and how long it stays open (seconds).
+        public var circuitFailureThreshold = 5
+        public var circuitOpenSeconds: Double = 60
+        public init() {}
+    }
+
+    public struct Providers: Sendable, Equatable, Codable {
+        public var alphavantage = AlphaVantage()
+        public var polygon = Polygon()
+        public var alpaca = Alpaca()
+        public var finnhub = Finnhub()
+        public init() {}
+
+        public struct AlphaVantage: Sendable, Equatable, Codable {
+            public var baseUrl = "https://www.alphavantage.co/query"
+            /// `realtime` or `delayed` for premium keys; empty sends no entitlement.
+            public var entitlement = ""
+            public init() {}
+        }
+
+        public struct Polygon: Sendable, Equatable, Codable {
+            /// Full URL; overrides host and delayed, e.g. `ws://127.0.0.1:8765/stocks` in tests.
+            public var url = ""
+            /// `socket.polygon.io` or `socket.massive.com` (and other feed hosts).
+            public var host = "socket.polygon.io"
+            /// Use the 15-minute delayed host (`delayed.<domain>`).
+            public var delayed = false
+            /// Event channels subscribed per symbol: T trades, Q quotes, A second and AM minute aggregates.
+            public var channels = ["T", "Q", "AM"]
+            public init() {}
+        }
+
+        public struct Alpaca: Sendable, Equatable, Codable {
+            /// Full URL; overrides feed.
+            public var url = ""
+            /// `iex` (free) or `sip` (paid).
+            public var feed = "iex"
+            /// Also subscribe to quotes and minute bars.
+            public var quotes = true
+            public var bars = true
+            public init() {}
+        }
+
+        public struct Finnhub: Sendable, Equatable, Codable {
+            public var url = "wss://ws.finnhub.io"
+            public init() {}
+        }
+    }
+
+    public struct Replay: Sendable, Equatable, Codable {
+        /// CSV files to play: Alpha Vantage intraday, generic OHLCV bars or trades.
+        public var files: [String] = []
+        /// Playback speed: 1 = real time, N = N× faster, 0 = as fast as possible.
+        public var speed: Double = 1
+        /// Start again at the end.
+        public var loop = false
+        public init() {}
+    }
+
     public struct BusSettings: Sendable, Equatable, Codable {
         /// Publishers connect here (bus-proxy's XSUB side).
         public var publishEndpoint = "tcp://127.0.0.1:7750"

@@ -1,0 +1,144 @@
+import Contracts
+import Logging
+import ServiceKit
+import Synchronization
+
+/// One piece of market data as a provider read it, before it goes on the bus.
+public enum MarketEvent: Sendable, Equatable {
+    /// A trade; `time` is the exchange time in UTC nanoseconds.
+    case trade(Trade, time: Int64)
+    /// A top-of-book quote; `time` is the exchange time in UTC nanoseconds.
+    case quote(Quote, time: Int64)
+    /// A bar; its `origin` says live or backfill, its `end_time_ns` is the event time.
+    case bar(Bar)
+
+    public var symbol: String {
+        switch self {
+        case .trade(let trade, _): trade.symbol
+        case .quote(let quote, _): quote.symbol
+        case .bar(let bar): bar.symbol
+        }
+    }
+}
+
+/// Something wrong with a provider: an alert for the operator, and for fatal kinds the
+/// end of reconnecting (hammering a provider that refuses us helps nobody).
+public struct ProviderIssue: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Equatable {
+        case authFailed = "auth_failed"
+        case notAuthenticated = "not_authenticated"
+        case planWithoutStreaming = "plan_without_streaming"
+        case insufficientSubscription = "insufficient_subscription"
+        case connectionLimit = "connection_limit"
+        case symbolLimit = "symbol_limit"
+        case slowConsumer = "slow_consumer"
+        case rateLimited = "rate_limited"
+        case dailyLimit = "daily_limit"
+        case premiumOnly = "premium_only"
+        case unknownSymbol = "unknown_symbol"
+        case invalidRequest = "invalid_request"
+        case malformedPayload = "malformed_payload"
+        case httpStatus = "http_status"
+        case timeout = "timeout"
+        case disconnected = "disconnected"
+        case unreachable = "unreachable"
+        case budget = "budget"
+    }
+
+    public var kind: Kind
+    /// What happened, naming the provider, the endpoint or message and the symbol.
+    public var message: String
+    public var symbol: String
+    /// Stop reconnecting: retrying cannot help (bad key, plan, limits).
+    public var isFatal: Bool
+    /// Provider-specific code, e.g. Alpaca's 402 or an HTTP status.
+    public var code: Int?
+
+    public init(_ kind: Kind, _ message: String, symbol: String = "", isFatal: Bool = false, code: Int? = nil) {
+        self.kind = kind
+        self.message = message
+        self.symbol = symbol
+        self.isFatal = isFatal
+        self.code = code
+    }
+
+    /// The alert category, e.g. `provider.auth_failed`.
+    public var category: String { "provider.\(kind.rawValue)" }
+
+    /// How loud the alert is.
+    public var severity: Severity {
+        if isFatal { return .critical }
+        switch kind {
+        case .malformedPayload, .unknownSymbol, .disconnected, .timeout: return .warning
+        default: return .error
+        }
+    }
+
+    public var description: String { "\(kind.rawValue): \(message)" }
+}
+
+/// What a provider may know about the market session, from `market.session` or config.
+public enum SessionGate: Sendable, Equatable {
+    case open(SessionPhase)
+    case closed
+}
+
+/// Where a provider delivers what it reads. Safe to use from any task or thread.
+public struct ProviderSink: Sendable {
+    let onEvent: @Sendable (MarketEvent) -> Void
+    let onIssue: @Sendable (ProviderIssue) -> Void
+    let onCount: @Sendable (String, UInt64) -> Void
+    let onConnected: @Sendable () -> Void
+    let session: @Sendable () -> SessionGate
+    public let logger: Logger
+
+    public init(
+        logger: Logger,
+        onEvent: @escaping @Sendable (MarketEvent) -> Void,
+        onIssue: @escaping @Sendable (ProviderIssue) -> Void = { _ in },
+        onCount: @escaping @Sendable (String, UInt64) -> Void = { _, _ in },
+        onConnected: @escaping @Sendable () -> Void = {},
+        session: @escaping @Sendable () -> SessionGate = { .open(.regular) }
+    ) {
+        self.logger = logger
+        self.onEvent = onEvent
+        self.onIssue = onIssue
+        self.onCount = onCount
+        self.onConnected = onConnected
+        self.session = session
+    }
+
+    /// Publishes a trade, quote or bar (duplicates after a reconnect are dropped downstream).
+    public func emit(_ event: MarketEvent) { onEvent(event) }
+
+    /// Reports a problem that does not end the session (a bad frame, an unknown symbol):
+    /// it becomes an alert and a counter.
+    public func report(_ issue: ProviderIssue) { onIssue(issue) }
+
+    /// Adds to a provider counter shown in the heartbeat, e.g. `frames` or `requests`.
+    public func count(_ name: String, _ amount: UInt64 = 1) { onCount(name, amount) }
+
+    /// Says the provider is connected and subscribed: resets the reconnect backoff.
+    public func connected() { onConnected() }
+
+    /// The current session, so REST providers poll only while it is open.
+    public var currentSession: SessionGate { session() }
+}
+
+/// A market-data source. Adding a provider means writing one type that conforms to this
+/// and adding it to ``ProviderRegistry``; docs/providers.md walks through an example.
+///
+/// `run` connects, subscribes to `symbols` and hands every trade, quote and bar to `sink`
+/// until the task is cancelled (shutdown) or the connection ends:
+/// - return normally when the stream ended (server closed, network dropped): the ingestor
+///   reconnects with backoff and jitter;
+/// - throw a ``ProviderIssue`` with `isFatal` for what retrying cannot fix (bad key, plan
+///   without streaming, limits): the ingestor raises a critical alert and stops retrying;
+/// - throw anything else for a failed attempt: an alert, then a retry with backoff, and a
+///   circuit breaker after repeated failures.
+/// Never block the calling thread: do I/O asynchronously or on a thread of your own.
+public protocol MarketDataProvider: Sendable {
+    /// The config name, e.g. `polygon`.
+    var name: String { get }
+    func run(symbols: [String], sink: ProviderSink) async throws
+}
