@@ -5,6 +5,7 @@ import Logging
 import MarketData
 import NIOCore
 import ServiceKit
+import ServiceLifecycle
 import Synchronization
 import Testing
 import TestSupport
@@ -72,14 +73,16 @@ final class AVFakeServer: Sendable {
 
     let port: Int
     let apiKey: String
+    private let group: ServiceGroup
     private let task: Task<Void, any Error>
     private let shared: Shared
 
     var baseURL: String { "http://127.0.0.1:\(port)/query" }
 
-    private init(port: Int, apiKey: String, task: Task<Void, any Error>, shared: Shared) {
+    private init(port: Int, apiKey: String, group: ServiceGroup, task: Task<Void, any Error>, shared: Shared) {
         self.port = port
         self.apiKey = apiKey
+        self.group = group
         self.task = task
         self.shared = shared
     }
@@ -149,17 +152,21 @@ final class AVFakeServer: Sendable {
                 shared.port.withLock { $0 = port }
             },
             logger: logger)
-        let task = Task { try await app.run() }
+        // Stopped by a graceful shutdown, never by cancelling: cancelling a NIO server while
+        // an accepted connection is still buffered traps ("Deinited NIOAsyncWriter without
+        // calling finish()", apple/swift-nio#3481).
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let task = Task { try await group.run() }
         do {
             try await waitUntil(seconds: 10, "the fake Alpha Vantage server to listen") {
                 shared.port.withLock { $0 != nil }
             }
         } catch {
-            task.cancel()
+            await group.triggerGracefulShutdown()
             throw error
         }
         let port = shared.port.withLock { $0 } ?? 0
-        return AVFakeServer(port: port, apiKey: apiKey, task: task, shared: shared)
+        return AVFakeServer(port: port, apiKey: apiKey, group: group, task: task, shared: shared)
     }
 
     /// Replaces the replies for `function`.
@@ -172,10 +179,11 @@ final class AVFakeServer: Sendable {
 
     func received(_ function: String) -> [Received] { received.filter { $0.function == function } }
 
-    /// Releases hanging replies, stops the server and waits (bounded) for it to end.
+    /// Releases hanging replies, shuts the server down gracefully and waits (bounded) for it
+    /// to end.
     func stop() async {
         shared.released.store(true, ordering: .releasing)
-        task.cancel()
+        await group.triggerGracefulShutdown()
         let task = self.task
         _ = try? await withTimeout(seconds: 10, "the fake server to stop") {
             _ = await task.result
@@ -200,29 +208,45 @@ func withAVServer<T>(
     }
 }
 
-/// A loopback port nothing listens on: bound by the system, then closed.
-func avRefusedPort() throws -> Int {
-    #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
-    try #require(fd >= 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+/// A loopback port nothing listens on, held for the object's lifetime: the socket is bound
+/// but never listens, so connecting is refused, and no other test's server can be given the
+/// same port meanwhile (which a closed port would allow).
+final class AVRefusedPort {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        try #require(fd >= 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard bound == 0, named == 0 else {
+            close(fd)
+            throw AVTestError("could not bind a loopback port")
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
     }
-    try #require(bound == 0)
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    try #require(named == 0)
-    return Int(UInt16(bigEndian: address.sin_port))
+
+    deinit { close(fd) }
+}
+
+struct AVTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// A `ProviderSink` that records everything, with a session the test can switch.

@@ -413,7 +413,9 @@ struct AlphaVantageProviderTests {
 
     @Test("connection refused: .unreachable, a non-fatal error, the key in no message")
     func refused() async throws {
-        let port = try avRefusedPort()
+        let refused = try AVRefusedPort()
+        defer { withExtendedLifetime(refused) {} }
+        let port = refused.port
         let provider = try AlphaVantageProvider(
             config: avConfig(baseURL: "http://127.0.0.1:\(port)/query"), clock: ContinuousClock())
         let recorder = AVRecorder()

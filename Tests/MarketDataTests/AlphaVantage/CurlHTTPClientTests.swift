@@ -64,7 +64,9 @@ struct CurlHTTPClientTests {
 
     @Test("connection refused is .unreachable, at once, and the error names the URL without the apikey")
     func refused() async throws {
-        let port = try avRefusedPort()
+        let refused = try AVRefusedPort()
+        defer { withExtendedLifetime(refused) {} }
+        let port = refused.port
         let client = CurlHTTPClient()
         let secret = "SECRETKEY123"
         let url = "http://127.0.0.1:\(port)/query?function=GLOBAL_QUOTE&symbol=AAPL&apikey=\(secret)"
