@@ -88,6 +88,24 @@ struct AlphaVantageParserTests {
         #expect(AlphaVantage.redact("key MYKEY1 and API key as MYKEY1.", apiKey: "MYKEY1") == "key <redacted> and API key as <redacted>.")
     }
 
+    @Test("the demo key is fatal; an Information text never seen before is a throttle, not a gate")
+    func otherInformation() {
+        let demo = "{\"Information\": \"The **demo** API key is for demo purposes only. Please claim your free API key at (https://www.alphavantage.co/support/#api-key) to explore our full API offerings. It takes fewer than 20 seconds.\"}"
+        guard case .failure(let demoIssue) = AlphaVantage.parseQuote(body(demo), symbol: "AAPL", apiKey: "demo") else {
+            Issue.record("the demo body parsed")
+            return
+        }
+        #expect(demoIssue.kind == .authFailed)
+        #expect(demoIssue.isFatal)
+        let novel = "{\"Information\": \"Our servers are busy; please consider a premium plan.\"}"
+        guard case .failure(let novelIssue) = AlphaVantage.parseSeries(body(novel), symbol: "AAPL", apiKey: key) else {
+            Issue.record("the novel body parsed")
+            return
+        }
+        #expect(novelIssue.kind == .rateLimited)
+        #expect(!novelIssue.isFatal)
+    }
+
     @Test("HTTP status other than 200 → .httpStatus with the code")
     func httpStatus() throws {
         let response = MarketData.HTTPResponse(status: 503, body: try AVFixtures.bytes("global_quote_AAPL.json"))

@@ -175,6 +175,24 @@ struct CurlHTTPClientTests {
         }
     }
 
+    @Test("a body over the client's limit fails with .tooLarge")
+    func tooLarge() async throws {
+        try await withAVServer(["TIME_SERIES_INTRADAY": [.fixture("intraday_1min_AAPL.json")]]) { server in
+            let client = CurlHTTPClient(maxBodyBytes: 1000)
+            let url = server.baseURL + "?function=TIME_SERIES_INTRADAY&apikey=\(AVFixtures.apiKey)"
+            let error = try await withTimeout(seconds: 10) { () async throws -> HTTPError? in
+                do throws(HTTPError) {
+                    _ = try await client.get(url, timeout: .seconds(5))
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            #expect(error?.kind == .tooLarge)
+            #expect(error?.message == "the response body is larger than 1000 bytes")
+        }
+    }
+
     @Test("URLRedaction hides secret query values and user info, keeps the rest")
     func redaction() {
         #expect(
