@@ -12,4 +12,9 @@ static inline CURLcode tw_curl_setopt_write_callback(CURL *h, size_t (*cb)(char 
 static inline CURLcode tw_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode tw_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 
+/* Added for the HTTP client (Sources/MarketData/HTTP). */
+static inline CURLcode tw_curl_setopt_header_callback(CURL *h, size_t (*cb)(char *, size_t, size_t, void *)) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, cb); }
+/* The result code of a CURLMSG_DONE message (a union member in C). */
+static inline CURLcode tw_curl_msg_result(const CURLMsg *m) { return m->data.result; }
+
 #endif

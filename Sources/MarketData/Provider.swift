@@ -69,7 +69,7 @@ public struct ProviderIssue: Error, Sendable, Equatable, CustomStringConvertible
     public var severity: Severity {
         if isFatal { return .critical }
         switch kind {
-        case .malformedPayload, .unknownSymbol, .disconnected, .timeout: return .warning
+        case .malformedPayload, .unknownSymbol, .disconnected, .timeout, .budget: return .warning
         default: return .error
         }
     }
