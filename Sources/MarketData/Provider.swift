@@ -141,4 +141,11 @@ public protocol MarketDataProvider: Sendable {
     /// The config name, e.g. `polygon`.
     var name: String { get }
     func run(symbols: [String], sink: ProviderSink) async throws
+    /// The longest normal wait between two events for `symbols`, when the provider knows one
+    /// (a polling provider's schedule); the silence alert never fires below twice this.
+    func expectedEventInterval(symbols: [String]) -> Duration?
+}
+
+extension MarketDataProvider {
+    public func expectedEventInterval(symbols: [String]) -> Duration? { nil }
 }

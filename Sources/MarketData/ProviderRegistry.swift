@@ -8,6 +8,8 @@ public enum ProviderRegistry {
         switch config.provider {
         case ProviderName.simulated:
             return SimulatedProvider(config: config)
+        case "alphavantage":
+            return try AlphaVantageProvider(config: config)
         default:
             throw ConfigError(
                 path: "provider",
@@ -16,7 +18,7 @@ public enum ProviderRegistry {
     }
 
     /// Providers this build can run.
-    public static let available: [String] = [ProviderName.simulated]
+    public static let available: [String] = ["alphavantage", ProviderName.simulated]
 }
 
 /// Builds the ingestor's services for the configured provider.

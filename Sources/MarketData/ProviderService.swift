@@ -241,7 +241,13 @@ public struct ProviderService: Service {
     /// Raises `provider.feed_silent` once when no data arrived for `feed_silence_seconds`
     /// while the market is open.
     func watchForSilence() async {
-        let limit = Duration.seconds(environment.config.ingestor.feedSilenceSeconds)
+        let configured = Duration.seconds(environment.config.ingestor.feedSilenceSeconds)
+        let expected = provider.expectedEventInterval(symbols: symbols) ?? .zero
+        let limit = max(configured, expected * 2)
+        if limit > configured {
+            environment.logger.info(
+                "feed silence alert after \(Int(limit.inSeconds)) s: \(provider.name) delivers at most every \(Int(expected.inSeconds)) s")
+        }
         let includeExtended = environment.config.marketHours.includeExtendedHours
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(limit / 4, .seconds(5))) }

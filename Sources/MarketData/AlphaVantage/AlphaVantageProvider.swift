@@ -169,6 +169,11 @@ public final class AlphaVantageProvider<C: Clock>: MarketDataProvider where C.Du
             backfill: settings.backfill)
     }
 
+    /// Quotes come once per effective interval at best (the budget may stretch it).
+    public func expectedEventInterval(symbols: [String]) -> Duration? {
+        .seconds(plan(symbols: Set(symbols).count).effectiveQuoteInterval)
+    }
+
     public func run(symbols requested: [String], sink: ProviderSink) async throws {
         var seen = Set<String>()
         let symbols = requested.filter { seen.insert($0).inserted }
