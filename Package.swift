@@ -153,7 +153,8 @@ let package = Package(
         .testTarget(
             name: "MarketDataTests",
             dependencies: [
-                "MarketData", "Contracts", "ServiceKit", "TestSupport",
+                "Bus", "MarketData", "Contracts", "ServiceKit", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],

@@ -22,13 +22,12 @@ public final class Proxy: Sendable {
     private struct State {
         var statistics = Statistics()
         var stopRequested = false
-        var finished = false
         var failure: ZeroMQError?
-        var exitWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private final class Core: Sendable {
         let state = Mutex(State())
+        let exit = ThreadExit()
     }
 
     private let core = Core()
@@ -57,7 +56,8 @@ public final class Proxy: Sendable {
                     xpub = try Socket(context: context, type: .xpub, options: options)
                     bound = (try xsub.bind(frontend), try xpub.bind(backend))
                 } catch {
-                    core.state.withLock { $0.finished = true; $0.failure = error }
+                    core.state.withLock { $0.failure = error }
+                    core.exit.signal()
                     continuation.resume(returning: .failure(error))
                     return
                 }
@@ -82,15 +82,8 @@ public final class Proxy: Sendable {
 
     /// Stops forwarding, closes both sockets and waits for the thread to finish.
     public func close() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = core.state.withLock { state -> Bool in
-                state.stopRequested = true
-                if state.finished { return true }
-                state.exitWaiters.append(continuation)
-                return false
-            }
-            if done { continuation.resume() }
-        }
+        core.state.withLock { $0.stopRequested = true }
+        await core.exit.wait()
     }
 
     private static func run(xsub: Socket, xpub: Socket, core: Core, pollTimeoutMilliseconds: Int) {
@@ -130,13 +123,10 @@ public final class Proxy: Sendable {
         }
         xsub.close()
         xpub.close()
-        let exitWaiters = core.state.withLock { state in
+        core.state.withLock { state in
             state.statistics = local
-            state.finished = true
             state.failure = failure
-            defer { state.exitWaiters = [] }
-            return state.exitWaiters
         }
-        for waiter in exitWaiters { waiter.resume() }
+        core.exit.signal()
     }
 }

@@ -44,8 +44,6 @@ public final class Publisher: Sendable {
         var sequences: [[UInt8]: UInt64] = [:]
         var ownerSleeping = false
         var closing = false
-        var exited = false
-        var exitWaiters: [CheckedContinuation<Void, Never>] = []
         var statistics = Statistics()
         var lastError: ZeroMQError?
     }
@@ -54,6 +52,7 @@ public final class Publisher: Sendable {
     private final class Core: Sendable {
         let state = Mutex(State())
         let wakeup = DispatchSemaphore(value: 0)
+        let exit = ThreadExit()
     }
 
     private let core = Core()
@@ -86,7 +85,7 @@ public final class Publisher: Sendable {
                         resolved = endpoint
                     }
                 } catch {
-                    core.state.withLock { $0.exited = true }
+                    core.exit.signal()
                     continuation.resume(returning: .failure(error))
                     return
                 }
@@ -141,19 +140,9 @@ public final class Publisher: Sendable {
     /// Sends what is queued, closes the socket and waits for the owner thread to finish.
     /// Messages published afterwards are dropped.
     public func close() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let alreadyExited = core.state.withLock { state -> Bool in
-                state.closing = true
-                if state.exited { return true }
-                state.exitWaiters.append(continuation)
-                return false
-            }
-            if alreadyExited {
-                continuation.resume()
-            } else {
-                core.wakeup.signal()
-            }
-        }
+        core.state.withLock { $0.closing = true }
+        core.wakeup.signal()
+        await core.exit.wait()
     }
 
     /// Empty polls of the queue (each yielding the CPU) before the owner thread sleeps.
@@ -213,12 +202,7 @@ public final class Publisher: Sendable {
             }
         }
         socket.close()
-        let waiters = core.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.exited = true
-            state.closing = true
-            defer { state.exitWaiters = [] }
-            return state.exitWaiters
-        }
-        for waiter in waiters { waiter.resume() }
+        core.state.withLock { $0.closing = true }
+        core.exit.signal()
     }
 }

@@ -55,13 +55,13 @@ public final class Subscription: AsyncSequence, Sendable {
         var failure: ZeroMQError?
         var producerWaiting = false
         var received: UInt64 = 0
-        var exitWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// What the owner thread shares with the consumer.
     private final class Core: Sendable {
         let state = Mutex(State())
         let space = DispatchSemaphore(value: 0)
+        let exit = ThreadExit()
     }
 
     private let core = Core()
@@ -86,6 +86,7 @@ public final class Subscription: AsyncSequence, Sendable {
                     try socket.connect(endpoint)
                 } catch {
                     core.state.withLock { $0.finished = true; $0.failure = error }
+                    core.exit.signal()
                     continuation.resume(returning: .failure(error))
                     return
                 }
@@ -117,15 +118,9 @@ public final class Subscription: AsyncSequence, Sendable {
     /// Stops reading, closes the socket and waits for the owner thread to finish. An iterator
     /// still running returns the messages already buffered, then `nil`.
     public func close() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = core.state.withLock { state -> Bool in
-                state.stopRequested = true
-                if state.finished { return true }
-                state.exitWaiters.append(continuation)
-                return false
-            }
-            if done { continuation.resume() } else { core.space.signal() }
-        }
+        core.state.withLock { $0.stopRequested = true }
+        core.space.signal()
+        await core.exit.wait()
     }
 
     public func makeAsyncIterator() -> Iterator { Iterator(subscription: self) }
@@ -276,13 +271,13 @@ public final class Subscription: AsyncSequence, Sendable {
             }
         }
         socket.close()
-        let (waiter, exitWaiters) = core.state.withLock { state in
+        let waiter = core.state.withLock { state in
             state.finished = true
             state.failure = state.failure ?? failure
-            defer { state.waiter = nil; state.exitWaiters = [] }
-            return (state.waiter, state.exitWaiters)
+            defer { state.waiter = nil }
+            return state.waiter
         }
         waiter?.resume(returning: [])
-        for exitWaiter in exitWaiters { exitWaiter.resume() }
+        core.exit.signal()
     }
 }

@@ -388,7 +388,7 @@ public struct ConfigLoader: Sendable {
         }
         guard config.rateLimit.requestsPerMinute > 0 else { throw fail("rate_limit.requests_per_minute", "must be more than 0") }
         guard config.rateLimit.requestsPerDay > 0 else { throw fail("rate_limit.requests_per_day", "must be more than 0") }
-        let sessions = ["regular", "extended", "always", "closed"]
+        let sessions = ["open", "closed"]
         guard sessions.contains(config.ingestor.sessionDefault) else {
             throw fail("ingestor.session_default", "must be one of \(sessions.joined(separator: ", "))")
         }

@@ -87,9 +87,10 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     public struct Ingestor: Sendable, Equatable, Codable {
         /// Fetch recent bars at start (REST providers), published as backfill.
         public var backfill = true
-        /// Session assumed until the first `market.session` message: `regular`, `extended`
-        /// (pre, regular and post), `always` or `closed`.
-        public var sessionDefault = "always"
+        /// What to assume until the first `market.session` message arrives: `open` (poll and
+        /// watch for silence) or `closed` (wait). Afterwards the scheduler decides, with
+        /// `market_hours.include_extended_hours` saying whether pre/post-market count as open.
+        public var sessionDefault = "open"
         /// Seconds without data, while the market is open, before a `feed.silent` alert.
         public var feedSilenceSeconds: Double = 120
         /// Timeout of one HTTP request or WebSocket handshake, in seconds.

@@ -1,0 +1,27 @@
+import ServiceKit
+import ServiceLifecycle
+
+/// Every provider this build knows, by config name.
+public enum ProviderRegistry {
+    /// Makes the provider `config.provider` names, checking its settings.
+    public static func makeProvider(config: TickwireConfig) throws -> any MarketDataProvider {
+        switch config.provider {
+        case ProviderName.simulated:
+            return SimulatedProvider(config: config)
+        default:
+            throw ConfigError(
+                path: "provider",
+                message: "provider '\(config.provider)' is not available in this build yet (available: \(available.joined(separator: ", ")))")
+        }
+    }
+
+    /// Providers this build can run.
+    public static let available: [String] = [ProviderName.simulated]
+}
+
+/// Builds the ingestor's services for the configured provider.
+public enum IngestorBuilder {
+    public static func build(_ environment: ServiceEnvironment) throws -> [any Service] {
+        [ProviderService(environment: environment, provider: try ProviderRegistry.makeProvider(config: environment.config))]
+    }
+}

@@ -1,0 +1,272 @@
+import Contracts
+import Foundation
+import Logging
+import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// Runs one ``MarketDataProvider`` for the ingestor and keeps it up: publishes its events
+/// (without duplicates), turns its issues into alerts, reconnects with backoff and jitter,
+/// opens a circuit after repeated failures, stops retrying on fatal issues, follows
+/// `market.session`, and raises `provider.feed_silent` when an open market goes quiet.
+public struct ProviderService: Service {
+    let environment: ServiceEnvironment
+    let provider: any MarketDataProvider
+    let symbols: [String]
+    let state: SharedState
+
+    /// State shared by the provider's sink, the session listener and the watchdog.
+    final class SharedState: Sendable {
+        struct Values {
+            var dedup = EventDeduplicator()
+            var topics: [String: (tick: Topic, bar: Topic)] = [:]
+            var session: SessionGate
+            var sessionFromScheduler = false
+            var lastEventAt: ContinuousClock.Instant
+            var silentAlerted = false
+            var connectedThisAttempt = false
+            var alertsSentAt: [String: ContinuousClock.Instant] = [:]
+            var alertsSuppressed: [String: Int] = [:]
+        }
+
+        let values: Mutex<Values>
+
+        init(session: SessionGate) {
+            values = Mutex(Values(session: session, lastEventAt: .now))
+        }
+    }
+
+    public init(environment: ServiceEnvironment, provider: any MarketDataProvider) {
+        self.environment = environment
+        self.provider = provider
+        symbols = environment.config.tickers
+        let initial: SessionGate = environment.config.ingestor.sessionDefault == "closed" ? .closed : .open(.regular)
+        state = SharedState(session: initial)
+    }
+
+    public func run() async throws {
+        let logger = environment.logger
+        logger.info("provider \(provider.name) for \(symbols.joined(separator: ","))")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await listenForSessions() }
+            group.addTask { await watchForSilence() }
+            await superviseProvider()
+            group.cancelAll()
+        }
+    }
+
+    // MARK: The provider loop
+
+    func superviseProvider() async {
+        let settings = environment.config.ingestor
+        let backoff = RetryPolicy(
+            maxRetries: .max, initialDelay: .seconds(settings.reconnectInitialSeconds), multiplier: 2,
+            maximumDelay: .seconds(settings.reconnectMaxSeconds), jitter: 0.25)
+        var breaker = CircuitBreaker<ContinuousClock>(
+            failureThreshold: settings.circuitFailureThreshold, openDuration: .seconds(settings.circuitOpenSeconds))
+        var attempt = 0
+        let sink = makeSink()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if case .reject(let retryAfter) = breaker.decide(at: .now) {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: retryAfter) }
+                continue
+            }
+            state.values.withLock { $0.connectedThisAttempt = false }
+            let outcome: Result<Void, any Error>
+            do {
+                try await cancelWhenGracefulShutdown { try await provider.run(symbols: symbols, sink: sink) }
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            let connected = state.values.withLock { $0.connectedThisAttempt }
+            if connected {
+                attempt = 0
+                breaker.recordSuccess()
+            }
+            switch outcome {
+            case .success:
+                environment.logger.notice("\(provider.name): stream ended; reconnecting")
+            case .failure(let issue as ProviderIssue) where issue.isFatal:
+                alert(issue)
+                environment.counters.setState(.degraded)
+                environment.logger.critical(
+                    "\(provider.name): \(issue.message) — not retrying (fix the cause and restart the ingestor)")
+                try? await gracefulShutdown()
+                return
+            case .failure(let error):
+                let issue = (error as? ProviderIssue) ?? ProviderIssue(.unreachable, "\(provider.name): \(error)")
+                alert(issue)
+                if !connected && breaker.recordFailure(at: .now) {
+                    environment.counters.setState(.degraded)
+                    alert(
+                        ProviderIssue(
+                            .unreachable,
+                            "\(provider.name): circuit open after \(settings.circuitFailureThreshold) consecutive failures; next try in \(Int(settings.circuitOpenSeconds)) s"),
+                        category: "provider.circuit_open")
+                    continue
+                }
+            }
+            attempt += 1
+            environment.counters.add("provider.reconnects")
+            let delay = backoff.delay(beforeRetry: attempt, unit: Double.random(in: 0..<1))
+            environment.logger.info("\(provider.name): reconnecting in \(String(format: "%.1f", delay.inSeconds)) s")
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+        }
+    }
+
+    func makeSink() -> ProviderSink {
+        let environment = self.environment
+        let state = self.state
+        let service = self
+        let includeExtended = environment.config.marketHours.includeExtendedHours
+        return ProviderSink(
+            logger: environment.logger,
+            onEvent: { event in service.publish(event) },
+            onIssue: { issue in service.alert(issue) },
+            onCount: { name, amount in environment.counters.add("provider.\(name)", amount) },
+            onConnected: {
+                let first = state.values.withLock { values -> Bool in
+                    defer { values.connectedThisAttempt = true }
+                    return !values.connectedThisAttempt
+                }
+                if first {
+                    environment.counters.setState(.running)
+                    environment.logger.info("connected and subscribed")
+                }
+            },
+            session: {
+                let gate = state.values.withLock { $0.session }
+                if case .open(let phase) = gate, !includeExtended, phase == .preMarket || phase == .postMarket {
+                    return .closed
+                }
+                return gate
+            }
+        )
+    }
+
+    /// Publishes one event unless it was published already.
+    func publish(_ event: MarketEvent) {
+        let symbol = event.symbol
+        let checked = state.values.withLock { values -> (isNew: Bool, topics: (tick: Topic, bar: Topic)?, resumed: Bool) in
+            guard values.dedup.isNew(event) else { return (false, nil, false) }
+            values.lastEventAt = .now
+            let resumed = values.silentAlerted
+            values.silentAlerted = false
+            if let topics = values.topics[symbol] { return (true, topics, resumed) }
+            guard let tick = try? Topic.tick(symbol), let bar = try? Topic.bar(symbol) else { return (true, nil, resumed) }
+            values.topics[symbol] = (tick, bar)
+            return (true, (tick, bar), resumed)
+        }
+        guard checked.isNew else {
+            environment.counters.add("provider.duplicates")
+            return
+        }
+        if checked.resumed { environment.logger.notice("data flowing again") }
+        guard let topics = checked.topics else {
+            alert(ProviderIssue(.malformedPayload, "\(provider.name) sent symbol '\(symbol)', which is not a valid topic key", symbol: symbol))
+            return
+        }
+        environment.counters.addIn()
+        switch event {
+        case .trade(let trade, let time):
+            environment.publish(.trade(trade), on: topics.tick, eventTime: time)
+            environment.counters.add("provider.trades")
+        case .quote(let quote, let time):
+            environment.publish(.quote(quote), on: topics.tick, eventTime: time)
+            environment.counters.add("provider.quotes")
+        case .bar(let bar):
+            environment.publish(.bar(bar), on: topics.bar, eventTime: bar.endTimeNs)
+            environment.counters.add(bar.origin == .backfill ? "provider.backfill_bars" : "provider.bars")
+        }
+    }
+
+    /// Raises an alert for `issue`, at most once a minute per category and symbol (the rest
+    /// are counted and reported with the next one).
+    func alert(_ issue: ProviderIssue, category: String? = nil) {
+        let category = category ?? issue.category
+        environment.counters.add("provider.issues.\(issue.kind.rawValue)")
+        environment.counters.addError()
+        let key = "\(category)|\(issue.symbol)"
+        let suppressed = state.values.withLock { values -> Int? in
+            let now = ContinuousClock.now
+            if let last = values.alertsSentAt[key], now - last < .seconds(60), !issue.isFatal {
+                values.alertsSuppressed[key, default: 0] += 1
+                return nil
+            }
+            values.alertsSentAt[key] = now
+            defer { values.alertsSuppressed[key] = 0 }
+            return values.alertsSuppressed[key] ?? 0
+        }
+        guard let suppressed else { return }
+        var details = ["provider": provider.name, "kind": issue.kind.rawValue, "fatal": String(issue.isFatal)]
+        if let code = issue.code { details["code"] = String(code) }
+        if suppressed > 0 { details["suppressed_since_last"] = String(suppressed) }
+        environment.raiseAlert(
+            issue.severity, category: category, title: "\(provider.name): \(issue.kind.rawValue.replacingOccurrences(of: "_", with: " "))",
+            message: issue.message, symbol: issue.symbol, details: details)
+    }
+
+    // MARK: Session and silence
+
+    /// Follows `market.session` from the scheduler; until one arrives, config decides.
+    func listenForSessions() async {
+        let subscription: MessageSubscription
+        do {
+            subscription = try await environment.subscribe([TopicPattern(exact: .marketSession)])
+        } catch {
+            environment.logger.error("cannot subscribe to market.session: \(error); staying with ingestor.session_default")
+            return
+        }
+        do {
+            for try await delivery in subscription.cancelOnGracefulShutdown() {
+                guard case .session(let session) = delivery.payload else { continue }
+                let gate: SessionGate = session.phase == .closed || session.phase == .unspecified ? .closed : .open(session.phase)
+                let changed = state.values.withLock { values -> Bool in
+                    defer {
+                        values.session = gate
+                        values.sessionFromScheduler = true
+                    }
+                    return values.session != gate || !values.sessionFromScheduler
+                }
+                if changed { environment.logger.info("market session: \(session.phase)") }
+            }
+        } catch {
+            environment.logger.error("market.session subscription failed: \(error)")
+        }
+        await subscription.close()
+    }
+
+    /// Raises `provider.feed_silent` once when no data arrived for `feed_silence_seconds`
+    /// while the market is open.
+    func watchForSilence() async {
+        let limit = Duration.seconds(environment.config.ingestor.feedSilenceSeconds)
+        let includeExtended = environment.config.marketHours.includeExtendedHours
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(limit / 4, .seconds(5))) }
+            let silentFor = state.values.withLock { values -> Duration? in
+                var open = false
+                if case .open(let phase) = values.session {
+                    open = includeExtended || phase == .regular
+                }
+                guard open else {
+                    values.lastEventAt = .now  // silence only counts while open
+                    return nil
+                }
+                let silence = ContinuousClock.now - values.lastEventAt
+                guard silence >= limit, !values.silentAlerted else { return nil }
+                values.silentAlerted = true
+                return silence
+            }
+            if let silentFor {
+                let seconds = Int(silentFor.inSeconds)
+                environment.counters.add("provider.silences")
+                environment.raiseAlert(
+                    .warning, category: "provider.feed_silent", title: "\(provider.name): feed silent",
+                    message: "no market data from \(provider.name) for \(seconds) s while the market is open",
+                    details: ["provider": provider.name, "seconds": String(seconds)])
+            }
+        }
+    }
+}

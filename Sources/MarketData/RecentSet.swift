@@ -1,0 +1,82 @@
+import Contracts
+/// The last `capacity` keys seen, for dropping duplicates in O(1) with bounded memory.
+struct RecentSet<Key: Hashable & Sendable>: Sendable {
+    private var members: Set<Key> = []
+    private var order: [Key?]
+    private var next = 0
+
+    init(capacity: Int) {
+        order = Array(repeating: nil, count: max(1, capacity))
+    }
+
+    /// Adds `key`; returns false when it was already among the recent keys.
+    mutating func insert(_ key: Key) -> Bool {
+        guard !members.contains(key) else { return false }
+        if let evicted = order[next] { members.remove(evicted) }
+        order[next] = key
+        members.insert(key)
+        next = (next + 1) % order.count
+        return true
+    }
+}
+
+/// Drops events already published, so a reconnect that replays recent data (or a REST poll
+/// that returns the same bar again) never duplicates a tick on the bus.
+struct EventDeduplicator: Sendable {
+    private struct TradeKey: Hashable, Sendable {
+        var symbol: String
+        var id: String
+        var exchange: String
+        var time: Int64
+        var price: Double
+        var size: Double
+    }
+
+    private struct QuoteKey: Hashable, Sendable {
+        var symbol: String
+        var time: Int64
+        var bid: Double
+        var ask: Double
+        var bidSize: Double
+        var askSize: Double
+    }
+
+    private struct BarKey: Hashable, Sendable {
+        var symbol: String
+        var start: Int64
+        var end: Int64
+        var close: Double
+        var volume: Double
+    }
+
+    private var trades: RecentSet<TradeKey>
+    private var quotes: RecentSet<QuoteKey>
+    private var bars: RecentSet<BarKey>
+
+    init(capacity: Int = 65_536) {
+        trades = RecentSet(capacity: capacity)
+        quotes = RecentSet(capacity: capacity)
+        bars = RecentSet(capacity: capacity / 8)
+    }
+
+    /// True when `event` has not been seen recently (and remembers it).
+    mutating func isNew(_ event: MarketEvent) -> Bool {
+        switch event {
+        case .trade(let trade, let time):
+            // A provider's trade id identifies a print; without one, time+price+size+venue does.
+            let key =
+                trade.tradeID.isEmpty
+                ? TradeKey(symbol: trade.symbol, id: "", exchange: trade.exchange, time: time, price: trade.price, size: trade.size)
+                : TradeKey(symbol: trade.symbol, id: trade.tradeID, exchange: trade.exchange, time: time, price: 0, size: 0)
+            return trades.insert(key)
+        case .quote(let quote, let time):
+            return quotes.insert(
+                QuoteKey(
+                    symbol: quote.symbol, time: time, bid: quote.bidPrice, ask: quote.askPrice, bidSize: quote.bidSize,
+                    askSize: quote.askSize))
+        case .bar(let bar):
+            return bars.insert(
+                BarKey(symbol: bar.symbol, start: bar.startTimeNs, end: bar.endTimeNs, close: bar.close, volume: bar.volume))
+        }
+    }
+}
