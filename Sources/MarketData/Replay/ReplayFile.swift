@@ -26,7 +26,7 @@ public enum ReplayBarLabel: String, Sendable, Equatable {
 ///
 /// An entry is a path, optionally followed by `#` and comma-separated options:
 /// `data/nvda-1999-2014-daily.csv#symbol=NVDA`, `fut.csv#symbol=FESX,tz=Europe/Berlin,label=end`.
-/// Options: `symbol` (for files without a symbol column; overrides the file name),
+/// Options: `symbol` (the symbol of every row; instead of the file name's, or overriding a symbol column),
 /// `format` (`alphavantage`, `bars`, `trades`), `tz` (IANA zone of zone-less timestamps),
 /// `interval` (bar length: `1min`, `5min`, `1h`, `1d`, `30s`…) and `label` (`start`, `end`).
 /// A path that exists as written is taken whole, even if it contains `#`.
