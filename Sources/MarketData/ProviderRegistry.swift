@@ -10,6 +10,8 @@ public enum ProviderRegistry {
             return SimulatedProvider(config: config)
         case "alphavantage":
             return try AlphaVantageProvider(config: config)
+        case "replay":
+            return try ReplayProvider(config: config)
         default:
             throw ConfigError(
                 path: "provider",
@@ -18,7 +20,7 @@ public enum ProviderRegistry {
     }
 
     /// Providers this build can run.
-    public static let available: [String] = ["alphavantage", ProviderName.simulated]
+    public static let available: [String] = ["alphavantage", "replay", ProviderName.simulated]
 }
 
 /// Builds the ingestor's services for the configured provider.
