@@ -145,7 +145,7 @@ public struct FinnhubProvider: MarketDataProvider {
     public func run(symbols: [String], sink: ProviderSink) async throws {
         try StreamingConfig.requireSymbols(symbols, provider: name)
         let session = FinnhubSession(provider: name, symbols: symbols, parser: FinnhubParser(provider: name))
-        let display = Self.url(base: baseURL, token: "<redacted>")
+        let display = baseURL + (baseURL.contains("?") ? "&" : "?") + "token=<redacted>"
         let connection = StreamingConnection(provider: name, url: url, displayURL: display, options: options)
         try await connection.run(session, sink: sink) { status in
             Self.refusal(status: status, displayURL: display)

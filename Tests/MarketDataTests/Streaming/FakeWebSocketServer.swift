@@ -8,17 +8,14 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// A provider's WebSocket server on 127.0.0.1 (port 0) for tests: replays a fixture
-/// transcript to every connection, refuses the upgrade with a fixture HTTP response, or never
-/// answers the upgrade at all. Records what clients send and the ping frames it receives.
+/// A provider's WebSocket server on 127.0.0.1 (port 0) for tests, built on
+/// HummingbirdWebSocket: replays a fixture transcript to every connection, recording what
+/// clients send and the ping frames it receives. (Refused or unanswered upgrades are
+/// ``RawHTTPServer``'s job: Hummingbird answers a refused upgrade with its own 400.)
 final class FakeWebSocketServer: Sendable {
     enum Behaviour: Sendable {
         /// Every connection replays this transcript.
         case replay(Transcript)
-        /// The upgrade is refused with this HTTP response (status and body).
-        case refuse(status: Int, body: String)
-        /// The upgrade request is read and never answered.
-        case neverAnswer
     }
 
     /// One `c2s` step: what the transcript expected and what the client sent (nil: the client
@@ -62,21 +59,12 @@ final class FakeWebSocketServer: Sendable {
         let gate = Gate()
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let logger = Logger(label: "fake-provider") { _ in PingSpy(pings: state.pings) }
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in
-            guard case .refuse(let status, let body) = behaviour else { return Response(status: .notFound) }
-            return Response(
-                status: HTTPResponse.Status(code: status), body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-        }
+        let responder = CallbackResponder<BasicRequestContext> { _, _ in Response(status: .notFound) }
         let app = Application(
             responder: responder,
             server: .http1WebSocketUpgrade { request, _, _ in
                 state.requests.append(request.path ?? "")
                 switch behaviour {
-                case .refuse:
-                    return .dontUpgrade
-                case .neverAnswer:
-                    await gate.wait()
-                    return .dontUpgrade
                 case .replay(let transcript):
                     return .upgrade([:]) { inbound, outbound, _ in
                         try await replay(transcript, inbound: inbound, outbound: outbound, state: state, gate: gate, waitScale: waitScale)
