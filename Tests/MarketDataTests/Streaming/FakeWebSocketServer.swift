@@ -189,6 +189,6 @@ struct PingSpy: LogHandler {
 
     func log(event: LogEvent) {
         let text = "\(event.message)"
-        if text.hasPrefix("Received WebSocketFrame(ping") { pings.append(text) }
+        if text.hasPrefix("Received WebSocketFrame(WebSocketOpcode.ping") { pings.append(text) }
     }
 }
