@@ -59,7 +59,7 @@ struct AlpacaStreamingTests {
         let expected = try Self.expectedTicks(transcript)
         #expect(expected.count == 28)  // 17 t + 9 q + 2 b in the fixture
         let recorder = SinkRecorder()
-        let server = try await withFakeServer(.replay(transcript)) { server in
+        let server = try await withFakeServer(replaying: transcript) { server in
             let outcome = try await runOnce(try provider(url: server.url("/v2/iex")), symbols: ["AAPL", "MSFT"], recorder: recorder)
             #expect(outcome.returnedNormally, "\(outcome)")
             return (received: server.received.values, requests: server.requests.values)
@@ -121,7 +121,7 @@ struct AlpacaStreamingTests {
         var transcript = try Transcript.load("alpaca", scenario.file)
         if scenario.stays { transcript = transcript.appending(.close(code: 1000)) }
         let recorder = SinkRecorder()
-        let received = try await withFakeServer(.replay(transcript)) { server in
+        let received = try await withFakeServer(replaying: transcript) { server in
             let provider = try provider(
                 url: server.url("/v2/iex"), secret: scenario.secret, tickers: scenario.tickers,
                 quotes: scenario.tickers.count == 1, bars: scenario.tickers.count == 1)

@@ -13,11 +13,6 @@ import Testing
 /// clients send and the ping frames it receives. (Refused or unanswered upgrades are
 /// ``RawHTTPServer``'s job: Hummingbird answers a refused upgrade with its own 400.)
 final class FakeWebSocketServer: Sendable {
-    enum Behaviour: Sendable {
-        /// Every connection replays this transcript.
-        case replay(Transcript)
-    }
-
     /// One `c2s` step: what the transcript expected and what the client sent (nil: the client
     /// closed first).
     struct Expectation: Sendable, Equatable {
@@ -35,8 +30,6 @@ final class FakeWebSocketServer: Sendable {
     var requests: Collector<String> { recorders.requests }
     /// Ping frames the server read (seen through its trace log).
     var pings: Collector<String> { recorders.pings }
-    /// Connections that played their transcript to the end.
-    var finishedReplays: Int { recorders.replays.count }
 
     private let task: Task<Void, any Error>
     private let gate: Gate
@@ -53,8 +46,9 @@ final class FakeWebSocketServer: Sendable {
     /// `ws://127.0.0.1:<port><path>`.
     func url(_ path: String = "/") -> String { "ws://127.0.0.1:\(port)\(path)" }
 
-    /// Starts a server; `waitScale` multiplies the transcript's `wait` seconds.
-    static func start(_ behaviour: Behaviour, waitScale: Double = 0.01) async throws -> FakeWebSocketServer {
+    /// Starts a server that replays `transcript` to every connection; `waitScale` multiplies
+    /// the transcript's `wait` seconds.
+    static func start(replaying transcript: Transcript, waitScale: Double = 0.01) async throws -> FakeWebSocketServer {
         let state = Recorders()
         let gate = Gate()
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
@@ -64,11 +58,8 @@ final class FakeWebSocketServer: Sendable {
             responder: responder,
             server: .http1WebSocketUpgrade { request, _, _ in
                 state.requests.append(request.path ?? "")
-                switch behaviour {
-                case .replay(let transcript):
-                    return .upgrade([:]) { inbound, outbound, _ in
-                        try await replay(transcript, inbound: inbound, outbound: outbound, state: state, gate: gate, waitScale: waitScale)
-                    }
+                return .upgrade([:]) { inbound, outbound, _ in
+                    try await replay(transcript, inbound: inbound, outbound: outbound, state: state, gate: gate, waitScale: waitScale)
                 }
             },
             configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
@@ -121,14 +112,12 @@ final class FakeWebSocketServer: Sendable {
                 try await Task.sleep(for: .seconds(seconds * waitScale))
             case .close(let code):
                 try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: nil)
-                state.finished()
                 return
             case .stall:
                 await gate.wait()
                 return
             }
         }
-        state.finished()
         // The transcript is over: keep reading (and answering pings) until the client closes.
         while try await nextText() != nil {}
     }
@@ -139,9 +128,6 @@ final class FakeWebSocketServer: Sendable {
         let expectations = Collector<Expectation>()
         let requests = Collector<String>()
         let pings = Collector<String>()
-        let replays = Collector<Int>()
-
-        func finished() { replays.append(1) }
     }
 }
 

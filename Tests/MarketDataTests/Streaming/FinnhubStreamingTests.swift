@@ -37,7 +37,7 @@ struct FinnhubStreamingTests {
         #expect(expected.count == 24)
         let recorder = SinkRecorder()
         let symbols = ["AAPL", "MSFT", "NOTAREALSYM"]
-        let server = try await withFakeServer(.replay(transcript)) { server in
+        let server = try await withFakeServer(replaying: transcript) { server in
             let outcome = try await runOnce(try provider(url: server.url()), symbols: symbols, recorder: recorder)
             #expect(outcome.returnedNormally, "\(outcome)")
             return (received: server.received.values, requests: server.requests.values)
@@ -62,7 +62,7 @@ struct FinnhubStreamingTests {
     func idlePings() async throws {
         let transcript = try Transcript.load("finnhub", "idle_ping.jsonl").appending(.close(code: 1000))
         let recorder = SinkRecorder()
-        try await withFakeServer(.replay(transcript)) { server in
+        try await withFakeServer(replaying: transcript) { server in
             let outcome = try await runOnce(try provider(url: server.url()), symbols: ["AAPL"], recorder: recorder)
             #expect(outcome.returnedNormally, "\(outcome)")
             #expect(canonical(server.received.values) == canonical(transcript.clientFrames))

@@ -32,7 +32,7 @@ struct GenericWebSocketTests {
         ])
         let recorder = SinkRecorder()
         let before = WallClock.nanoseconds()
-        let received = try await withFakeServer(.replay(transcript)) { server in
+        let received = try await withFakeServer(replaying: transcript) { server in
             let outcome = try await runOnce(try provider(url: server.url("/feed")), symbols: ["AAPL", "MSFT"], recorder: recorder)
             #expect(outcome.returnedNormally, "\(outcome)")
             return server.received.values

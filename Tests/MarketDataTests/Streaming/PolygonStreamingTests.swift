@@ -58,7 +58,7 @@ struct PolygonStreamingTests {
         let expected = try Self.expectedTicks(transcript)
         #expect(expected.count == 129)  // 82 T + 29 Q + 17 A + 1 AM in the fixture
         let recorder = SinkRecorder()
-        let server = try await withFakeServer(.replay(transcript)) { server in
+        let server = try await withFakeServer(replaying: transcript) { server in
             let outcome = try await runOnce(try provider(url: server.url("/stocks")), symbols: ["AAPL", "MSFT"], recorder: recorder)
             #expect(outcome.returnedNormally, "\(outcome)")
             return (received: server.received.values, requests: server.requests.values, expectations: server.expectations.values)
@@ -109,7 +109,7 @@ struct PolygonStreamingTests {
     func errorScenario(_ scenario: ErrorCase) async throws {
         let transcript = try Transcript.load("polygon", scenario.file)
         let recorder = SinkRecorder()
-        let received = try await withFakeServer(.replay(transcript)) { server in
+        let received = try await withFakeServer(replaying: transcript) { server in
             let outcome = try await runOnce(try provider(url: server.url("/stocks"), key: scenario.key), symbols: ["AAPL"], recorder: recorder)
             if scenario.fatal {
                 let issue = try #require(outcome.issue, "expected a thrown issue, got \(outcome)")
@@ -137,7 +137,7 @@ struct PolygonStreamingTests {
             .replacingClientFrame(Self.fixtureSubscribe, with: Self.ourSubscribe)
         let cut = full.prefix(serverFrames: 20).appending(.close(code: 1001))
         let recorder = SinkRecorder()
-        try await withFakeServer(.replay(cut)) { server in
+        try await withFakeServer(replaying: cut) { server in
             let outcome = try await runOnce(try provider(url: server.url("/stocks")), symbols: ["AAPL", "MSFT"], recorder: recorder)
             #expect(outcome.returnedNormally, "\(outcome)")
         }
@@ -161,7 +161,7 @@ struct PolygonStreamingTests {
             .close(code: 1000),
         ])
         let recorder = SinkRecorder()
-        try await withFakeServer(.replay(transcript)) { server in
+        try await withFakeServer(replaying: transcript) { server in
             let outcome = try await runOnce(try provider(url: server.url(), channels: ["T"]), symbols: ["AAPL"], recorder: recorder)
             #expect(outcome.returnedNormally, "\(outcome)")
         }

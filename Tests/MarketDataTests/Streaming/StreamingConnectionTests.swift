@@ -58,7 +58,7 @@ struct StreamingConnectionTests {
     func pingsAndCancel() async throws {
         let transcript = Transcript(steps: [.expect(Self.subscribe)])
         let recorder = SinkRecorder()
-        try await withFakeServer(.replay(transcript)) { server in
+        try await withFakeServer(replaying: transcript) { server in
             let provider = try provider(url: server.url(), options: testOptions(ping: .milliseconds(150)))
             let sink = recorder.sink
             let run = Task { try await provider.run(symbols: ["AAPL"], sink: sink) }
@@ -75,7 +75,7 @@ struct StreamingConnectionTests {
     func missingPong() async throws {
         let transcript = Transcript(steps: [.expect(Self.subscribe), .stall])
         let recorder = SinkRecorder()
-        try await withFakeServer(.replay(transcript)) { server in
+        try await withFakeServer(replaying: transcript) { server in
             let provider = try provider(url: server.url(), options: testOptions(ping: .milliseconds(200)))
             let clock = ContinuousClock()
             let start = clock.now
@@ -93,7 +93,7 @@ struct StreamingConnectionTests {
             .expect(#"{"action":"auth","params":"FAKE_KEY"}"#),
         ])
         let recorder = SinkRecorder()
-        try await withFakeServer(.replay(transcript)) { server in
+        try await withFakeServer(replaying: transcript) { server in
             var provider = try PolygonProvider(config: streamingConfig("polygon", url: server.url()))
             provider.options = testOptions(setup: .milliseconds(400))
             let outcome = try await runOnce(provider, symbols: ["AAPL"], recorder: recorder, seconds: 10)
@@ -125,7 +125,7 @@ struct StreamingConnectionTests {
             .expect(Self.subscribe), .send(#"{"ticker":"AAPL","price":1.5,"timestamp":1741962600}"#), .close(code: 1000),
         ])
         let recorder = SinkRecorder()
-        try await withFakeServer(.replay(transcript)) { server in
+        try await withFakeServer(replaying: transcript) { server in
             let provider = try provider(url: server.url(), options: testOptions())
             for _ in 0..<2 {
                 let outcome = try await runOnce(provider, symbols: ["AAPL"], recorder: recorder)

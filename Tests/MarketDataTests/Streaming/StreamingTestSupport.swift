@@ -169,10 +169,9 @@ func referenceNanoseconds(_ text: String) throws -> Int64 {
 
 /// Runs `body` against a fresh fake server and always stops the server afterwards.
 func withFakeServer<T: Sendable>(
-    _ behaviour: FakeWebSocketServer.Behaviour, waitScale: Double = 0.01,
-    _ body: (FakeWebSocketServer) async throws -> T
+    replaying transcript: Transcript, waitScale: Double = 0.01, _ body: (FakeWebSocketServer) async throws -> T
 ) async throws -> T {
-    let server = try await FakeWebSocketServer.start(behaviour, waitScale: waitScale)
+    let server = try await FakeWebSocketServer.start(replaying: transcript, waitScale: waitScale)
     do {
         let value = try await body(server)
         await server.stop()
