@@ -1,0 +1,134 @@
+import Contracts
+
+/// One thing an Alpaca market-data v2 frame says.
+public enum AlpacaMessage: Sendable, Equatable {
+    /// A trade (`t`), quote (`q`) or minute bar (`b`).
+    case event(MarketEvent)
+    /// `{"T":"success","msg":…}`: `connected` or `authenticated`.
+    case success(String)
+    /// `{"T":"error","code":…,"msg":…}`.
+    case error(code: Int, message: String)
+    /// `{"T":"subscription",…}`: the complete subscription now in force.
+    case subscription(trades: [String], quotes: [String], bars: [String])
+    /// A type this client does not use (`u`, `d`, `c`, `x`, `l`, `s`, `i`, …).
+    case ignored(type: String)
+}
+
+/// Reads Alpaca market-data v2 frames (JSON text): an array of objects, each with `T`.
+/// Pure and separately tested.
+///
+/// Mapping: `t` → trade (`S`, price `p`, size `s`, exchange `x`, id `i`, conditions `c`);
+/// `q` → quote (`bp`/`ap`, `bs`/`as` × the quote size multiplier, `bx`/`ax`); `b` → live
+/// minute bar starting at `t` and ending one minute later, with `o`/`h`/`l`/`c`, `v`, `vw`,
+/// trade count `n`. Times are RFC 3339 with 0–9 fraction digits, converted to UTC ns exactly.
+public struct AlpacaParser: Sendable {
+    public var provider: String
+    /// Quote sizes are multiplied by this. Alpaca documents `bs`/`as` in round lots (100
+    /// shares), so the default gives shares like trade sizes.
+    public var quoteSizeMultiplier: Double
+
+    public init(provider: String = "alpaca", quoteSizeMultiplier: Double = 100) {
+        self.provider = provider
+        self.quoteSizeMultiplier = quoteSizeMultiplier
+    }
+
+    public func parse(_ text: String) -> ParsedFrame<AlpacaMessage> {
+        guard let elements = JSONFrame.elements(Element.self, in: text) else {
+            return ParsedFrame(problems: ["not a JSON array of objects"])
+        }
+        var frame = ParsedFrame<AlpacaMessage>()
+        for (index, element) in elements.enumerated() {
+            switch element.value {
+            case .success(let message): frame.messages.append(stamped(message))
+            case .failure(let problem): frame.problems.append("element \(index) (\(element.type)): \(problem.description)")
+            }
+        }
+        return frame
+    }
+
+    func stamped(_ message: AlpacaMessage) -> AlpacaMessage {
+        guard case .event(let event) = message else { return message }
+        switch event {
+        case .trade(var trade, let time):
+            trade.provider = provider
+            return .event(.trade(trade, time: time))
+        case .quote(var quote, let time):
+            quote.provider = provider
+            quote.bidSize *= quoteSizeMultiplier
+            quote.askSize *= quoteSizeMultiplier
+            return .event(.quote(quote, time: time))
+        case .bar(var bar):
+            bar.provider = provider
+            return .event(.bar(bar))
+        }
+    }
+
+    struct Element: Decodable {
+        var type = "?"
+        var value: Result<AlpacaMessage, FieldError>
+
+        init(from decoder: any Decoder) {
+            do throws(FieldError) {
+                let fields = try JSONFields(decoder)
+                let type = try fields.required(String.self, "T")
+                self.type = type
+                value = .success(try Self.message(type, fields))
+            } catch {
+                value = .failure(error)
+            }
+        }
+
+        static func message(_ type: String, _ fields: JSONFields) throws(FieldError) -> AlpacaMessage {
+            switch type {
+            case "t":
+                var trade = Trade()
+                trade.symbol = try fields.symbol("S")
+                trade.price = try fields.price("p")
+                trade.size = try fields.nonNegative("s")
+                trade.exchange = try fields.optional(String.self, "x") ?? ""
+                trade.tradeID = try fields.optionalText("i") ?? ""
+                trade.conditions = try fields.optional([String].self, "c") ?? []
+                return .event(.trade(trade, time: try fields.rfc3339("t")))
+            case "q":
+                var quote = Quote()
+                quote.symbol = try fields.symbol("S")
+                quote.bidPrice = try fields.nonNegative("bp")
+                quote.askPrice = try fields.nonNegative("ap")
+                quote.bidSize = try fields.nonNegative("bs")
+                quote.askSize = try fields.nonNegative("as")
+                quote.bidExchange = try fields.optional(String.self, "bx") ?? ""
+                quote.askExchange = try fields.optional(String.self, "ax") ?? ""
+                return .event(.quote(quote, time: try fields.rfc3339("t")))
+            case "b":
+                var bar = Bar()
+                bar.symbol = try fields.symbol("S")
+                bar.open = try fields.price("o")
+                bar.high = try fields.price("h")
+                bar.low = try fields.price("l")
+                bar.close = try fields.price("c")
+                bar.volume = try fields.nonNegative("v")
+                bar.vwap = try fields.optional(Double.self, "vw") ?? 0
+                let count = try fields.optional(Int64.self, "n") ?? 0
+                guard count >= 0 else { throw FieldError("'n' is negative") }
+                bar.tradeCount = UInt64(count)
+                bar.startTimeNs = try fields.rfc3339("t")
+                bar.endTimeNs = bar.startTimeNs + 60_000_000_000
+                guard bar.low <= bar.high else { throw FieldError("'l' is above 'h'") }
+                bar.origin = .live
+                return .event(.bar(bar))
+            case "success":
+                return .success(try fields.required(String.self, "msg"))
+            case "error":
+                return .error(
+                    code: try fields.required(Int.self, "code"), message: try fields.optional(String.self, "msg") ?? "")
+            case "subscription":
+                return .subscription(
+                    trades: try fields.optional([String].self, "trades") ?? [],
+                    quotes: try fields.optional([String].self, "quotes") ?? [],
+                    bars: try fields.optional([String].self, "bars") ?? [])
+            default:
+                return .ignored(type: type)
+            }
+        }
+    }
+}
