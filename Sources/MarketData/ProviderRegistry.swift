@@ -13,6 +13,7 @@ public enum ProviderRegistry {
         case "replay":
             return try ReplayProvider(config: config)
         default:
+            if let streaming = try StreamingProviders.make(config: config) { return streaming }
             throw ConfigError(
                 path: "provider",
                 message: "provider '\(config.provider)' is not available in this build yet (available: \(available.joined(separator: ", ")))")
@@ -20,7 +21,7 @@ public enum ProviderRegistry {
     }
 
     /// Providers this build can run.
-    public static let available: [String] = ["alphavantage", "replay", ProviderName.simulated]
+    public static let available: [String] = ["alphavantage", "replay", ProviderName.simulated] + StreamingProviders.names
 }
 
 /// Builds the ingestor's services for the configured provider.

@@ -142,7 +142,7 @@ struct DocExampleProviderTests {
     func polls() async throws {
         try await withLastPriceServer { baseURL, requests in
             let provider = try LastPriceProvider(config: config(url: baseURL, key: "secret"))
-            let recorder = SinkRecorder()
+            let recorder = ReplayRecorder()
             let sink = recorder.sink
             let task = Task { try await provider.run(symbols: ["AAPL", "BRK.B"], sink: sink) }
             try await waitUntil("two polls") { recorder.trades.count >= 4 }
@@ -164,7 +164,7 @@ struct DocExampleProviderTests {
         try await withLastPriceServer { baseURL, _ in
             let provider = try LastPriceProvider(config: config(url: baseURL, key: "wrong"))
             await #expect {
-                try await provider.run(symbols: ["AAPL"], sink: SinkRecorder().sink)
+                try await provider.run(symbols: ["AAPL"], sink: ReplayRecorder().sink)
             } throws: { error in
                 (error as? ProviderIssue).map { $0.kind == .authFailed && $0.isFatal && $0.code == 401 } ?? false
             }

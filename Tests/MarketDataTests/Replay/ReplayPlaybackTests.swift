@@ -80,7 +80,7 @@ struct ReplayPlaybackTests {
         let directory = try TemporaryDirectory()
         let path = try tradesFile(in: directory, "loop.csv", count: 1_000, gapMilliseconds: 1)
         for config in [replayConfig([path], speed: 0, loop: true), replayConfig([try replayFixture("nvda-1999-2014-daily.csv")], speed: 1)] {
-            let recorder = SinkRecorder()
+            let recorder = ReplayRecorder()
             let sink = recorder.sink
             let provider = try ReplayProvider(config: config)
             let task = Task { try await provider.run(symbols: [], sink: sink) }
@@ -97,7 +97,7 @@ struct ReplayPlaybackTests {
     @Test("at the end without loop, run idles until cancelled instead of returning (which would restart it)")
     func idleAtEnd() async throws {
         let provider = try ReplayProvider(config: replayConfig([try replayFixture("merge_a.csv")]))
-        let recorder = SinkRecorder()
+        let recorder = ReplayRecorder()
         let sink = recorder.sink
         let ended = Mutex(false)
         let task = Task {
@@ -201,7 +201,7 @@ struct ReplayPlaybackTests {
         let path = try tradesFile(in: directory, "gone.csv", count: 3, gapMilliseconds: 1)
         let provider = try ReplayProvider(config: replayConfig([path]))
         try FileManager.default.removeItem(atPath: path)
-        let recorder = SinkRecorder()
+        let recorder = ReplayRecorder()
         await #expect {
             try await provider.run(symbols: [], sink: recorder.sink)
         } throws: { error in

@@ -8,7 +8,7 @@ import TestSupport
 import Testing
 
 /// Collects what a provider hands its sink, with the wall-clock instant of each event.
-final class SinkRecorder: Sendable {
+final class ReplayRecorder: Sendable {
     struct State {
         var events: [MarketEvent] = []
         var instants: [ContinuousClock.Instant] = []
@@ -82,8 +82,8 @@ func play(
     until count: Int,
     seconds: Double = 10,
     sourceLocation: SourceLocation = #_sourceLocation
-) async throws -> SinkRecorder {
-    let recorder = SinkRecorder()
+) async throws -> ReplayRecorder {
+    let recorder = ReplayRecorder()
     let sink = recorder.sink
     let symbols = symbols ?? TickwireConfig().tickers
     let task = Task { try await provider.run(symbols: symbols, sink: sink) }
