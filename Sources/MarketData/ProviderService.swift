@@ -125,7 +125,9 @@ public struct ProviderService: Service {
             logger: environment.logger,
             onEvent: { event in service.publish(event) },
             onIssue: { issue in service.alert(issue) },
-            onCount: { name, amount in environment.counters.add("provider.\(name)", amount) },
+            onCount: { [name = provider.name] counter, amount in
+                environment.counters.add("provider.\(name).\(counter)", amount)
+            },
             onConnected: {
                 let first = state.values.withLock { values -> Bool in
                     defer { values.connectedThisAttempt = true }

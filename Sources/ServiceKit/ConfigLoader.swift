@@ -402,8 +402,9 @@ public struct ConfigLoader: Sendable {
         guard config.ingestor.circuitFailureThreshold >= 1 else {
             throw fail("ingestor.circuit_failure_threshold", "must be at least 1")
         }
-        guard ["iex", "sip"].contains(config.providers.alpaca.feed) else {
-            throw fail("providers.alpaca.feed", "must be 'iex' or 'sip'")
+        let alpacaFeeds = ["iex", "sip", "delayed_sip", "test"]
+        guard alpacaFeeds.contains(config.providers.alpaca.feed) else {
+            throw fail("providers.alpaca.feed", "must be one of \(alpacaFeeds.joined(separator: ", "))")
         }
         guard config.replay.speed >= 0 else { throw fail("replay.speed", "must not be negative (0 = as fast as possible)") }
         if !config.wsUrl.isEmpty && !(config.wsUrl.hasPrefix("ws://") || config.wsUrl.hasPrefix("wss://")) {

@@ -133,7 +133,7 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         public struct Alpaca: Sendable, Equatable, Codable {
             /// Full URL; overrides feed.
             public var url = ""
-            /// `iex` (free) or `sip` (paid).
+            /// `iex` (free), `sip` (paid), `delayed_sip` or `test`.
             public var feed = "iex"
             /// Also subscribe to quotes and minute bars.
             public var quotes = true
