@@ -7,6 +7,7 @@ import NIOCore
 import ServiceKit
 import Synchronization
 import TestSupport
+import ServiceLifecycle
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -120,11 +121,18 @@ func withLastPriceServer(
     let app = Application(
         router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
         onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-    let server = Task { try await app.run() }
-    defer { server.cancel() }
-    try await waitUntil("the fake server to listen") { port.withLock { $0 } != nil }
-    try await body("http://127.0.0.1:\(port.withLock { $0 } ?? 0)", requests)
-    server.cancel()
+    // Stopped by graceful shutdown: cancelling a NIO server with a live connection can trap.
+    let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+    let server = Task { try await group.run() }
+    do {
+        try await waitUntil("the fake server to listen") { port.withLock { $0 } != nil }
+        try await body("http://127.0.0.1:\(port.withLock { $0 } ?? 0)", requests)
+    } catch {
+        await group.triggerGracefulShutdown()
+        _ = await server.result
+        throw error
+    }
+    await group.triggerGracefulShutdown()
     _ = await server.result
 }
 

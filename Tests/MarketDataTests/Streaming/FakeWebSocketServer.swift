@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import ServiceLifecycle
 import Synchronization
 import TestSupport
 import Testing
@@ -32,14 +33,16 @@ final class FakeWebSocketServer: Sendable {
     var pings: Collector<String> { recorders.pings }
 
     private let task: Task<Void, any Error>
+    private let group: ServiceGroup
     private let gate: Gate
 
     private init(
-        port: Int, recorders: Recorders, task: Task<Void, any Error>, gate: Gate
+        port: Int, recorders: Recorders, task: Task<Void, any Error>, group: ServiceGroup, gate: Gate
     ) {
         self.port = port
         self.recorders = recorders
         self.task = task
+        self.group = group
         self.gate = gate
     }
 
@@ -69,20 +72,30 @@ final class FakeWebSocketServer: Sendable {
             },
             logger: logger
         )
-        let task = Task { try await app.run() }
-        let port = try await withTimeout(seconds: 20, "fake server start") {
-            var iterator = ports.makeAsyncIterator()
-            return await iterator.next() ?? 0
+        // Stopped by graceful shutdown, not by cancelling the task: cancelling a NIO server
+        // with a connection still buffered can trap (apple/swift-nio#3481).
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let task = Task { try await group.run() }
+        let port: Int
+        do {
+            port = try await withTimeout(seconds: 20, "fake server start") {
+                var iterator = ports.makeAsyncIterator()
+                return await iterator.next() ?? 0
+            }
+            try #require(port > 0, "fake server did not report its port")
+        } catch {
+            await group.triggerGracefulShutdown()
+            throw error
         }
-        try #require(port > 0, "fake server did not report its port")
-        return FakeWebSocketServer(port: port, recorders: state, task: task, gate: gate)
+        return FakeWebSocketServer(port: port, recorders: state, task: task, group: group, gate: gate)
     }
 
     /// Releases stalled handlers and stops the server (bounded).
     func stop() async {
         gate.open()
-        task.cancel()
-        _ = try? await withTimeout(seconds: 20, "fake server stop") { [task] in _ = await task.result }
+        await group.triggerGracefulShutdown()
+        let task = self.task
+        _ = try? await withTimeout(seconds: 20, "fake server stop") { _ = await task.result }
     }
 
     /// Plays `transcript` on one connection.
