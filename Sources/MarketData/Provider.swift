@@ -19,6 +19,24 @@ public enum MarketEvent: Sendable, Equatable {
         case .bar(let bar): bar.symbol
         }
     }
+
+    /// Fills in what a feed's wire format leaves out: the provider's name, and quote sizes in
+    /// shares for feeds that send round lots (`quoteSizeMultiplier` 100).
+    public func stamped(provider: String, quoteSizeMultiplier: Double = 1) -> MarketEvent {
+        switch self {
+        case .trade(var trade, let time):
+            trade.provider = provider
+            return .trade(trade, time: time)
+        case .quote(var quote, let time):
+            quote.provider = provider
+            quote.bidSize *= quoteSizeMultiplier
+            quote.askSize *= quoteSizeMultiplier
+            return .quote(quote, time: time)
+        case .bar(var bar):
+            bar.provider = provider
+            return .bar(bar)
+        }
+    }
 }
 
 /// Something wrong with a provider: an alert for the operator, and for fatal kinds the

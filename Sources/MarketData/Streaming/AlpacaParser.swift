@@ -48,19 +48,7 @@ public struct AlpacaParser: Sendable {
 
     func stamped(_ message: AlpacaMessage) -> AlpacaMessage {
         guard case .event(let event) = message else { return message }
-        switch event {
-        case .trade(var trade, let time):
-            trade.provider = provider
-            return .event(.trade(trade, time: time))
-        case .quote(var quote, let time):
-            quote.provider = provider
-            quote.bidSize *= quoteSizeMultiplier
-            quote.askSize *= quoteSizeMultiplier
-            return .event(.quote(quote, time: time))
-        case .bar(var bar):
-            bar.provider = provider
-            return .event(.bar(bar))
-        }
+        return .event(event.stamped(provider: provider, quoteSizeMultiplier: quoteSizeMultiplier))
     }
 
     struct Element: Decodable {

@@ -125,11 +125,7 @@ public struct AlpacaSession: StreamingSession {
 
     public mutating func received(_ text: String) -> StreamingReaction {
         let frame = parser.parse(text)
-        var reaction = StreamingReaction()
-        if !frame.problems.isEmpty {
-            reaction.issues.append(
-                StreamingText.malformed(provider, frame.problems.joined(separator: "; "), frame: text))
-        }
+        var reaction = StreamingReaction(problems: frame.problems, provider: provider, frame: text)
         for message in frame.messages {
             switch message {
             case .event(let event):

@@ -46,19 +46,7 @@ public struct PolygonParser: Sendable {
     /// Fills in what the wire does not say: the provider name, quote sizes in shares.
     func stamped(_ message: PolygonMessage) -> PolygonMessage {
         guard case .event(let event) = message else { return message }
-        switch event {
-        case .trade(var trade, let time):
-            trade.provider = provider
-            return .event(.trade(trade, time: time))
-        case .quote(var quote, let time):
-            quote.provider = provider
-            quote.bidSize *= quoteSizeMultiplier
-            quote.askSize *= quoteSizeMultiplier
-            return .event(.quote(quote, time: time))
-        case .bar(var bar):
-            bar.provider = provider
-            return .event(.bar(bar))
-        }
+        return .event(event.stamped(provider: provider, quoteSizeMultiplier: quoteSizeMultiplier))
     }
 
     /// One array element; never fails to decode as a whole.

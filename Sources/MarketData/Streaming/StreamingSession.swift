@@ -36,6 +36,15 @@ public struct StreamingReaction: Sendable, Equatable {
     /// Nothing to do.
     public static let none = StreamingReaction()
 
+    /// A reaction that starts by reporting a frame's parse problems, if any, as one
+    /// malformed-payload issue naming `provider` and quoting the frame.
+    public init(problems: [String], provider: String, frame: String) {
+        self.init()
+        if !problems.isEmpty {
+            issues.append(StreamingText.malformed(provider, problems.joined(separator: "; "), frame: frame))
+        }
+    }
+
     /// Appends `other` after this reaction (events, messages and issues keep their order; the
     /// first `end` wins).
     public mutating func append(_ other: StreamingReaction) {
