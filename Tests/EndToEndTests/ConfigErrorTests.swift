@@ -47,6 +47,13 @@ struct ConfigErrorTests {
         #expect(stderr.contains("/nonexistent/tickwire.json") && stderr.contains("not found"), "\(stderr)")
     }
 
+    @Test("a provider without its key fails at start naming api_key", arguments: ["alphavantage", "polygon", "alpaca", "finnhub"])
+    func missingKey(_ provider: String) async throws {
+        let (status, stderr) = try await run(["--provider", provider])
+        #expect(status == 78)
+        #expect(stderr.contains("'api_key'"), "\(stderr)")
+    }
+
     @Test("the secret is never printed")
     func secretNotLogged() async throws {
         let (status, stderr) = try await run(["--api-key", "SUPERSECRET123", "--provider", "bloomberg"])
