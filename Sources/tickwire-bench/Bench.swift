@@ -40,7 +40,7 @@ struct Bench: AsyncParsableCommand {
         var proxied: [Double] = []
         var busOnly: [Double] = []
         for _ in 0..<runs {
-            raw.append(try RawBaseline.throughput(messages: messages, topicSize: topic.wire.count, payloadSize: payloadSize))
+            raw.append(try await RawBaseline.onOwnThread(messages: messages, topicSize: topic.wire.count, payloadSize: payloadSize))
             busOnly.append(try await BusOnlyPath.throughput(messages: messages, payloadSize: payloadSize))
             direct.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: nil))
             if let proxy { proxied.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: proxy)) }

@@ -4,6 +4,16 @@ import Foundation
 /// PUB→SUB over loopback TCP through libzmq's C API only: the ceiling Tickwire is measured
 /// against. Same frame sizes as a Tickwire tick; unlimited high-water marks, so nothing drops.
 enum RawBaseline {
+    /// Runs the blocking baseline on a thread of its own, never on the cooperative pool.
+    static func onOwnThread(messages: Int, topicSize: Int, payloadSize: Int) async throws -> Double {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(
+                    with: Result { try throughput(messages: messages, topicSize: topicSize, payloadSize: payloadSize) })
+            }.start()
+        }
+    }
+
     static func throughput(messages: Int, topicSize: Int, payloadSize: Int) throws -> Double {
         guard let context = zmq_ctx_new() else { throw BenchError(description: "zmq_ctx_new failed") }
         defer { zmq_ctx_term(context) }
