@@ -43,7 +43,7 @@ proto:
 	$(SWIFT) build -c release --package-path .build/checkouts/swift-protobuf --scratch-path .build-protoc --product protoc-gen-swift
 	protoc --plugin=.build-protoc/release/protoc-gen-swift --swift_out=Sources/Contracts/Generated \
 		--swift_opt=Visibility=Public -I Sources/Contracts/Proto Sources/Contracts/Proto/*.proto
-	sed -i 's|^public nonisolated struct \([A-Za-z]*\): @unchecked Sendable {|// @unchecked Sendable comes from protoc-gen-swift: the fields live in a private copy-on-write\n// storage class that is copied before any mutation, so no two values share mutable state.\n&|' \
+	sed -i 's|^public nonisolated struct \([A-Za-z]*\): @unchecked Sendable {|// The unchecked Sendable conformance below is protoc-gen-swift'"'"'s: the fields live in a private copy-on-write\n// storage class that is copied before any mutation, so no two values share mutable state.\n&|' \
 		Sources/Contracts/Generated/*.pb.swift
 
 clean:

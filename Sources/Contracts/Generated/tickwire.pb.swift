@@ -279,7 +279,7 @@ public nonisolated struct Producer: Sendable {
 }
 
 /// The one message type on the wire. Exactly one payload is set.
-// @unchecked Sendable comes from protoc-gen-swift: the fields live in a private copy-on-write
+// The unchecked Sendable conformance below is protoc-gen-swift's: the fields live in a private copy-on-write
 // storage class that is copied before any mutation, so no two values share mutable state.
 public nonisolated struct Envelope: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
