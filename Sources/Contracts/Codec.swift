@@ -46,21 +46,21 @@ public enum Codec {
 
     /// Decodes a raw bus message, checking frames, topic, schema version and payload.
     public static func decode(_ raw: RawMessage) throws(DecodeError) -> Delivery {
-        var topics = TopicCache()
-        return try decode(raw, topics: &topics)
+        var cache = DecodeCache()
+        return try decode(raw, cache: &cache)
     }
 
-    /// ``decode(_:)`` with a cache of parsed topics, for readers of many messages.
-    public static func decode(_ raw: RawMessage, topics: inout TopicCache) throws(DecodeError) -> Delivery {
+    /// ``decode(_:)`` with a ``DecodeCache``, for readers of many messages.
+    public static func decode(_ raw: RawMessage, cache: inout DecodeCache) throws(DecodeError) -> Delivery {
         guard raw.frameCount == 2 else { throw .wrongFrameCount(raw.frameCount) }
         let topic: Topic
         do {
-            topic = try topics.topic(for: raw.topic)
+            topic = try cache.topic(for: raw.topic)
         } catch {
             throw .badTopic(error)
         }
         let delivery: Delivery
-        if let (header, payload) = TickCodec.decode(raw.payload) {
+        if let (header, payload) = TickCodec.decode(raw.payload, cache: &cache) {
             delivery = Delivery(topic: topic, header: header, payload: payload)
         } else {
             do {
@@ -227,11 +227,14 @@ extension Envelope.OneOf_Payload {
     }
 }
 
-/// Parsed topics by their wire bytes, so a reader validates each topic once, not per message.
-/// Bounded: it starts over when it holds `limit` topics.
-public struct TopicCache: Sendable {
+/// What a reader of many messages remembers between them: parsed topics by their wire bytes
+/// (each topic is validated once, not per message) and the last producer decoded (a stream's
+/// messages all carry the same one). Bounded: topics start over at `limit`.
+public struct DecodeCache: Sendable {
     private var topics: [[UInt8]: Topic] = [:]
     private var last: Topic?
+    var producerBytes: [UInt8] = []
+    var producer: Producer?
     public let limit: Int
 
     public init(limit: Int = 4_096) { self.limit = limit }

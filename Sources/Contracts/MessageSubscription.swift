@@ -85,11 +85,11 @@ public final class MessageSubscription: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> Iterator { Iterator(parent: self, raw: subscription.makeAsyncIterator()) }
 
     /// Checks one raw message: decodes it, counts it, tracks its sequence number.
-    /// Returns `nil` for a message that was skipped. `topics` caches parsed topic frames.
-    func accept(_ raw: RawMessage, topics: inout TopicCache) -> Delivery? {
+    /// Returns `nil` for a message that was skipped. `cache` carries what repeats between messages.
+    func accept(_ raw: RawMessage, cache: inout DecodeCache) -> Delivery? {
         let delivery: Delivery
         do {
-            delivery = try Codec.decode(raw, topics: &topics)
+            delivery = try Codec.decode(raw, cache: &cache)
         } catch {
             core.state.withLock { $0.statistics.skipped[error.counterName, default: 0] += 1 }
             onIssue(.skipped(error))
@@ -112,7 +112,7 @@ public final class MessageSubscription: AsyncSequence, Sendable {
     public struct Iterator: AsyncIteratorProtocol {
         let parent: MessageSubscription
         var raw: Subscription.Iterator
-        var topics = TopicCache()
+        var cache = DecodeCache()
 
         init(parent: MessageSubscription, raw: Subscription.Iterator) {
             self.parent = parent
@@ -121,7 +121,7 @@ public final class MessageSubscription: AsyncSequence, Sendable {
 
         public mutating func next() async throws(ZeroMQError) -> Delivery? {
             while let message = try await raw.next() {
-                if let delivery = parent.accept(message, topics: &topics) { return delivery }
+                if let delivery = parent.accept(message, cache: &cache) { return delivery }
             }
             return nil
         }

@@ -192,6 +192,12 @@ enum TickCodec {
     // MARK: Decoding
 
     static func decode(_ bytes: [UInt8]) -> (Header, Envelope.OneOf_Payload?)? {
+        var cache = DecodeCache()
+        return decode(bytes, cache: &cache)
+    }
+
+    /// Decodes, reusing the last producer from `cache` when its bytes repeat.
+    static func decode(_ bytes: [UInt8], cache: inout DecodeCache) -> (Header, Envelope.OneOf_Payload?)? {
         bytes.withUnsafeBytes { buffer -> (Header, Envelope.OneOf_Payload?)? in
             var reader = Reader(buffer)
             var envelope = Header()
@@ -205,7 +211,17 @@ enum TickCodec {
                     guard let value = reader.varint(), value <= UInt64(UInt32.max) else { return nil }
                     envelope.schemaVersion = UInt32(value)
                 case (2, .lengthDelimited):
-                    guard !sawProducer, var inner = reader.nested(), let producer = decodeProducer(&inner) else { return nil }
+                    guard !sawProducer, var inner = reader.nested() else { return nil }
+                    let raw = UnsafeRawBufferPointer(rebasing: buffer[inner.index..<inner.end])
+                    let producer: Producer
+                    if let known = cache.producer, raw.elementsEqual(cache.producerBytes) {
+                        producer = known
+                    } else {
+                        guard let decoded = decodeProducer(&inner) else { return nil }
+                        producer = decoded
+                        cache.producer = decoded
+                        cache.producerBytes = Array(raw)
+                    }
                     envelope.producer = producer
                     envelope.hasProducer = true
                     sawProducer = true

@@ -146,9 +146,9 @@ enum CodecCost {
             ).count
         }
         let raw = RawMessage(topic: topic.wire, payload: bytes)
-        var topics = TopicCache()
+        var cache = DecodeCache()
         let decode = try time {
-            sink &+= Int(try Codec.decode(raw, topics: &topics).sequence)
+            sink &+= Int(try Codec.decode(raw, cache: &cache).sequence)
         }
         let protobufOnly = try time {
             sink &+= Int(try Envelope(serializedBytes: bytes).sequence)
@@ -178,7 +178,7 @@ enum CodecCost {
         print(String(format: "  (for comparison: SwiftProtobuf decode %.0f ns, topic parse %.0f ns, building an Envelope %.0f ns, a Trade %.0f ns)", protobufOnly, topicOnly, build, tradeOnly))
         var tracker = SequenceTracker<StreamID>()
         let decodeAndTrack = try time {
-            let delivery = try Codec.decode(raw, topics: &topics)
+            let delivery = try Codec.decode(raw, cache: &cache)
             tracker.record(delivery.sequence, for: delivery.stream)
         }
         if sink == 42 { print("") }

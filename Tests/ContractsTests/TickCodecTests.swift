@@ -82,6 +82,19 @@ struct TickCodecTests {
         }
     }
 
+    @Test("a decode cache shared across messages never hands one message another's producer")
+    func sharedCache() throws {
+        var values = Values(state: 11)
+        let topic = try Topic.tick("AAPL")
+        var cache = DecodeCache()
+        for _ in 0..<2_000 {
+            let envelope = randomEnvelope(&values)
+            let bytes: [UInt8] = try envelope.serializedBytes()
+            let (header, payload) = try #require(TickCodec.decode(bytes, cache: &cache))
+            #expect(Delivery(topic: topic, header: header, payload: payload) == Delivery(topic: topic, envelope: envelope))
+        }
+    }
+
     @Test("other payloads, unknown fields and malformed bytes are left to SwiftProtobuf")
     func fallbacks() throws {
         var status = Envelope()
