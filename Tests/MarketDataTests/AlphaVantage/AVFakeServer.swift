@@ -211,7 +211,7 @@ func withAVServer<T>(
 /// A loopback port nothing listens on, held for the object's lifetime: the socket is bound
 /// but never listens, so connecting is refused, and no other test's server can be given the
 /// same port meanwhile (which a closed port would allow).
-final class AVRefusedPort {
+final class RefusedPort {
     let port: Int
     private let fd: Int32
 

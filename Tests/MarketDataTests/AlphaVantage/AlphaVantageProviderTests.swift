@@ -413,7 +413,7 @@ struct AlphaVantageProviderTests {
 
     @Test("connection refused: .unreachable, a non-fatal error, the key in no message")
     func refused() async throws {
-        let refused = try AVRefusedPort()
+        let refused = try RefusedPort()
         defer { withExtendedLifetime(refused) {} }
         let port = refused.port
         let provider = try AlphaVantageProvider(

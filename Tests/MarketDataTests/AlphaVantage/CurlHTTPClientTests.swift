@@ -64,7 +64,7 @@ struct CurlHTTPClientTests {
 
     @Test("connection refused is .unreachable, at once, and the error names the URL without the apikey")
     func refused() async throws {
-        let refused = try AVRefusedPort()
+        let refused = try RefusedPort()
         defer { withExtendedLifetime(refused) {} }
         let port = refused.port
         let client = CurlHTTPClient()

@@ -45,8 +45,11 @@ struct StreamingConnectionTests {
 
     @Test("nothing listening: a non-fatal unreachable issue, quickly")
     func unreachable() async throws {
-        // A port that was just free: bind, note it, close.
-        let port = try await withRawServer(.silent) { $0.port }
+        // A port held bound but never listening: connecting is refused, and no parallel test's
+        // server can be handed the same port meanwhile.
+        let refused = try RefusedPort()
+        defer { withExtendedLifetime(refused) {} }
+        let port = refused.port
         let outcome = try await runOnce(
             try provider(url: "ws://127.0.0.1:\(port)/", options: testOptions()), symbols: ["AAPL"], recorder: SinkRecorder(),
             seconds: 10)
