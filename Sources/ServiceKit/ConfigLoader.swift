@@ -58,6 +58,13 @@ public struct ConfigLoader: Sendable {
         ("TICKWIRE_PROVIDER_URL", ["provider_url"], false),
     ]
 
+    /// Environment variables that override numeric config keys.
+    public static let numericEnvironmentKeys: [(variable: String, path: [String])] = [
+        ("TICKWIRE_UPDATE_INTERVAL", ["update_interval"]),
+        ("TICKWIRE_RATE_LIMIT_PER_MINUTE", ["rate_limit", "requests_per_minute"]),
+        ("TICKWIRE_RATE_LIMIT_PER_DAY", ["rate_limit", "requests_per_day"]),
+    ]
+
     public var environment: [String: String]
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -82,6 +89,14 @@ public struct ConfigLoader: Sendable {
         for (variable, path, isList) in Self.environmentKeys {
             guard let value = environment[variable], !value.isEmpty else { continue }
             tree = Self.setting(tree, path: path, to: isList ? Self.list(value) : .string(value))
+        }
+        for (variable, path) in Self.numericEnvironmentKeys {
+            guard let value = environment[variable], !value.isEmpty else { continue }
+            guard let number = Double(value.trimmingCharacters(in: .whitespaces)), number.isFinite else {
+                throw ConfigError(
+                    path: path.joined(separator: "."), message: "\(variable)='\(value)' is not a number")
+            }
+            tree = Self.setting(tree, path: path, to: .number(number))
         }
         tree = Self.apply(overrides, to: tree)
         let config = try decode(tree, file: file)

@@ -64,3 +64,28 @@ struct LoggingTests {
         }
     }
 }
+
+@Suite("Numeric environment overrides")
+struct NumericEnvironmentTests {
+    @Test("update interval and rate limits come from the environment, typed")
+    func numbers() throws {
+        let loader = ConfigLoader(environment: [
+            "TICKWIRE_UPDATE_INTERVAL": "5", "TICKWIRE_RATE_LIMIT_PER_MINUTE": "75", "TICKWIRE_RATE_LIMIT_PER_DAY": "1e5",
+        ])
+        let config = try loader.load(file: nil).config
+        #expect(config.updateInterval == 5)
+        #expect(config.rateLimit.requestsPerMinute == 75)
+        #expect(config.rateLimit.requestsPerDay == 100_000)
+    }
+
+    @Test("a value that is not a number names the variable and the key")
+    func notANumber() throws {
+        do {
+            _ = try ConfigLoader(environment: ["TICKWIRE_RATE_LIMIT_PER_DAY": "lots"]).load(file: nil)
+            Issue.record("loaded a non-numeric rate limit")
+        } catch {
+            #expect(error.path == "rate_limit.requests_per_day")
+            #expect(error.message.contains("TICKWIRE_RATE_LIMIT_PER_DAY='lots'"))
+        }
+    }
+}
