@@ -22,14 +22,15 @@ public enum Codec {
     }
 
     /// Encodes an envelope given as its parts (what publishers do for every message).
+    /// `encodedProducer` (from ``encodedProducer(_:)``) spares re-encoding the same producer.
     public static func encode(
         producer: Producer, sequence: UInt64, eventTimeNs: Int64, publishTimeNs: Int64,
-        payload: Envelope.OneOf_Payload
+        payload: Envelope.OneOf_Payload, encodedProducer: EncodedProducer? = nil
     ) throws(DecodeError) -> [UInt8] {
         let header = TickCodec.Header(
             schemaVersion: schemaVersion, producer: producer, hasProducer: true, sequence: sequence,
             eventTimeNs: eventTimeNs, publishTimeNs: publishTimeNs)
-        if let bytes = TickCodec.encode(header, payload: payload) { return bytes }
+        if let bytes = TickCodec.encode(header, payload: payload, producerBytes: encodedProducer?.bytes) { return bytes }
         var envelope = Envelope()
         envelope.schemaVersion = schemaVersion
         envelope.producer = producer
@@ -42,6 +43,16 @@ public enum Codec {
         } catch {
             throw .undecodable("cannot encode: \(error)")
         }
+    }
+
+    /// A publisher's producer, encoded once for every message it sends.
+    public struct EncodedProducer: Sendable {
+        let bytes: [UInt8]
+    }
+
+    /// Encodes `producer` for ``encode(producer:sequence:eventTimeNs:publishTimeNs:payload:encodedProducer:)``.
+    public static func encodedProducer(_ producer: Producer) -> EncodedProducer? {
+        TickCodec.encoded(producer).map(EncodedProducer.init)
     }
 
     /// Decodes a raw bus message, checking frames, topic, schema version and payload.

@@ -13,6 +13,7 @@ import Darwin
 /// version, this producer, the per-topic sequence number and both times.
 public final class MessagePublisher: Sendable {
     public let producer: Producer
+    private let encodedProducer: Codec.EncodedProducer?
     private let publisher: Publisher
     private let clock: @Sendable () -> Int64
 
@@ -27,6 +28,7 @@ public final class MessagePublisher: Sendable {
         clock: @escaping @Sendable () -> Int64 = WallClock.nanoseconds
     ) async throws(ZeroMQError) {
         self.producer = producer
+        encodedProducer = Codec.encodedProducer(producer)
         self.clock = clock
         publisher = try await Publisher(
             context: context, endpoint: endpoint, bind: bind, options: options, queueLimit: queueLimit)
@@ -44,11 +46,12 @@ public final class MessagePublisher: Sendable {
         eventTime: Int64? = nil
     ) -> PublishResult {
         let producer = self.producer
+        let encodedProducer = self.encodedProducer
         let now = clock()
         let result = publisher.publishReportingErrors(topic: topic.wire) { (sequence) throws(DecodeError) -> [UInt8] in
             try Codec.encode(
                 producer: producer, sequence: sequence, eventTimeNs: eventTime ?? now, publishTimeNs: now,
-                payload: payload)
+                payload: payload, encodedProducer: encodedProducer)
         }
         switch result {
         case .success(let outcome): return outcome

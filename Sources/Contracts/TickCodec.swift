@@ -41,7 +41,9 @@ enum TickCodec {
 
     // MARK: Encoding
 
-    static func encode(_ envelope: Header, payload: Envelope.OneOf_Payload?) -> [UInt8]? {
+    /// `producerBytes`, when given, is the producer already encoded (``encoded(_:)``): a
+    /// publisher's producer never changes, so it is encoded once, not per message.
+    static func encode(_ envelope: Header, payload: Envelope.OneOf_Payload?, producerBytes: [UInt8]? = nil) -> [UInt8]? {
         guard envelope.producer.unknownFields.data.isEmpty else { return nil }
         let payloadField: Int
         let payloadSize: Int
@@ -58,7 +60,7 @@ enum TickCodec {
             return nil
         }
         let producer = envelope.producer
-        let producerSize = envelope.hasProducer ? size(of: producer) : 0
+        let producerSize = envelope.hasProducer ? (producerBytes?.count ?? size(of: producer)) : 0
         var total = 0
         if envelope.schemaVersion != 0 { total += 1 + varintSize(UInt64(envelope.schemaVersion)) }
         if envelope.hasProducer { total += 1 + varintSize(UInt64(producerSize)) + producerSize }
@@ -72,7 +74,11 @@ enum TickCodec {
         if envelope.hasProducer {
             writer.tag(2, .lengthDelimited)
             writer.varint(UInt64(producerSize))
-            write(producer, to: &writer)
+            if let producerBytes {
+                writer.bytes.append(contentsOf: producerBytes)
+            } else {
+                write(producer, to: &writer)
+            }
         }
         if envelope.sequence != 0 { writer.varintField(3, envelope.sequence) }
         if envelope.eventTimeNs != 0 { writer.varintField(4, UInt64(bitPattern: envelope.eventTimeNs)) }
@@ -84,6 +90,15 @@ enum TickCodec {
         case .quote(let quote): write(quote, to: &writer)
         default: break
         }
+        return writer.bytes
+    }
+
+    /// A producer's fields as they appear inside the envelope, or nil when it carries
+    /// unknown fields (then only SwiftProtobuf can encode it).
+    static func encoded(_ producer: Producer) -> [UInt8]? {
+        guard producer.unknownFields.data.isEmpty else { return nil }
+        var writer = Writer(capacity: size(of: producer))
+        write(producer, to: &writer)
         return writer.bytes
     }
 

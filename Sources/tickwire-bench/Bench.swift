@@ -139,10 +139,12 @@ enum CodecCost {
         }
         var sequence: UInt64 = 0
         let producer = envelope.producer
+        let encodedProducer = Codec.encodedProducer(producer)
         let encode = try time {
             sequence += 1
             sink &+= try Codec.encode(
-                producer: producer, sequence: sequence, eventTimeNs: 1, publishTimeNs: 2, payload: .trade(trade)
+                producer: producer, sequence: sequence, eventTimeNs: 1, publishTimeNs: 2, payload: .trade(trade),
+                encodedProducer: encodedProducer
             ).count
         }
         let raw = RawMessage(topic: topic.wire, payload: bytes)

@@ -75,6 +75,10 @@ struct TickCodecTests {
             let reference: [UInt8] = try envelope.serializedBytes()
             let fast = try #require(TickCodec.encode(TickCodec.Header(envelope: envelope), payload: envelope.payload))
             #expect(fast == reference)
+            let preEncoded = TickCodec.encode(
+                TickCodec.Header(envelope: envelope), payload: envelope.payload,
+                producerBytes: TickCodec.encoded(envelope.producer))
+            #expect(preEncoded == reference, "with the producer encoded once")
             let (header, payload) = try #require(TickCodec.decode(reference))
             let decoded = Delivery(topic: topic, header: header, payload: payload)
             #expect(decoded == Delivery(topic: topic, envelope: try Envelope(serializedBytes: reference)))
