@@ -33,17 +33,7 @@ public struct AlpacaParser: Sendable {
     }
 
     public func parse(_ text: String) -> ParsedFrame<AlpacaMessage> {
-        guard let elements = JSONFrame.elements(Element.self, in: text) else {
-            return ParsedFrame(problems: ["not a JSON array of objects"])
-        }
-        var frame = ParsedFrame<AlpacaMessage>()
-        for (index, element) in elements.enumerated() {
-            switch element.value {
-            case .success(let message): frame.messages.append(stamped(message))
-            case .failure(let problem): frame.problems.append("element \(index) (\(element.type)): \(problem.description)")
-            }
-        }
-        return frame
+        JSONFrame.parse(Element.self, in: text, stamp: stamped)
     }
 
     func stamped(_ message: AlpacaMessage) -> AlpacaMessage {
@@ -51,9 +41,10 @@ public struct AlpacaParser: Sendable {
         return .event(event.stamped(provider: provider, quoteSizeMultiplier: quoteSizeMultiplier))
     }
 
-    struct Element: Decodable {
+    struct Element: FrameElement {
         var type = "?"
         var value: Result<AlpacaMessage, FieldError>
+        var kind: String { type }
 
         init(from decoder: any Decoder) {
             do throws(FieldError) {

@@ -30,17 +30,7 @@ public struct PolygonParser: Sendable {
     }
 
     public func parse(_ text: String) -> ParsedFrame<PolygonMessage> {
-        guard let elements = JSONFrame.elements(Element.self, in: text) else {
-            return ParsedFrame(problems: ["not a JSON array of objects"])
-        }
-        var frame = ParsedFrame<PolygonMessage>()
-        for (index, element) in elements.enumerated() {
-            switch element.value {
-            case .success(let message): frame.messages.append(stamped(message))
-            case .failure(let problem): frame.problems.append("element \(index) (\(element.eventType)): \(problem.description)")
-            }
-        }
-        return frame
+        JSONFrame.parse(Element.self, in: text, stamp: stamped)
     }
 
     /// Fills in what the wire does not say: the provider name, quote sizes in shares.
@@ -50,9 +40,10 @@ public struct PolygonParser: Sendable {
     }
 
     /// One array element; never fails to decode as a whole.
-    struct Element: Decodable {
+    struct Element: FrameElement {
         var eventType = "?"
         var value: Result<PolygonMessage, FieldError>
+        var kind: String { eventType }
 
         init(from decoder: any Decoder) {
             do throws(FieldError) {

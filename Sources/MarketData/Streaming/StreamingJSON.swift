@@ -120,7 +120,33 @@ struct JSONFields {
 
 /// Decodes a frame that is a JSON array of objects (or one object) element by element: an
 /// element that cannot be read becomes a problem without spoiling its neighbours.
+/// One element of a frame's JSON array that never fails to decode as a whole: either a
+/// message or the problem with it, plus the element's type name for error messages.
+protocol FrameElement: Decodable {
+    associatedtype Message: Sendable & Equatable
+    var kind: String { get }
+    var value: Result<Message, FieldError> { get }
+}
+
 enum JSONFrame {
+    /// Parses a frame holding a JSON array (or a single object) of elements: good elements
+    /// become messages (through `stamp`), bad ones become problems naming their index and type.
+    static func parse<Element: FrameElement>(
+        _ type: Element.Type, in text: String, stamp: (Element.Message) -> Element.Message
+    ) -> ParsedFrame<Element.Message> {
+        guard let elements = elements(Element.self, in: text) else {
+            return ParsedFrame(problems: ["not a JSON array of objects"])
+        }
+        var frame = ParsedFrame<Element.Message>()
+        for (index, element) in elements.enumerated() {
+            switch element.value {
+            case .success(let message): frame.messages.append(stamp(message))
+            case .failure(let problem): frame.problems.append("element \(index) (\(element.kind)): \(problem.description)")
+            }
+        }
+        return frame
+    }
+
     static func elements<Element: Decodable>(_ type: Element.Type, in text: String) -> [Element]? {
         let decoder = JSONDecoder()
         let data = Data(text.utf8)
