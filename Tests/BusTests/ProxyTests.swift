@@ -20,11 +20,7 @@ struct ProxyTests {
             let watchdog = closeAfter(seconds: 30) { await subscription.close() }
             defer { watchdog.cancel() }
             var iterator = subscription.makeAsyncIterator()
-            try await warmUp(
-                &iterator,
-                publish: { publisher.publish(topic: warmTopic) { _ in [] } },
-                giveUp: { await subscription.close() },
-                isWarmUp: { $0.topic == warmTopic })
+            try await warmUp(&iterator, subscription, from: publisher)
             // Both subscriptions went upstream, each once.
             try await waitUntil("two subscription changes") { proxy.statistics.subscriptionChanges == 2 }
 
@@ -113,11 +109,7 @@ struct ProxyTests {
             let watchdog = closeAfter(seconds: 30) { await subscription.close() }
             defer { watchdog.cancel() }
             var iterator = subscription.makeAsyncIterator()
-            try await warmUp(
-                &iterator,
-                publish: { publisher.publish(topic: warmTopic) { _ in [] } },
-                giveUp: { await subscription.close() },
-                isWarmUp: { $0.topic == warmTopic })
+            try await warmUp(&iterator, subscription, from: publisher)
             for _ in 0..<5 { publisher.publish(topic: msftTopic) { encode($0) } }
             let received = try await collect(5, from: &iterator) { $0.topic != warmTopic }
             #expect(received.map { decodeNumber($0.payload) } == [1, 2, 3, 4, 5])

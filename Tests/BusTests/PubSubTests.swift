@@ -12,6 +12,18 @@ func decodeNumber(_ bytes: [UInt8]) -> UInt64? {
 }
 
 let warmTopic = Array("warm".utf8) + [0]
+
+/// Reads `subscription` past a warm-up that `publisher` sends on ``warmTopic`` until it
+/// arrives (the slow-joiner hand-shake), closing the subscription if it never does.
+/// Returns how many other messages came first.
+@discardableResult
+func warmUp(_ iterator: inout Subscription.Iterator, _ subscription: Subscription, from publisher: Publisher) async throws -> Int {
+    try await warmUp(
+        &iterator,
+        publish: { publisher.publish(topic: warmTopic) { _ in [] } },
+        giveUp: { await subscription.close() },
+        isWarmUp: { $0.topic == warmTopic })
+}
 let aaplTopic = Array("tick.AAPL".utf8) + [0]
 let amznTopic = Array("tick.AMZN".utf8) + [0]
 let msftTopic = Array("tick.MSFT".utf8) + [0]
@@ -83,11 +95,7 @@ struct PubSubTests {
             let watchdog = closeAfter(seconds: 30) { await subscription.close() }
             defer { watchdog.cancel() }
             var iterator = subscription.makeAsyncIterator()
-            try await warmUp(
-                &iterator,
-                publish: { publisher.publish(topic: warmTopic) { _ in [] } },
-                giveUp: { await subscription.close() },
-                isWarmUp: { $0.topic == warmTopic })
+            try await warmUp(&iterator, subscription, from: publisher)
             for _ in 0..<10 { publisher.publish(topic: aaplTopic) { encode($0) } }
             let received = try await collect(10, from: &iterator) { $0.topic != warmTopic }
             #expect(received.map { decodeNumber($0.payload) } == (1...10).map { Optional($0) })
@@ -106,11 +114,7 @@ struct PubSubTests {
             let watchdog = closeAfter(seconds: 30) { await subscription.close() }
             defer { watchdog.cancel() }
             var iterator = subscription.makeAsyncIterator()
-            try await warmUp(
-                &iterator,
-                publish: { publisher.publish(topic: warmTopic) { _ in [] } },
-                giveUp: { await subscription.close() },
-                isWarmUp: { $0.topic == warmTopic })
+            try await warmUp(&iterator, subscription, from: publisher)
 
             for _ in 0..<50 {
                 for topic in [aaplTopic, msftTopic, amznTopic] { publisher.publish(topic: topic) { encode($0) } }
@@ -145,11 +149,7 @@ struct PubSubTests {
             let watchdog = closeAfter(seconds: 30) { await subscription.close() }
             defer { watchdog.cancel() }
             var iterator = subscription.makeAsyncIterator()
-            try await warmUp(
-                &iterator,
-                publish: { publisher.publish(topic: warmTopic) { _ in [] } },
-                giveUp: { await subscription.close() },
-                isWarmUp: { $0.topic == warmTopic })
+            try await warmUp(&iterator, subscription, from: publisher)
 
             // MSFT is not subscribed yet; once subscribed it starts arriving.
             subscription.subscribe(msftTopic)

@@ -12,11 +12,7 @@ struct SubscriptionLifecycleTests {
             let watchdog = closeAfter(seconds: 30) { await subscription.close() }
             defer { watchdog.cancel() }
             var iterator = subscription.makeAsyncIterator()
-            try await warmUp(
-                &iterator,
-                publish: { publisher.publish(topic: warmTopic) { _ in [] } },
-                giveUp: { await subscription.close() },
-                isWarmUp: { $0.topic == warmTopic })
+            try await warmUp(&iterator, subscription, from: publisher)
             await publisher.close()
 
             // A reader suspended in `for try await` finishes once the subscription closes.
@@ -109,11 +105,7 @@ struct SubscriptionLifecycleTests {
             defer { watchdog.cancel() }
             #expect(subscription.received == 0)
             var iterator = subscription.makeAsyncIterator()
-            let skipped = try await warmUp(
-                &iterator,
-                publish: { publisher.publish(topic: warmTopic) { _ in [] } },
-                giveUp: { await subscription.close() },
-                isWarmUp: { $0.topic == warmTopic })
+            let skipped = try await warmUp(&iterator, subscription, from: publisher)
             #expect(skipped == 0)
             for _ in 0..<25 { publisher.publish(topic: aaplTopic) { encode($0) } }
             var seen: UInt64 = 1  // the warm-up
