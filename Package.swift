@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Bus", targets: ["Bus"]),
         .library(name: "Contracts", targets: ["Contracts"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
+        .library(name: "Indicators", targets: ["Indicators"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -68,6 +69,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Bars and streaming indicators: no dependencies, so it builds in seconds on its own.
+        .target(name: "Indicators", swiftSettings: strictSettings),
         .target(
             name: "MarketData",
             dependencies: [
@@ -156,6 +159,12 @@ let package = Package(
         .testTarget(
             name: "ServiceKitTests",
             dependencies: ["ServiceKit", "Contracts", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IndicatorsTests",
+            dependencies: ["Indicators"],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(
