@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.0"),
         // Named directly by the streaming providers (an event loop per connection attempt, so a
@@ -69,8 +70,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Bars and streaming indicators: no dependencies, so it builds in seconds on its own.
-        .target(name: "Indicators", swiftSettings: strictSettings),
+        // Bars, streaming indicators and the feature vector (SHA-256 for the schema hash only).
+        .target(
+            name: "Indicators",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MarketData",
             dependencies: [

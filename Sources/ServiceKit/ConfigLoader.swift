@@ -56,6 +56,8 @@ public struct ConfigLoader: Sendable {
         ("TICKWIRE_PROXY_XPUB_BIND", ["bus", "proxy_xpub_bind"], false),
         ("TICKWIRE_WS_URL", ["ws_url"], false),
         ("TICKWIRE_PROVIDER_URL", ["provider_url"], false),
+        ("TICKWIRE_HISTORY_BIND", ["ingestor", "history_bind"], false),
+        ("TICKWIRE_HISTORY_ENDPOINTS", ["processor", "history_endpoints"], true),
     ]
 
     /// Environment variables that override numeric config keys.
@@ -427,6 +429,55 @@ public struct ConfigLoader: Sendable {
         }
         for (index, service) in config.stack.services.enumerated() where service.name.isEmpty {
             throw fail("stack.services[\(index)].name", "must name an executable")
+        }
+        try validateProcessors(config, fail: fail)
+    }
+
+    static func validateProcessors(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        if !config.ingestor.historyBind.isEmpty && !isEndpoint(config.ingestor.historyBind) {
+            throw fail("ingestor.history_bind", "'\(config.ingestor.historyBind)' is not a ZeroMQ endpoint (or empty to turn it off)")
+        }
+        guard config.ingestor.historyBars >= 1 else { throw fail("ingestor.history_bars", "must be at least 1") }
+        let processor = config.processor
+        guard processor.barIntervalSeconds >= 1, processor.barIntervalSeconds == processor.barIntervalSeconds.rounded(),
+            processor.barIntervalSeconds <= 86_400
+        else {
+            throw fail("processor.bar_interval_seconds", "must be a whole number of seconds from 1 to 86400")
+        }
+        guard processor.lateToleranceSeconds >= 0, processor.lateToleranceSeconds < processor.barIntervalSeconds * 10 else {
+            throw fail("processor.late_tolerance_seconds", "must be from 0 to 10 bar intervals")
+        }
+        guard ["trades", "provider"].contains(processor.barSource) else {
+            throw fail("processor.bar_source", "must be 'trades' or 'provider'")
+        }
+        for (index, endpoint) in processor.historyEndpoints.enumerated() where !isEndpoint(endpoint) {
+            throw fail("processor.history_endpoints[\(index)]", "'\(endpoint)' is not a ZeroMQ endpoint")
+        }
+        guard processor.historyTimeoutSeconds > 0 else { throw fail("processor.history_timeout_seconds", "must be more than 0") }
+        guard processor.featureSet == "default" else {
+            throw fail("processor.feature_set", "unknown feature set '\(processor.featureSet)' (known: default)")
+        }
+        var owner: [String: Int] = [:]
+        var names: Set<String> = []
+        for (index, instance) in config.processors.enumerated() {
+            guard !instance.name.isEmpty else { throw fail("processors[\(index)].name", "must not be empty") }
+            guard names.insert(instance.name).inserted else {
+                throw fail("processors[\(index)].name", "'\(instance.name)' is used twice")
+            }
+            guard !instance.tickers.isEmpty else { throw fail("processors[\(index)].tickers", "at least one ticker is needed") }
+            for (k, ticker) in instance.tickers.enumerated() {
+                if let other = owner[ticker] {
+                    throw fail(
+                        "processors[\(index)].tickers[\(k)]",
+                        "'\(ticker)' is already served by processors[\(other)] ('\(config.processors[other].name)'); ticker sets must be disjoint")
+                }
+                owner[ticker] = index
+                do {
+                    try Topic.validate(key: ticker)
+                } catch {
+                    throw fail("processors[\(index)].tickers[\(k)]", "'\(ticker)' is not a valid symbol: \(error)")
+                }
+            }
         }
     }
 

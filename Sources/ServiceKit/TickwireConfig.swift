@@ -43,6 +43,11 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     public var simulator = Simulator()
     /// Services `tickwire up` runs besides bus-proxy.
     public var stack = Stack()
+    /// How every processor builds bars and indicators.
+    public var processor = Processor()
+    /// Processor instances and the tickers each serves (disjoint). A processor started with
+    /// `--instance NAME` serves the entry of that name; empty means one processor for all.
+    public var processors: [ProcessorInstance] = []
 
     public init() {}
 
@@ -101,7 +106,42 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         /// Consecutive failures that open the circuit, and how long it stays open (seconds).
         public var circuitFailureThreshold = 5
         public var circuitOpenSeconds: Double = 60
+        /// Where the ingestor answers processors' requests for recent bars (docs/bus.md,
+        /// "History endpoint"); empty turns the endpoint off.
+        public var historyBind = "tcp://127.0.0.1:7752"
+        /// Closed bars kept per ticker for those requests.
+        public var historyBars = 500
         public init() {}
+    }
+
+    /// Bar building and indicator settings, shared by the processors and by the ingestor's
+    /// history endpoint (which builds the same bars, so a restarted processor can warm up).
+    public struct Processor: Sendable, Equatable, Codable {
+        /// Bar length in seconds: 60 by default; whole seconds down to 1 for demos.
+        public var barIntervalSeconds: Double = 60
+        /// How long after its end a bar stays open for late trades, in seconds. Later trades
+        /// are counted and dropped.
+        public var lateToleranceSeconds: Double = 2
+        /// Which bars drive the indicators: `trades` (built here from tick.<SYMBOL> trades) or
+        /// `provider` (the provider's own bars from bar.<SYMBOL>).
+        public var barSource = "trades"
+        /// History endpoints to ask for recent bars at start (every ingestor's `history_bind`).
+        public var historyEndpoints = ["tcp://127.0.0.1:7752"]
+        /// How long to wait for a history reply, in seconds.
+        public var historyTimeoutSeconds: Double = 2
+        /// The feature vector to publish on features.<SYMBOL>: `default` (see docs/features.md).
+        public var featureSet = "default"
+        public init() {}
+    }
+
+    /// One processor instance.
+    public struct ProcessorInstance: Sendable, Equatable, Codable {
+        public var name: String
+        public var tickers: [String]
+        public init(name: String, tickers: [String]) {
+            self.name = name
+            self.tickers = tickers
+        }
     }
 
     public struct Providers: Sendable, Equatable, Codable {

@@ -523,6 +523,13 @@ public nonisolated struct FeatureVector: Sendable {
   /// the bar's close, for convenience
   public var close: Double = 0
 
+  /// Hash of the ordered names and the set's version (hex SHA-256 prefix). A model records
+  /// the hash it was trained on and refuses vectors with another.
+  public var schemaHash: String = String()
+
+  /// True when built from history during a warm-up rather than from a bar that just closed.
+  public var fromHistory: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -675,6 +682,62 @@ public nonisolated struct ServiceStatus: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+public nonisolated struct HistoryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// currently 1
+  public var schemaVersion: UInt32 = 0
+
+  public var symbols: [String] = []
+
+  /// bar length wanted; must equal the server's
+  public var intervalNs: Int64 = 0
+
+  /// newest bars per symbol, at most
+  public var maxBars: UInt32 = 0
+
+  /// e.g. "processor/p1", for the server's log
+  public var requester: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct HistoryReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var schemaVersion: UInt32 = 0
+
+  public var producer: Producer {
+    get {_producer ?? Producer()}
+    set {_producer = newValue}
+  }
+  /// Returns true if `producer` has been explicitly set.
+  public var hasProducer: Bool {self._producer != nil}
+  /// Clears the value of `producer`. Subsequent reads from it will return its default value.
+  public mutating func clearProducer() {self._producer = nil}
+
+  /// the server's bar length
+  public var intervalNs: Int64 = 0
+
+  /// closed bars, oldest first within each symbol
+  public var bars: [Bar] = []
+
+  /// empty on success, else what was wrong with the request
+  public var error: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _producer: Producer? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -1193,7 +1256,7 @@ nonisolated extension Bar: SwiftProtobuf.Message, SwiftProtobuf._MessageImplemen
 
 nonisolated extension FeatureVector: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FeatureVector"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{3}feature_set\0\u{3}feature_set_version\0\u{1}names\0\u{1}values\0\u{3}bar_end_time_ns\0\u{1}close\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{3}feature_set\0\u{3}feature_set_version\0\u{1}names\0\u{1}values\0\u{3}bar_end_time_ns\0\u{1}close\0\u{3}schema_hash\0\u{3}from_history\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1208,6 +1271,8 @@ nonisolated extension FeatureVector: SwiftProtobuf.Message, SwiftProtobuf._Messa
       case 5: try { try decoder.decodeRepeatedDoubleField(value: &self.values) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.barEndTimeNs) }()
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.close) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.schemaHash) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.fromHistory) }()
       default: break
       }
     }
@@ -1235,6 +1300,12 @@ nonisolated extension FeatureVector: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if self.close.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.close, fieldNumber: 7)
     }
+    if !self.schemaHash.isEmpty {
+      try visitor.visitSingularStringField(value: self.schemaHash, fieldNumber: 8)
+    }
+    if self.fromHistory != false {
+      try visitor.visitSingularBoolField(value: self.fromHistory, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1246,6 +1317,8 @@ nonisolated extension FeatureVector: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if lhs.values != rhs.values {return false}
     if lhs.barEndTimeNs != rhs.barEndTimeNs {return false}
     if lhs.close != rhs.close {return false}
+    if lhs.schemaHash != rhs.schemaHash {return false}
+    if lhs.fromHistory != rhs.fromHistory {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1571,6 +1644,110 @@ nonisolated extension ServiceStatus: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if lhs.counters != rhs.counters {return false}
     if lhs.version != rhs.version {return false}
     if lhs.intervalSeconds != rhs.intervalSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension HistoryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HistoryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{1}symbols\0\u{3}interval_ns\0\u{3}max_bars\0\u{1}requester\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.schemaVersion) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.symbols) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.intervalNs) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.maxBars) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.requester) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.schemaVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.schemaVersion, fieldNumber: 1)
+    }
+    if !self.symbols.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.symbols, fieldNumber: 2)
+    }
+    if self.intervalNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.intervalNs, fieldNumber: 3)
+    }
+    if self.maxBars != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxBars, fieldNumber: 4)
+    }
+    if !self.requester.isEmpty {
+      try visitor.visitSingularStringField(value: self.requester, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: HistoryRequest, rhs: HistoryRequest) -> Bool {
+    if lhs.schemaVersion != rhs.schemaVersion {return false}
+    if lhs.symbols != rhs.symbols {return false}
+    if lhs.intervalNs != rhs.intervalNs {return false}
+    if lhs.maxBars != rhs.maxBars {return false}
+    if lhs.requester != rhs.requester {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension HistoryReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HistoryReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{1}producer\0\u{3}interval_ns\0\u{1}bars\0\u{1}error\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.schemaVersion) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._producer) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.intervalNs) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.bars) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.error) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.schemaVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.schemaVersion, fieldNumber: 1)
+    }
+    try { if let v = self._producer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.intervalNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.intervalNs, fieldNumber: 3)
+    }
+    if !self.bars.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.bars, fieldNumber: 4)
+    }
+    if !self.error.isEmpty {
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: HistoryReply, rhs: HistoryReply) -> Bool {
+    if lhs.schemaVersion != rhs.schemaVersion {return false}
+    if lhs._producer != rhs._producer {return false}
+    if lhs.intervalNs != rhs.intervalNs {return false}
+    if lhs.bars != rhs.bars {return false}
+    if lhs.error != rhs.error {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
