@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "bus-proxy", targets: ["bus-proxy"]),
         .executable(name: "bus-tap", targets: ["bus-tap"]),
         .executable(name: "ingestor", targets: ["ingestor"]),
+        .executable(name: "processor", targets: ["processor"]),
         .executable(name: "tickwire", targets: ["tickwire"]),
         .executable(name: "tickwire-bench", targets: ["tickwire-bench"]),
         .library(name: "Bus", targets: ["Bus"]),
@@ -77,9 +78,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Processing",
+            dependencies: [
+                "Bus", "Contracts", "Indicators", "ServiceKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "MarketData",
             dependencies: [
-                "Bus", "CCurl", "Contracts", "ServiceKit",
+                "Bus", "CCurl", "Contracts", "Processing", "ServiceKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "WSClient", package: "swift-websocket"),
@@ -123,6 +134,14 @@ let package = Package(
             name: "ingestor",
             dependencies: [
                 "MarketData", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "processor",
+            dependencies: [
+                "Indicators", "Processing", "ServiceKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

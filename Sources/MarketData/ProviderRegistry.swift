@@ -1,3 +1,4 @@
+import Processing
 import ServiceKit
 import ServiceLifecycle
 
@@ -24,9 +25,20 @@ public enum ProviderRegistry {
     public static let available: [String] = ["alphavantage", "replay", ProviderName.simulated] + StreamingProviders.names
 }
 
-/// Builds the ingestor's services for the configured provider.
+/// Builds the ingestor's services for the configured provider, and its history endpoint
+/// (recent bars for processors that start mid-session) unless `ingestor.history_bind` is empty.
 public enum IngestorBuilder {
     public static func build(_ environment: ServiceEnvironment) throws -> [any Service] {
-        [ProviderService(environment: environment, provider: try ProviderRegistry.makeProvider(config: environment.config))]
+        let provider = try ProviderRegistry.makeProvider(config: environment.config)
+        guard !environment.config.ingestor.historyBind.isEmpty else {
+            return [ProviderService(environment: environment, provider: provider)]
+        }
+        let history = BarHistory(settings: BarHistory.Settings(config: environment.config))
+        return [
+            HistoryService(environment: environment, history: history),
+            ProviderService(environment: environment, provider: provider) { payload, time in
+                history.record(payload, eventTime: time)
+            },
+        ]
     }
 }

@@ -14,6 +14,8 @@ public struct ProviderService: Service {
     let provider: any MarketDataProvider
     let symbols: [String]
     let state: SharedState
+    /// Sees every message published (after deduplication), e.g. the history endpoint's store.
+    let observer: (@Sendable (Envelope.OneOf_Payload, _ eventTime: Int64) -> Void)?
 
     /// State shared by the provider's sink, the session listener and the watchdog.
     final class SharedState: Sendable {
@@ -36,9 +38,13 @@ public struct ProviderService: Service {
         }
     }
 
-    public init(environment: ServiceEnvironment, provider: any MarketDataProvider) {
+    public init(
+        environment: ServiceEnvironment, provider: any MarketDataProvider,
+        observer: (@Sendable (Envelope.OneOf_Payload, _ eventTime: Int64) -> Void)? = nil
+    ) {
         self.environment = environment
         self.provider = provider
+        self.observer = observer
         symbols = environment.config.tickers
         let initial: SessionGate = environment.config.ingestor.sessionDefault == "closed" ? .closed : .open(.regular)
         state = SharedState(session: initial)
@@ -175,12 +181,14 @@ public struct ProviderService: Service {
         case .trade(let trade, let time):
             environment.publish(.trade(trade), on: topics.tick, eventTime: time)
             environment.counters.add("provider.trades")
+            observer?(.trade(trade), time)
         case .quote(let quote, let time):
             environment.publish(.quote(quote), on: topics.tick, eventTime: time)
             environment.counters.add("provider.quotes")
         case .bar(let bar):
             environment.publish(.bar(bar), on: topics.bar, eventTime: bar.endTimeNs)
             environment.counters.add(bar.origin == .backfill ? "provider.backfill_bars" : "provider.bars")
+            observer?(.bar(bar), bar.endTimeNs)
         }
     }
 

@@ -1,24 +1,5 @@
 import Contracts
-/// The last `capacity` keys seen, for dropping duplicates in O(1) with bounded memory.
-struct RecentSet<Key: Hashable & Sendable>: Sendable {
-    private var members: Set<Key> = []
-    private var order: [Key?]
-    private var next = 0
-
-    init(capacity: Int) {
-        order = Array(repeating: nil, count: max(1, capacity))
-    }
-
-    /// Adds `key`; returns false when it was already among the recent keys.
-    mutating func insert(_ key: Key) -> Bool {
-        guard !members.contains(key) else { return false }
-        if let evicted = order[next] { members.remove(evicted) }
-        order[next] = key
-        members.insert(key)
-        next = (next + 1) % order.count
-        return true
-    }
-}
+import ServiceKit
 
 /// Drops events already published, so a reconnect that replays recent data (or a REST poll
 /// that returns the same bar again) never duplicates a tick on the bus.

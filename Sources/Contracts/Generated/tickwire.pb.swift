@@ -703,6 +703,9 @@ public nonisolated struct HistoryRequest: Sendable {
   /// e.g. "processor/p1", for the server's log
   public var requester: String = String()
 
+  /// "trades" (bars built from trades, the default) or "provider"
+  public var barSource: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1651,7 +1654,7 @@ nonisolated extension ServiceStatus: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension HistoryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HistoryRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{1}symbols\0\u{3}interval_ns\0\u{3}max_bars\0\u{1}requester\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{1}symbols\0\u{3}interval_ns\0\u{3}max_bars\0\u{1}requester\0\u{3}bar_source\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1664,6 +1667,7 @@ nonisolated extension HistoryRequest: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.intervalNs) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.maxBars) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.requester) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.barSource) }()
       default: break
       }
     }
@@ -1685,6 +1689,9 @@ nonisolated extension HistoryRequest: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if !self.requester.isEmpty {
       try visitor.visitSingularStringField(value: self.requester, fieldNumber: 5)
     }
+    if !self.barSource.isEmpty {
+      try visitor.visitSingularStringField(value: self.barSource, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1694,6 +1701,7 @@ nonisolated extension HistoryRequest: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.intervalNs != rhs.intervalNs {return false}
     if lhs.maxBars != rhs.maxBars {return false}
     if lhs.requester != rhs.requester {return false}
+    if lhs.barSource != rhs.barSource {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,45 @@
+import Bus
+import Contracts
+import Logging
+import ServiceKit
+import ServiceLifecycle
+
+/// Serves ``BarHistory`` on the ingestor's `history_bind` endpoint and closes its bars on
+/// time. Stops on graceful shutdown.
+public struct HistoryService: Service {
+    let environment: ServiceEnvironment
+    public let history: BarHistory
+
+    public init(environment: ServiceEnvironment, history: BarHistory) {
+        self.environment = environment
+        self.history = history
+    }
+
+    public func run() async throws {
+        let history = self.history
+        let producer = environment.producer
+        let endpoint = environment.config.ingestor.historyBind
+        let replier: Replier
+        do {
+            replier = try await Replier(context: environment.context, bind: endpoint, options: environment.socketOptions) {
+                frames in history.handle(frames: frames, producer: producer)
+            }
+        } catch {
+            // Another ingestor may hold the port; the feed itself is more important than history.
+            environment.raiseAlert(
+                .warning, category: "ingestor.history_unavailable", title: "history endpoint not served",
+                message: "cannot bind ingestor.history_bind \(endpoint): \(error); processors that restart will start cold")
+            try? await gracefulShutdown()
+            return
+        }
+        environment.logger.info("history endpoint on \(replier.endpoint) (\(history.settings.capacity) bars per ticker)")
+        let period = Duration.nanoseconds(min(250_000_000, max(10_000_000, history.settings.intervalNs / 4)))
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
+            history.closeDueBars()
+        }
+        let served = replier.statistics
+        await replier.close()
+        environment.logger.info("history endpoint closed after \(served.answered) requests (\(served.malformed) malformed)")
+    }
+}

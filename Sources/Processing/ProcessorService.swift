@@ -1,0 +1,198 @@
+import Bus
+import Contracts
+import Foundation
+import Indicators
+import Logging
+import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// The processor: for its ticker set, turns trades (or provider bars) into bars, indicators
+/// and features, and publishes `bar.<SYMBOL>` and `features.<SYMBOL>`.
+///
+/// At start it subscribes first (so nothing is missed), then warms up from the history
+/// endpoints, then processes the buffered and live messages. Bars close on time: a timer
+/// closes each ticker's bars once the event clock passes their end plus the late tolerance,
+/// so a silent ticker does not hold a bar open.
+public struct ProcessorService: Service {
+    let environment: ServiceEnvironment
+    let settings: ProcessorSettings
+    let state: State
+
+    final class State: Sendable {
+        struct Values {
+            var pipelines: [String: TickerPipeline]
+            var clock = EventClock()
+        }
+        let values: Mutex<Values>
+        init(pipelines: [String: TickerPipeline]) { values = Mutex(Values(pipelines: pipelines)) }
+    }
+
+    public init(environment: ServiceEnvironment, settings: ProcessorSettings) {
+        self.environment = environment
+        self.settings = settings
+        var pipelines: [String: TickerPipeline] = [:]
+        for symbol in settings.tickers { pipelines[symbol] = TickerPipeline(symbol: symbol, settings: settings) }
+        state = State(pipelines: pipelines)
+    }
+
+    public func run() async throws {
+        let logger = environment.logger
+        let kind = settings.barSource == .trades ? Topic.tickKind : Topic.barKind
+        let patterns = try settings.tickers.map { symbol throws -> TopicPattern in
+            TopicPattern(exact: try Topic(kind: kind, key: symbol))
+        }
+        let subscription = try await environment.subscribe(patterns)
+        logger.info(
+            "processor \(settings.instance) for \(settings.tickers.joined(separator: ",")): \(Int(settings.barIntervalNs / 1_000_000_000)) s bars from \(settings.barSource.rawValue)")
+        await warmUp()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if settings.barSource == .trades {
+                group.addTask { await closeBarsOnTime() }
+            }
+            group.addTask {
+                for try await delivery in subscription.cancelOnGracefulShutdown() { handle(delivery) }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+        await subscription.close()
+    }
+
+    // MARK: Warm-up
+
+    /// Fetches recent bars from the history endpoints and feeds them, publishing the
+    /// features of each ticker's newest bar so consumers have them at once.
+    func warmUp() async {
+        guard !settings.historyEndpoints.isEmpty else { return }
+        let client = HistoryClient(
+            context: environment.context, endpoints: settings.historyEndpoints, timeout: settings.historyTimeout,
+            requester: "processor/\(settings.instance)")
+        let started = ContinuousClock.now
+        let result = await client.fetch(
+            symbols: settings.tickers, intervalNs: settings.barIntervalNs,
+            maxBars: max(settings.windowSize, Self.warmUpBars), source: settings.barSource.rawValue)
+        for problem in result.problems {
+            environment.logger.warning("history: \(problem); those tickers start cold")
+            environment.counters.add("history.failures")
+        }
+        var latest: [TickerPipeline.Output] = []
+        var fed = 0
+        state.values.withLock { values in
+            for (symbol, bars) in result.bars {
+                guard values.pipelines[symbol] != nil else { continue }
+                var newest: TickerPipeline.Output?
+                for bar in bars {
+                    if let output = values.pipelines[symbol]!.feed(bar, fromHistory: true) {
+                        newest = output
+                        fed += 1
+                    }
+                }
+                if let newest, newest.features != nil { latest.append(newest) }
+                if let end = bars.last?.endTimeNs { values.clock.observe(eventTime: end) }
+            }
+        }
+        for output in latest {
+            if let features = output.features { publishFeatures(features) }
+        }
+        environment.counters.add("history.bars", UInt64(fed))
+        let elapsed = ContinuousClock.now - started
+        environment.logger.info(
+            "warm-up: \(fed) bars for \(result.bars.count) of \(settings.tickers.count) tickers in \(elapsed); \(latest.count) ready")
+    }
+
+    /// Bars asked for at start: enough for every feature (50) and the longest indicator (200).
+    static let warmUpBars = 300
+
+    // MARK: Live
+
+    func handle(_ delivery: Delivery) {
+        environment.counters.addIn()
+        let symbol = delivery.topic.key
+        switch delivery.payload {
+        case .trade(let trade):
+            let outcome = state.values.withLock { values -> TickerPipeline.TradeOutcome? in
+                values.clock.observe(eventTime: delivery.eventTimeNs)
+                return values.pipelines[symbol]?.add(trade, time: delivery.eventTimeNs)
+            }
+            switch outcome {
+            case .late?: environment.counters.add("trades.late")
+            case .duplicate?: environment.counters.add("trades.duplicate")
+            case .invalid?:
+                environment.counters.add("trades.invalid")
+                environment.counters.addError()
+            default: break
+            }
+        case .quote:
+            break  // not used for bars
+        case .bar(let bar):
+            // Provider bars only; bars built by processors (ours included) are outputs.
+            guard settings.barSource == .provider, bar.origin != .built, bar.symbol == symbol else { return }
+            let output = state.values.withLock { values -> TickerPipeline.Output? in
+                values.clock.observe(eventTime: bar.endTimeNs)
+                return values.pipelines[symbol]?.feed(bar)
+            }
+            if let output {
+                if let features = output.features { publishFeatures(features) }
+                else { environment.counters.add("features.not_ready") }
+            } else {
+                environment.counters.add("bars.stale")
+            }
+        default:
+            environment.counters.add("skipped.unexpected_payload")
+        }
+    }
+
+    /// Closes due bars about four times per bar interval (at least every 250 ms).
+    func closeBarsOnTime() async {
+        let period = Duration.nanoseconds(min(250_000_000, max(10_000_000, settings.barIntervalNs / 4)))
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: period)
+            let outputs = state.values.withLock { values -> [TickerPipeline.Output] in
+                let watermark = values.clock.watermark()
+                var outputs: [TickerPipeline.Output] = []
+                for symbol in settings.tickers {
+                    outputs += values.pipelines[symbol]?.close(asOf: watermark) ?? []
+                }
+                return outputs
+            }
+            for output in outputs {
+                publishBar(output.bar)
+                if let features = output.features { publishFeatures(features) }
+                else { environment.counters.add("features.not_ready") }
+            }
+        }
+    }
+
+    func publishBar(_ bar: Bar) {
+        guard let topic = try? Topic.bar(bar.symbol) else { return }
+        environment.publish(.bar(bar), on: topic, eventTime: bar.endTimeNs)
+        environment.counters.add("bars.published")
+    }
+
+    func publishFeatures(_ features: FeatureVector) {
+        guard let topic = try? Topic.features(features.symbol) else { return }
+        environment.publish(.features(features), on: topic, eventTime: features.barEndTimeNs)
+        environment.counters.add("features.published")
+    }
+}
+
+/// Exchange time as the processor knows it: the newest event time seen, advanced by the
+/// wall clock since it was seen, so bars still close when every ticker goes quiet.
+struct EventClock: Sendable {
+    private var newestEvent = Int64.min
+    private var seenAt = ContinuousClock.now
+
+    mutating func observe(eventTime: Int64) {
+        guard eventTime > newestEvent else { return }
+        newestEvent = eventTime
+        seenAt = .now
+    }
+
+    /// The newest event time plus the wall time since; the wall clock before any event.
+    func watermark() -> Int64 {
+        guard newestEvent != Int64.min else { return WallClock.nanoseconds() }
+        let elapsed = ContinuousClock.now - seenAt
+        return newestEvent + elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,128 @@
+import Contracts
+import Indicators
+import ServiceKit
+
+/// One ticker's processing: trades into bars, bars into indicators and features.
+///
+/// Pure state, no I/O: the service feeds it and publishes what it returns, and the tests
+/// drive it directly. Keeps the last `windowSize` closed bars.
+public struct TickerPipeline: Sendable {
+    public let symbol: String
+    public private(set) var builder: BarBuilder
+    public private(set) var pipeline: FeaturePipeline
+    /// The newest closed bars, oldest first, at most `windowSize`.
+    public private(set) var window: [Bar] = []
+    public let windowSize: Int
+    /// End of the newest bar fed to the indicators.
+    public private(set) var lastBarEnd = Int64.min
+    public private(set) var counts = Counts()
+    private var tradeIDs = RecentSet<String>(capacity: 20_000)
+    private var provider = ""
+
+    public struct Counts: Sendable, Equatable {
+        public var trades: UInt64 = 0
+        public var lateTrades: UInt64 = 0
+        public var duplicateTrades: UInt64 = 0
+        public var invalidTrades: UInt64 = 0
+        public var bars: UInt64 = 0
+        public var staleBars: UInt64 = 0
+    }
+
+    /// A closed bar and, when every feature is defined, the features after it.
+    public struct Output: Sendable {
+        public var bar: Bar
+        public var features: FeatureVector?
+    }
+
+    public init(symbol: String, settings: ProcessorSettings) {
+        self.symbol = symbol
+        builder = BarBuilder(
+            intervalNs: settings.barIntervalNs, lateToleranceNs: settings.lateToleranceNs, timeZone: settings.timeZone)
+        pipeline = FeaturePipeline(timeZone: settings.timeZone)
+        windowSize = max(1, settings.windowSize)
+        window.reserveCapacity(windowSize)
+    }
+
+    public enum TradeOutcome: Sendable, Equatable {
+        case accepted, late, duplicate, invalid
+    }
+
+    /// Adds one trade. A trade id seen before (from the same provider) is ignored.
+    public mutating func add(_ trade: Trade, time: Int64) -> TradeOutcome {
+        if !trade.tradeID.isEmpty && !tradeIDs.insert(trade.provider + "/" + trade.tradeID) {
+            counts.duplicateTrades += 1
+            return .duplicate
+        }
+        switch builder.add(time: time, price: trade.price, size: trade.size) {
+        case .accepted:
+            counts.trades += 1
+            provider = trade.provider
+            return .accepted
+        case .late:
+            counts.lateTrades += 1
+            return .late
+        case .invalid:
+            counts.invalidTrades += 1
+            return .invalid
+        }
+    }
+
+    /// Closes the bars whose time (plus the late tolerance) has passed by `watermark` and
+    /// feeds them to the indicators.
+    public mutating func close(asOf watermark: Int64) -> [Output] {
+        var closed: [BuiltBar] = []
+        builder.close(asOf: watermark) { closed.append($0) }
+        return closed.compactMap { built in feed(Bar(built: built, symbol: symbol, provider: provider)) }
+    }
+
+    /// Feeds one closed bar (built here, from the provider, or from history). A bar that
+    /// does not end after the last one fed is stale: counted and ignored.
+    public mutating func feed(_ bar: Bar, fromHistory: Bool = false) -> Output? {
+        guard bar.endTimeNs > lastBarEnd else {
+            counts.staleBars += 1
+            return nil
+        }
+        lastBarEnd = bar.endTimeNs
+        if fromHistory { builder.skip(through: bar.endTimeNs) }
+        counts.bars += 1
+        if window.count == windowSize { window.removeFirst() }
+        window.append(bar)
+        let ready = pipeline.update(
+            OHLCV(time: bar.endTimeNs, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume))
+        return Output(bar: bar, features: ready ? featureVector(fromHistory: fromHistory) : nil)
+    }
+
+    /// The current features as a bus message.
+    func featureVector(fromHistory: Bool) -> FeatureVector {
+        var vector = FeatureVector()
+        vector.symbol = symbol
+        vector.featureSet = FeaturePipeline.schema.name
+        vector.featureSetVersion = FeaturePipeline.schema.version
+        vector.schemaHash = FeaturePipeline.schema.hash
+        vector.names = FeaturePipeline.schema.names
+        vector.values = pipeline.features
+        vector.barEndTimeNs = lastBarEnd
+        vector.close = pipeline.lastBar?.close ?? 0
+        vector.fromHistory = fromHistory
+        return vector
+    }
+}
+
+extension Bar {
+    /// The bus message for a bar built from trades.
+    public init(built: BuiltBar, symbol: String, provider: String) {
+        self.init()
+        self.symbol = symbol
+        startTimeNs = built.start
+        endTimeNs = built.end
+        open = built.open
+        high = built.high
+        low = built.low
+        close = built.close
+        volume = built.volume
+        vwap = built.vwap
+        tradeCount = UInt64(built.tradeCount)
+        origin = .built
+        self.provider = provider
+    }
+}
