@@ -1,5 +1,8 @@
 import Contracts
+import Foundation
+import Indicators
 import Logging
+import Processing
 import ServiceKit
 import ServiceLifecycle
 
@@ -8,14 +11,27 @@ import ServiceLifecycle
 public struct SimulatedProvider: MarketDataProvider {
     public let name = ProviderName.simulated
     let settings: TickwireConfig.Simulator
+    let barIntervalNs: Int64
+    let timeZone: TimeZone
 
     public init(config: TickwireConfig) {
         settings = config.simulator
+        barIntervalNs = Int64(config.processor.barIntervalSeconds * 1e9)
+        timeZone = TimeZone(identifier: config.marketHours.timezone) ?? .gmt
     }
 
     public func run(symbols: [String], sink: ProviderSink) async throws {
         let start = WallClock.nanoseconds()
-        var market = SimulatedMarket(symbols: symbols, settings: settings, start: start)
+        var live = settings
+        if settings.backfillBars > 0 {
+            let history = Self.history(
+                symbols: symbols, settings: settings, bars: settings.backfillBars, intervalNs: barIntervalNs,
+                timeZone: timeZone, end: start)
+            for bar in history.bars { sink.emit(.bar(bar)) }
+            live.startPrices = history.closes
+            sink.logger.info("backfilled \(history.bars.count) simulated \(barIntervalNs / 1_000_000_000) s bars")
+        }
+        var market = SimulatedMarket(symbols: symbols, settings: live, start: start)
         let clock = ContinuousClock()
         let origin = clock.now
         let speed = settings.speed
@@ -42,5 +58,44 @@ public struct SimulatedProvider: MarketDataProvider {
             let wait = Double(pending.time - dueTime) / 1e9 / speed
             try await Task.sleep(for: .seconds(min(max(wait, 0.000_5), 0.1)))
         }
+    }
+}
+
+extension SimulatedProvider {
+    /// Simulates the `bars` intervals before `end` with the same model (another seed) and
+    /// aggregates them into bars exactly as the processor does. Returns the bars, oldest
+    /// first, and each symbol's last price, where the live market then carries on.
+    static func history(
+        symbols: [String], settings: TickwireConfig.Simulator, bars: Int, intervalNs: Int64, timeZone: TimeZone,
+        end: Int64
+    ) -> (bars: [Bar], closes: [String: Double]) {
+        var alignment = BarAlignment(intervalNs: intervalNs, timeZone: timeZone)
+        let lastEnd = alignment.start(of: end)
+        let begin = lastEnd - Int64(bars) * intervalNs
+        var past = settings
+        past.seed = settings.seed &+ 0x9E37_79B9_7F4A_7C15
+        var market = SimulatedMarket(symbols: symbols, settings: past, start: begin)
+        var builders = Dictionary(uniqueKeysWithValues: symbols.map {
+            ($0, BarBuilder(intervalNs: intervalNs, lateToleranceNs: 0, timeZone: timeZone))
+        })
+        var closes: [String: Double] = [:]
+        while true {
+            let event = market.next(sessionStart: begin)
+            guard event.time < lastEnd else { break }
+            if case .trade(let trade, let time) = event {
+                _ = builders[trade.symbol]?.add(time: time, price: trade.price, size: trade.size)
+                closes[trade.symbol] = trade.price
+            }
+        }
+        var result: [Bar] = []
+        for symbol in symbols {
+            builders[symbol]?.close(asOf: lastEnd) { built in
+                var bar = Bar(built: built, symbol: symbol, provider: ProviderName.simulated)
+                bar.origin = .backfill
+                result.append(bar)
+            }
+        }
+        result.sort { ($0.endTimeNs, $0.symbol) < ($1.endTimeNs, $1.symbol) }
+        return (result, closes)
     }
 }

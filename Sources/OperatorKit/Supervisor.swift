@@ -178,10 +178,23 @@ public enum StackPlan {
                 name: "bus-proxy", executable: executableDirectory + "/bus-proxy", arguments: configArguments,
                 restart: true)
         ]
-        for service in config.stack.services where service.name != "bus-proxy" {
+        let services = config.stack.services.filter { $0.name != "bus-proxy" }
+        var seen: [String: Int] = [:]
+        for service in services {
+            // Several copies of one executable (processors per ticker set) get distinct names:
+            // `processor/p1` from `--instance p1`, else `processor/2`.
+            seen[service.name, default: 0] += 1
+            var name = service.name
+            if services.filter({ $0.name == service.name }).count > 1 {
+                if let flag = service.args.firstIndex(of: "--instance"), flag + 1 < service.args.count {
+                    name += "/" + service.args[flag + 1]
+                } else {
+                    name += "/\(seen[service.name]!)"
+                }
+            }
             processes.append(
                 SupervisedProcess(
-                    name: service.name,
+                    name: name,
                     executable: executableDirectory + "/" + service.name,
                     arguments: (service.passConfig ? configArguments : []) + service.args,
                     restart: service.restart))

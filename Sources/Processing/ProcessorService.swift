@@ -45,15 +45,19 @@ public struct ProcessorService: Service {
         let subscription = try await environment.subscribe(patterns)
         logger.info(
             "processor \(settings.instance) for \(settings.tickers.joined(separator: ",")): \(Int(settings.barIntervalNs / 1_000_000_000)) s bars from \(settings.barSource.rawValue)")
-        await warmUp()
+        let missing = await warmUp(symbols: settings.tickers)
         try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await retryWarmUp(missing) }
             if settings.barSource == .trades {
                 group.addTask { await closeBarsOnTime() }
             }
             group.addTask {
                 for try await delivery in subscription.cancelOnGracefulShutdown() { handle(delivery) }
             }
-            try await group.next()
+            // The consumer ends on shutdown (or fails); then stop the timer and retries.
+            while let _ = try await group.next() {
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            }
             group.cancelAll()
         }
         await subscription.close()
@@ -61,44 +65,67 @@ public struct ProcessorService: Service {
 
     // MARK: Warm-up
 
-    /// Fetches recent bars from the history endpoints and feeds them, publishing the
-    /// features of each ticker's newest bar so consumers have them at once.
-    func warmUp() async {
-        guard !settings.historyEndpoints.isEmpty else { return }
+    /// Fetches recent bars for tickers that have none yet, feeds them and publishes each
+    /// ticker's newest features, so consumers have them at once. Returns the tickers that
+    /// still have no bars (an endpoint was down, or the ingestor had nothing yet).
+    @discardableResult
+    func warmUp(symbols: [String]) async -> [String] {
+        guard !settings.historyEndpoints.isEmpty, !symbols.isEmpty else { return [] }
         let client = HistoryClient(
             context: environment.context, endpoints: settings.historyEndpoints, timeout: settings.historyTimeout,
             requester: "processor/\(settings.instance)")
         let started = ContinuousClock.now
         let result = await client.fetch(
-            symbols: settings.tickers, intervalNs: settings.barIntervalNs,
+            symbols: symbols, intervalNs: settings.barIntervalNs,
             maxBars: max(settings.windowSize, Self.warmUpBars), source: settings.barSource.rawValue)
         for problem in result.problems {
-            environment.logger.warning("history: \(problem); those tickers start cold")
+            environment.logger.warning("history: \(problem)")
             environment.counters.add("history.failures")
         }
-        var latest: [TickerPipeline.Output] = []
+        var latest: [FeatureVector] = []
         var fed = 0
-        state.values.withLock { values in
-            for (symbol, bars) in result.bars {
-                guard values.pipelines[symbol] != nil else { continue }
-                var newest: TickerPipeline.Output?
+        let missing = state.values.withLock { values -> [String] in
+            var missing: [String] = []
+            for symbol in symbols {
+                // Only tickers that have not started live: indicators take bars in order.
+                guard let bars = result.bars[symbol], !bars.isEmpty,
+                    values.pipelines[symbol]?.lastBarEnd == Int64.min
+                else {
+                    if values.pipelines[symbol]?.lastBarEnd == Int64.min { missing.append(symbol) }
+                    continue
+                }
+                var newest: FeatureVector?
                 for bar in bars {
-                    if let output = values.pipelines[symbol]!.feed(bar, fromHistory: true) {
-                        newest = output
+                    if let output = values.pipelines[symbol]?.feed(bar, fromHistory: true) {
+                        newest = output.features
                         fed += 1
                     }
                 }
-                if let newest, newest.features != nil { latest.append(newest) }
+                if let newest { latest.append(newest) }
                 if let end = bars.last?.endTimeNs { values.clock.observe(eventTime: end) }
             }
+            return missing
         }
-        for output in latest {
-            if let features = output.features { publishFeatures(features) }
-        }
+        for features in latest { publishFeatures(features) }
         environment.counters.add("history.bars", UInt64(fed))
-        let elapsed = ContinuousClock.now - started
         environment.logger.info(
-            "warm-up: \(fed) bars for \(result.bars.count) of \(settings.tickers.count) tickers in \(elapsed); \(latest.count) ready")
+            "warm-up: \(fed) bars for \(symbols.count - missing.count) of \(symbols.count) tickers in \(ContinuousClock.now - started), \(latest.count) with features")
+        return missing
+    }
+
+    /// Asks again, after 1, 2 and 4 s, for tickers that got nothing the first time (the
+    /// ingestor may have started at the same moment) and have not started live since.
+    func retryWarmUp(_ missing: [String]) async {
+        var missing = missing
+        for delay in [1, 2, 4] where !missing.isEmpty {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(delay)) }
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
+            missing = await warmUp(symbols: missing)
+        }
+        if !missing.isEmpty {
+            environment.logger.notice(
+                "no history for \(missing.joined(separator: ",")): they warm up from live bars (features after ~50 bars)")
+        }
     }
 
     /// Bars asked for at start: enough for every feature (50) and the longest indicator (200).

@@ -400,6 +400,9 @@ public struct ConfigLoader: Sendable {
         guard config.simulator.tradesPerSecond > 0 else {
             throw fail("simulator.trades_per_second", "must be more than 0")
         }
+        guard (0...100_000).contains(config.simulator.backfillBars) else {
+            throw fail("simulator.backfill_bars", "must be from 0 to 100000")
+        }
         guard config.simulator.annualVolatility >= 0 else {
             throw fail("simulator.annual_volatility", "must not be negative")
         }

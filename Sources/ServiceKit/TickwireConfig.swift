@@ -242,6 +242,9 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         public var annualVolatility: Double = 0.3
         /// Starting prices by symbol; others start near 100.
         public var startPrices: [String: Double] = [:]
+        /// Bars of simulated history (at `processor.bar_interval_seconds`) published as
+        /// backfill at start, so indicators are ready at once; 0 for none.
+        public var backfillBars = 0
         public init() {}
     }
 
