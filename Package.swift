@@ -192,6 +192,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "ProcessingTests",
+            dependencies: [
+                "Bus", "Contracts", "Indicators", "Processing", "ServiceKit", "TestSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "MarketDataTests",
             dependencies: [
                 "Bus", "MarketData", "Contracts", "ServiceKit", "TestSupport",

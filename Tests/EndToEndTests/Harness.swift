@@ -38,16 +38,20 @@ struct HarnessError: Error, CustomStringConvertible {
 struct TestBus {
     let publishPort: Int
     let subscribePort: Int
+    /// The ingestor's history endpoint (processors' warm-up), private to this bus too.
+    let historyPort: Int
     let logDirectory: String
 
     init() throws {
         publishPort = try TestBus.freePort()
         subscribePort = try TestBus.freePort()
+        historyPort = try TestBus.freePort()
         logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-e2e-\(UUID().uuidString)").path
     }
 
     var publishEndpoint: String { "tcp://127.0.0.1:\(publishPort)" }
     var subscribeEndpoint: String { "tcp://127.0.0.1:\(subscribePort)" }
+    var historyEndpoint: String { "tcp://127.0.0.1:\(historyPort)" }
 
     var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
@@ -55,6 +59,8 @@ struct TestBus {
         environment["TICKWIRE_SUBSCRIBE_ENDPOINT"] = subscribeEndpoint
         environment["TICKWIRE_PROXY_XSUB_BIND"] = publishEndpoint
         environment["TICKWIRE_PROXY_XPUB_BIND"] = subscribeEndpoint
+        environment["TICKWIRE_HISTORY_BIND"] = historyEndpoint
+        environment["TICKWIRE_HISTORY_ENDPOINTS"] = historyEndpoint
         environment["TICKWIRE_LOG_DIR"] = logDirectory
         environment["TICKWIRE_CONFIG"] = nil
         return environment
