@@ -26,11 +26,13 @@ test: deps
 demo: build
 	"$(BIN_DIR)/tickwire" up --config config/demo.json
 
-## bench: bus throughput and latency against raw libzmq, measured in one run
+## bench: bus throughput and latency against raw libzmq, and indicator cost against TA-Lib's
+## batch functions, each baseline measured in the same run
 bench: deps
 	$(SWIFT) build -c release --product tickwire-bench
 	$(SWIFT) build -c release --product bus-proxy
-	"$(RELEASE_BIN_DIR)/tickwire-bench" --proxy "$(RELEASE_BIN_DIR)/bus-proxy"
+	"$(RELEASE_BIN_DIR)/tickwire-bench" bus --proxy "$(RELEASE_BIN_DIR)/bus-proxy"
+	"$(RELEASE_BIN_DIR)/tickwire-bench" indicators --python .venv/bin/python --script Tests/python/talib_bench.py
 
 ## check-deploy: validate docker-compose.yml and lint deploy/Dockerfile (no Docker engine needed)
 check-deploy:

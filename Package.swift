@@ -160,7 +160,7 @@ let package = Package(
         .executableTarget(
             name: "tickwire-bench",
             dependencies: [
-                "Bus", "Contracts", "CZeroMQ",
+                "Bus", "Contracts", "CZeroMQ", "Indicators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

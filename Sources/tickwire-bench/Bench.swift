@@ -5,13 +5,23 @@ import Contracts
 import Foundation
 import SwiftProtobuf
 
-/// `make bench`: bus throughput and latency, each as a ratio to raw libzmq measured in the
-/// same run on the same machine.
+/// `make bench`: every measurement is a ratio to a baseline measured in the same run on the
+/// same machine.
 @main
-struct Bench: AsyncParsableCommand {
+struct TickwireBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tickwire-bench",
-        abstract: "Measure bus throughput and latency against a raw libzmq baseline."
+        abstract: "Benchmarks, each against a baseline measured in the same run.",
+        subcommands: [Bench.self, IndicatorBench.self],
+        defaultSubcommand: Bench.self
+    )
+}
+
+/// Bus throughput and latency against raw libzmq.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bus",
+        abstract: "Measure bus throughput and latency against a raw libzmq baseline (the default)."
     )
 
     @Option(help: "Messages per throughput run.")
