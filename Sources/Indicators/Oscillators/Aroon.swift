@@ -5,26 +5,23 @@
 public struct Aroon: Sendable {
     public let period: Int
     private let factor: Double
-    private var highest: RollingExtreme
-    private var lowest: RollingExtreme
+    private var window: RollingHighLow
 
     public init(period: Int = 14) {
         precondition(period >= 2, "Aroon period must be at least 2")
         self.period = period
         factor = 100.0 / Double(period)
-        highest = RollingExtreme(period: period + 1, kind: .highest)
-        lowest = RollingExtreme(period: period + 1, kind: .lowest)
+        window = RollingHighLow(period: period + 1)
     }
 
-    public var isReady: Bool { highest.isReady }
+    public var isReady: Bool { window.isReady }
     public var lookback: Int { period }
 
     public mutating func update(high: Double, low: Double) -> (down: Double, up: Double, oscillator: Double) {
-        highest.update(high)
-        lowest.update(low)
-        guard highest.isReady else { return (.nan, .nan, .nan) }
-        let highAge = highest.age
-        let lowAge = lowest.age
+        window.update(high: high, low: low)
+        guard window.isReady else { return (.nan, .nan, .nan) }
+        let highAge = window.highAge
+        let lowAge = window.lowAge
         return (factor * Double(period - lowAge), factor * Double(period - highAge),
                 factor * Double(lowAge - highAge))
     }

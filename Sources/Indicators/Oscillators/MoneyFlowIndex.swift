@@ -6,8 +6,9 @@
 /// Lookback `period`.
 public struct MoneyFlowIndex: Sendable {
     public let period: Int
-    private var positiveFlows: RingBuffer
-    private var negativeFlows: RingBuffer
+    private var flows: ContiguousArray<Double>  // positive in [0, period), negative in [period, 2 period)
+    private var slot = 0                        // next write; once full, the oldest flow
+    private var filled = 0                      // flows stored, up to period
     private var previousTypical = Double.nan
     private var positiveSum = 0.0
     private var negativeSum = 0.0
@@ -16,11 +17,10 @@ public struct MoneyFlowIndex: Sendable {
     public init(period: Int = 14) {
         precondition(period >= 2, "MFI period must be at least 2")
         self.period = period
-        positiveFlows = RingBuffer(capacity: period)
-        negativeFlows = RingBuffer(capacity: period)
+        flows = ContiguousArray(repeating: 0, count: 2 * period)
     }
 
-    public var isReady: Bool { positiveFlows.isFull }
+    public var isReady: Bool { filled == period }
     public var lookback: Int { period }
 
     public mutating func update(high: Double, low: Double, close: Double, volume: Double) -> Double {
@@ -32,10 +32,7 @@ public struct MoneyFlowIndex: Sendable {
         let previous = previousTypical
         previousTypical = tp
         if previous.isNaN { return .nan }
-        if positiveFlows.isFull {
-            positiveSum -= positiveFlows.oldest
-            negativeSum -= negativeFlows.oldest
-        }
+        let period = self.period, slot = self.slot, full = filled == period
         let change = tp - previous
         var positive = 0.0
         var negative = 0.0
@@ -44,10 +41,19 @@ public struct MoneyFlowIndex: Sendable {
             flow = volume * tp
             if change < 0 { negative = flow } else { positive = flow }
         }
-        positiveFlows.push(positive)
-        negativeFlows.push(negative)
+        var positiveSum = self.positiveSum, negativeSum = self.negativeSum
+        flows.withUnsafeMutableBufferPointer { buffer in
+            if full {
+                positiveSum -= buffer[slot]
+                negativeSum -= buffer[period + slot]
+            }
+            buffer[slot] = positive
+            buffer[period + slot] = negative
+        }
         positiveSum += positive
         negativeSum += negative
+        self.slot = slot + 1 == period ? 0 : slot + 1
+        if !full { filled += 1 }
         if flow == 0 {
             flatRun += 1
             if flatRun >= period {
@@ -58,7 +64,9 @@ public struct MoneyFlowIndex: Sendable {
         } else {
             flatRun = 0
         }
-        guard positiveFlows.isFull else { return .nan }
+        self.positiveSum = positiveSum
+        self.negativeSum = negativeSum
+        guard filled == period else { return .nan }
         let total = positiveSum + negativeSum
         guard total > 0 else { return 0.0 }
         let share = 0 > positiveSum ? 0.0 : min(total, positiveSum)

@@ -4,24 +4,22 @@
 /// Lookback `period - 1`.
 public struct StochasticK: Sendable {
     public let period: Int
-    private var highest: RollingExtreme
-    private var lowest: RollingExtreme
+    private var window: RollingHighLow
 
     public init(period: Int) {
         precondition(period >= 1, "stochastic %K period must be at least 1")
         self.period = period
-        highest = RollingExtreme(period: period, kind: .highest)
-        lowest = RollingExtreme(period: period, kind: .lowest)
+        window = RollingHighLow(period: period)
     }
 
-    public var isReady: Bool { highest.isReady }
+    public var isReady: Bool { window.isReady }
     public var lookback: Int { period - 1 }
 
     @discardableResult
     public mutating func update(high: Double, low: Double, close: Double) -> Double {
-        let top = highest.update(high)
-        let bottom = lowest.update(low)
-        guard highest.isReady else { return .nan }
+        window.update(high: high, low: low)
+        guard window.isReady else { return .nan }
+        let top = window.highest, bottom = window.lowest
         let range = top - bottom
         if OscillatorMath.isNegligible(range, top, bottom) { return 0.0 }
         return ((close - bottom) / range) * 100.0
@@ -32,11 +30,11 @@ public struct StochasticK: Sendable {
 /// outputs are NaN until %D is ready, as in TA-Lib. Lookback `fastKPeriod - 1 + fastDPeriod - 1`.
 public struct FastStochastic: Sendable {
     private var k: StochasticK
-    private var d: SimpleMovingAverage
+    private var d: MovingMean
 
     public init(fastKPeriod: Int = 5, fastDPeriod: Int = 3) {
         k = StochasticK(period: fastKPeriod)
-        d = SimpleMovingAverage(period: fastDPeriod)
+        d = MovingMean(period: fastDPeriod)
     }
 
     public var isReady: Bool { d.isReady }
@@ -60,13 +58,13 @@ public struct FastStochastic: Sendable {
 /// ready. Lookback `fastKPeriod - 1 + slowKPeriod - 1 + slowDPeriod - 1`.
 public struct Stochastic: Sendable {
     private var k: StochasticK
-    private var slowK: SimpleMovingAverage
-    private var slowD: SimpleMovingAverage
+    private var slowK: MovingMean
+    private var slowD: MovingMean
 
     public init(fastKPeriod: Int = 5, slowKPeriod: Int = 3, slowDPeriod: Int = 3) {
         k = StochasticK(period: fastKPeriod)
-        slowK = SimpleMovingAverage(period: slowKPeriod)
-        slowD = SimpleMovingAverage(period: slowDPeriod)
+        slowK = MovingMean(period: slowKPeriod)
+        slowD = MovingMean(period: slowDPeriod)
     }
 
     public var isReady: Bool { slowD.isReady }

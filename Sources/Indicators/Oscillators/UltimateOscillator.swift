@@ -5,8 +5,8 @@
 /// range sum is not positive. The shortest period weighs 4. Lookback `max(periods)`.
 public struct UltimateOscillator: Sendable {
     public let periods: (Int, Int, Int)  // shortest first
-    private var pressures: RingBuffer
-    private var ranges: RingBuffer
+    private var terms: ContiguousArray<Double>  // pressures in [0, p3), true ranges in [p3, 2 p3)
+    private var slot = -1                        // slot of the newest terms
     private var previousClose = Double.nan
     private var bar = 0                  // bars with a previous close seen, 1-based
     private var a1 = 0.0, a2 = 0.0, a3 = 0.0
@@ -17,8 +17,7 @@ public struct UltimateOscillator: Sendable {
         let sorted = [period1, period2, period3].sorted()
         precondition(sorted[0] >= 1, "ULTOSC periods must be at least 1")
         periods = (sorted[0], sorted[1], sorted[2])
-        pressures = RingBuffer(capacity: sorted[2])
-        ranges = RingBuffer(capacity: sorted[2])
+        terms = ContiguousArray(repeating: 0, count: 2 * sorted[2])
     }
 
     public var isReady: Bool { bar >= periods.2 }
@@ -36,10 +35,15 @@ public struct UltimateOscillator: Sendable {
     @inline(__always)
     mutating func update(low: Double, close: Double, previousClose: Double, trueRange: Double) -> Double {
         let pressure = close - (low < previousClose ? low : previousClose)
-        pressures.push(pressure)
-        ranges.push(trueRange)
-        bar += 1
         let (p1, p2, p3) = periods
+        var slot = self.slot + 1
+        if slot == p3 { slot = 0 }
+        self.slot = slot
+        terms.withUnsafeMutableBufferPointer { buffer in
+            buffer[slot] = pressure
+            buffer[p3 + slot] = trueRange
+        }
+        bar += 1
         if bar > p3 - p1 { a1 += pressure; b1 += trueRange }
         if bar > p3 - p2 { a2 += pressure; b2 += trueRange }
         a3 += pressure
@@ -61,9 +65,19 @@ public struct UltimateOscillator: Sendable {
         if b1 > 0 { sum += (a1 / b1) * 4.0 }
         if b2 > 0 { sum += 2.0 * (a2 / b2) }
         if b3 > 0 { sum += a3 / b3 }
-        a1 -= pressures[p1 - 1]; b1 -= ranges[p1 - 1]
-        a2 -= pressures[p2 - 1]; b2 -= ranges[p2 - 1]
-        a3 -= pressures[p3 - 1]; b3 -= ranges[p3 - 1]
+        // Drop the terms of the bars leaving each window (ages p1 - 1, p2 - 1, p3 - 1).
+        var t1 = slot - (p1 - 1), t2 = slot - (p2 - 1), t3 = slot - (p3 - 1)
+        if t1 < 0 { t1 += p3 }
+        if t2 < 0 { t2 += p3 }
+        if t3 < 0 { t3 += p3 }
+        var a1 = self.a1, a2 = self.a2, a3 = self.a3, b1 = self.b1, b2 = self.b2, b3 = self.b3
+        terms.withUnsafeBufferPointer { buffer in
+            a1 -= buffer[t1]; b1 -= buffer[p3 + t1]
+            a2 -= buffer[t2]; b2 -= buffer[p3 + t2]
+            a3 -= buffer[t3]; b3 -= buffer[p3 + t3]
+        }
+        self.a1 = a1; self.a2 = a2; self.a3 = a3
+        self.b1 = b1; self.b2 = b2; self.b3 = b3
         return (sum / 7.0) * 100.0
     }
 }

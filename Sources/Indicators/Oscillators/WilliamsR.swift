@@ -2,23 +2,21 @@
 /// to [-100, 0]; 0 when the range is negligible next to the extremes. Lookback `period - 1`.
 public struct WilliamsR: Sendable {
     public let period: Int
-    private var highest: RollingExtreme
-    private var lowest: RollingExtreme
+    private var window: RollingHighLow
 
     public init(period: Int = 14) {
         precondition(period >= 2, "WILLR period must be at least 2")
         self.period = period
-        highest = RollingExtreme(period: period, kind: .highest)
-        lowest = RollingExtreme(period: period, kind: .lowest)
+        window = RollingHighLow(period: period)
     }
 
-    public var isReady: Bool { highest.isReady }
+    public var isReady: Bool { window.isReady }
     public var lookback: Int { period - 1 }
 
     public mutating func update(high: Double, low: Double, close: Double) -> Double {
-        let top = highest.update(high)
-        let bottom = lowest.update(low)
-        guard highest.isReady else { return .nan }
+        window.update(high: high, low: low)
+        guard window.isReady else { return .nan }
+        let top = window.highest, bottom = window.lowest
         let range = top - bottom
         if OscillatorMath.isNegligible(range, top, bottom) { return 0.0 }
         let r = ((top - close) / range) * -100.0
