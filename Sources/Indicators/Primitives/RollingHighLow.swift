@@ -21,9 +21,9 @@ public struct RollingHighLow: Sendable {
 
     /// True once `period` values have been pushed.
     public var isReady: Bool { index >= period - 1 }
-    /// How many updates ago the highest arrived (0 = the newest value).
+    /// How many updates ago the highest arrived (0 = the newest value). Valid after an update.
     public var highAge: Int { index - highIndex }
-    /// How many updates ago the lowest arrived (0 = the newest value).
+    /// How many updates ago the lowest arrived (0 = the newest value). Valid after an update.
     public var lowAge: Int { index - lowIndex }
 
     /// Pushes one high and one low; `highest` and `lowest` then cover the last `period` pushes.
