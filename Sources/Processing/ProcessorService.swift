@@ -23,6 +23,7 @@ public struct ProcessorService: Service {
         struct Values {
             var pipelines: [String: TickerPipeline]
             var clock = EventClock()
+            var alertedAt: [String: ContinuousClock.Instant] = [:]
         }
         let values: Mutex<Values>
         init(pipelines: [String: TickerPipeline]) { values = Mutex(Values(pipelines: pipelines)) }
@@ -82,6 +83,7 @@ public struct ProcessorService: Service {
             environment.logger.warning("history: \(problem)")
             environment.counters.add("history.failures")
         }
+
         var latest: [FeatureVector] = []
         var fed = 0
         let missing = state.values.withLock { values -> [String] in
@@ -123,8 +125,10 @@ public struct ProcessorService: Service {
             missing = await warmUp(symbols: missing)
         }
         if !missing.isEmpty {
-            environment.logger.notice(
-                "no history for \(missing.joined(separator: ",")): they warm up from live bars (features after ~50 bars)")
+            alertOncePerMinute(
+                "processor.history_unavailable", symbol: "",
+                title: "no history for warm-up",
+                message: "no bars from \(settings.historyEndpoints.joined(separator: ", ")) for \(missing.joined(separator: ",")) after 4 attempts; they warm up from live bars (features after ~50 bars)")
         }
     }
 
@@ -148,6 +152,10 @@ public struct ProcessorService: Service {
             case .invalid?:
                 environment.counters.add("trades.invalid")
                 environment.counters.addError()
+                alertOncePerMinute(
+                    "processor.invalid_trade", symbol: symbol,
+                    title: "invalid trade dropped",
+                    message: "\(delivery.producer.displayName) sent a trade for \(symbol) with price \(trade.price) and size \(trade.size); it was dropped (counter trades.invalid)")
             default: break
             }
         case .quote:
@@ -189,6 +197,18 @@ public struct ProcessorService: Service {
                 else { environment.counters.add("features.not_ready") }
             }
         }
+    }
+
+    /// Raises a warning alert, at most once a minute per category and symbol.
+    func alertOncePerMinute(_ category: String, symbol: String, title: String, message: String) {
+        let key = category + "/" + symbol
+        let due = state.values.withLock { values -> Bool in
+            let now = ContinuousClock.now
+            if let last = values.alertedAt[key], now - last < .seconds(60) { return false }
+            values.alertedAt[key] = now
+            return true
+        }
+        if due { environment.raiseAlert(.warning, category: category, title: title, message: message, symbol: symbol) }
     }
 
     func publishBar(_ bar: Bar) {
