@@ -10,18 +10,17 @@ public struct TrendIndicators: IndicatorGroup {
         "mom_10", "roc_10", "rocp_10", "rocr_10", "ppo_12_26", "apo_12_26", "trix_30",
     ]
 
-    private var sma5 = SimpleMovingAverage(period: 5)
-    private var sma10 = SimpleMovingAverage(period: 10)
-    private var sma20 = SimpleMovingAverage(period: 20)
-    private var sma50 = SimpleMovingAverage(period: 50)
-    private var sma200 = SimpleMovingAverage(period: 200)
+    // SMAs as TA-Lib's running sums (sma_20 is BBANDS' middle band, the same sum).
+    private var sum5 = RollingSum(period: 5)
+    private var sum10 = RollingSum(period: 10)
+    private var sum50 = RollingSum(period: 50)
+    private var sum200 = RollingSum(period: 200)
     private var ema5 = FusedExponentialMovingAverage(period: 5)
     private var ema10 = FusedExponentialMovingAverage(period: 10)
-    private var ema20 = FusedExponentialMovingAverage(period: 20)
     private var ema50 = FusedExponentialMovingAverage(period: 50)
     private var ema200 = FusedExponentialMovingAverage(period: 200)
     private var wma20 = WeightedMovingAverage(period: 20)
-    private var dema20 = DoubleExponentialMovingAverage(period: 20)
+    // ema_20 and dema_20 are TEMA(20)'s first EMA and its DEMA: the same EMAs, computed once.
     private var tema20 = TripleExponentialMovingAverage(period: 20)
     private var trima20 = TriangularMovingAverage(period: 20)
     private var kama30 = KAMA(period: 30)
@@ -40,23 +39,23 @@ public struct TrendIndicators: IndicatorGroup {
     public mutating func update(_ bar: OHLCV, into out: UnsafeMutableBufferPointer<Double>) {
         precondition(out.count == Self.columns.count, "TrendIndicators writes \(Self.columns.count) columns")
         let close = bar.close
-        out[0] = sma5.update(close)
-        out[1] = sma10.update(close)
-        out[2] = sma20.update(close)
-        out[3] = sma50.update(close)
-        out[4] = sma200.update(close)
+        let bands = bbands.update(close)
+        out[0] = sum5.update(close) / 5.0
+        out[1] = sum10.update(close) / 10.0
+        out[2] = bands.middle
+        out[3] = sum50.update(close) / 50.0
+        out[4] = sum200.update(close) / 200.0
         out[5] = ema5.update(close)
         out[6] = ema10.update(close)
-        out[7] = ema20.update(close)
         out[8] = ema50.update(close)
         out[9] = ema200.update(close)
         out[10] = wma20.update(close)
-        out[11] = dema20.update(close)
         out[12] = tema20.update(close)
+        out[7] = tema20.firstEMA
+        out[11] = tema20.doubleEMA
         out[13] = trima20.update(close)
         out[14] = kama30.update(close)
         out[15] = t3.update(close)
-        let bands = bbands.update(close)
         out[16] = bands.upper
         out[17] = bands.middle
         out[18] = bands.lower

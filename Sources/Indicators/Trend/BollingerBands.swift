@@ -5,7 +5,7 @@
 public struct BollingerBands: Sendable {
     public let period: Int
     public let deviations: Double
-    private var window: RingBuffer
+    private var window: LagWindow
     private let inversePeriod: Double
     private let resyncInterval: Int
     private var countdown: Int
@@ -22,7 +22,7 @@ public struct BollingerBands: Sendable {
         precondition(period >= 2, "BBANDS period must be at least 2")
         self.period = period
         self.deviations = deviations
-        window = RingBuffer(capacity: period)
+        window = LagWindow(span: period)
         inversePeriod = 1.0 / Double(period)
         resyncInterval = 32 * period
         countdown = 32 * period
@@ -46,7 +46,7 @@ public struct BollingerBands: Sendable {
         var variance = shiftedSquares * inversePeriod - meanShift * meanShift
         middle = sum / Double(period)
 
-        let trailing = window.oldest
+        let trailing = window[period - 1]
         sum -= trailing
         var trailingShifted = trailing - shift
         let trailingSquare = trailingShifted * trailingShifted

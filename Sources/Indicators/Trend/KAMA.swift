@@ -4,7 +4,7 @@
 /// Lookback `period`.
 public struct KAMA: Sendable {
     public let period: Int
-    private var window: RingBuffer          // the last period + 1 values
+    private var window: LagWindow           // the last period + 2 values
     private let slowest = 2.0 / (30.0 + 1.0)
     private let spread = 2.0 / (2.0 + 1.0) - 2.0 / (30.0 + 1.0)
     private var moves = 0.0                 // sum of |x[i] - x[i-1]| over the last `period` moves
@@ -16,7 +16,7 @@ public struct KAMA: Sendable {
     public init(period: Int) {
         precondition(period >= 1, "KAMA period must be at least 1")
         self.period = period
-        window = RingBuffer(capacity: period + 1)
+        window = LagWindow(span: period + 1)
     }
 
     public var isReady: Bool { seen > period }
@@ -29,7 +29,7 @@ public struct KAMA: Sendable {
             value = x  // TA-Lib's KAMA(1) is its input
             return x
         }
-        let dropped = window.pushReturningEvicted(x)
+        window.push(x)
         defer { previous = x }
         if seen == 1 { return .nan }
         let move = x - previous
@@ -38,7 +38,7 @@ public struct KAMA: Sendable {
             moves += abs(move)
             flatRun = move == 0 ? flatRun + 1 : 0
             guard seen == period + 1 else { return .nan }
-            ratio = Self.efficiency(change: x - window.oldest, moves: moves)
+            ratio = Self.efficiency(change: x - window[period], moves: moves)
             value = previous
         } else {
             if move == 0 { flatRun += 1 } else { flatRun = 0 }
@@ -47,8 +47,8 @@ public struct KAMA: Sendable {
                 moves = 0
                 ratio = 1.0
             } else {
-                let start = window.oldest
-                moves = abs(move) + (moves - abs(dropped! - start))
+                let start = window[period]
+                moves = abs(move) + (moves - abs(window[period + 1] - start))
                 ratio = Self.efficiency(change: x - start, moves: moves)
             }
         }

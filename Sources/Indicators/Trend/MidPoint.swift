@@ -1,27 +1,24 @@
-/// TA-Lib's MIDPOINT: `(highest + lowest) / 2` of the last `period` values, kept with
-/// monotonic queues. Lookback `period - 1`.
+/// TA-Lib's MIDPOINT: `(highest + lowest) / 2` of the last `period` values, kept as
+/// TA-Lib does (rescan only when an extreme leaves the window). Lookback `period - 1`.
 public struct MidPoint: Sendable {
     public let period: Int
-    private var highest: RollingExtreme
-    private var lowest: RollingExtreme
+    private var range: RollingRange
     public private(set) var value = Double.nan
 
     public init(period: Int) {
         precondition(period >= 1, "MIDPOINT period must be at least 1")
         self.period = period
-        highest = RollingExtreme(period: period, kind: .highest)
-        lowest = RollingExtreme(period: period, kind: .lowest)
+        range = RollingRange(period: period)
     }
 
-    public var isReady: Bool { highest.isReady }
+    public var isReady: Bool { range.isReady }
     public var lookback: Int { period - 1 }
 
     @discardableResult
     public mutating func update(_ x: Double) -> Double {
-        let high = highest.update(x)
-        let low = lowest.update(x)
-        guard highest.isReady else { return .nan }
-        value = (high + low) / 2.0
+        let extremes = range.update(high: x, low: x)
+        guard range.isReady else { return .nan }
+        value = (extremes.highest + extremes.lowest) / 2.0
         return value
     }
 }

@@ -3,7 +3,7 @@
 /// Lookback `period`.
 public struct Momentum: Sendable {
     public let period: Int
-    private var window: RingBuffer
+    private var window: LagWindow
     public private(set) var momentum = Double.nan
     public private(set) var rateOfChange = Double.nan
     public private(set) var rateOfChangePercentage = Double.nan
@@ -12,20 +12,20 @@ public struct Momentum: Sendable {
     public init(period: Int) {
         precondition(period >= 1, "MOM/ROC period must be at least 1")
         self.period = period
-        window = RingBuffer(capacity: period)
+        window = LagWindow(span: period)
     }
 
-    public var isReady: Bool { hasLag }
+    public var isReady: Bool { window.count > period }
     public var lookback: Int { period }
-    private var hasLag = false
 
     /// Returns (MOM, ROC, ROCP, ROCR).
     @discardableResult
     public mutating func update(_ x: Double)
         -> (momentum: Double, rateOfChange: Double, rateOfChangePercentage: Double, rateOfChangeRatio: Double)
     {
-        guard let past = window.pushReturningEvicted(x) else { return (.nan, .nan, .nan, .nan) }
-        hasLag = true
+        window.push(x)
+        guard window.count > period else { return (.nan, .nan, .nan, .nan) }
+        let past = window[period]
         momentum = x - past
         if past != 0 {
             rateOfChange = ((x / past) - 1.0) * 100.0

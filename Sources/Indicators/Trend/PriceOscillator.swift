@@ -4,8 +4,8 @@
 public struct PriceOscillator: Sendable {
     public let fastPeriod: Int
     public let slowPeriod: Int
-    private var fast: SimpleMovingAverage
-    private var slow: SimpleMovingAverage
+    private var fast: RollingSum
+    private var slow: RollingSum
     private var seen = 0
     public private(set) var absolute = Double.nan
     public private(set) var percentage = Double.nan
@@ -15,8 +15,8 @@ public struct PriceOscillator: Sendable {
         // TA-Lib swaps the periods when the slow one is the shorter.
         fastPeriod = min(fast, slow)
         slowPeriod = max(fast, slow)
-        self.fast = SimpleMovingAverage(period: fastPeriod)
-        self.slow = SimpleMovingAverage(period: slowPeriod)
+        self.fast = RollingSum(period: fastPeriod)
+        self.slow = RollingSum(period: slowPeriod)
     }
 
     public var isReady: Bool { slow.isReady }
@@ -26,9 +26,9 @@ public struct PriceOscillator: Sendable {
     @discardableResult
     public mutating func update(_ x: Double) -> (absolute: Double, percentage: Double) {
         seen += 1
-        let slowValue = slow.update(x)
+        let slowValue = slow.update(x) / Double(slowPeriod)
         guard seen > slowPeriod - fastPeriod else { return (.nan, .nan) }
-        let fastValue = fast.update(x)
+        let fastValue = fast.update(x) / Double(fastPeriod)
         guard slow.isReady else { return (.nan, .nan) }
         let difference = fastValue - slowValue
         absolute = difference

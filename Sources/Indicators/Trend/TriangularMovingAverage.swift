@@ -4,7 +4,7 @@
 /// and even periods. Lookback `period - 1`.
 public struct TriangularMovingAverage: Sendable {
     public let period: Int
-    private var window: RingBuffer
+    private var window: LagWindow
     private let factor: Double
     private let half: Int            // period / 2, also the age of the value moving between halves
     private let olderHalfCount: Int  // values in the older half at the first output
@@ -17,7 +17,7 @@ public struct TriangularMovingAverage: Sendable {
     public init(period: Int) {
         precondition(period >= 1, "TRIMA period must be at least 1")
         self.period = period
-        window = RingBuffer(capacity: period)
+        window = LagWindow(span: period)
         half = period >> 1
         if period % 2 == 0 {
             factor = 1.0 / (Double(half) * Double(half + 1))
@@ -38,9 +38,10 @@ public struct TriangularMovingAverage: Sendable {
             value = x  // TA-Lib's TRIMA(1) is its input
             return x
         }
-        let trailing = window.pushReturningEvicted(x)
+        window.push(x)
         if seen < period { return .nan }
-        if let trailing {
+        if seen > period {
+            let trailing = window[period]
             let middle = window[half]
             if period % 2 == 0 {
                 numerator -= olderSum

@@ -7,6 +7,11 @@ public struct TripleExponentialMovingAverage: Sendable {
     private var ema3: FusedExponentialMovingAverage
     public private(set) var value = Double.nan
 
+    /// The first EMA (TA-Lib's EMA of the input), NaN until ready.
+    public var firstEMA: Double { ema1.isReady ? ema1.value : .nan }
+    /// TA-Lib's DEMA of the input, from the same first two EMAs; NaN until ready.
+    public var doubleEMA: Double { ema2.isReady ? 2.0 * ema1.value - ema2.value : .nan }
+
     public init(period: Int) {
         precondition(period >= 1, "TEMA period must be at least 1")
         self.period = period

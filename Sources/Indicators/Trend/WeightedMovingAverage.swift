@@ -3,7 +3,7 @@
 /// stop drift. Lookback `period - 1`.
 public struct WeightedMovingAverage: Sendable {
     public let period: Int
-    private var window: RingBuffer
+    private var window: LagWindow
     private let divider: Double
     private let resyncInterval: Int
     private var countdown: Int
@@ -16,7 +16,7 @@ public struct WeightedMovingAverage: Sendable {
     public init(period: Int) {
         precondition(period >= 1, "WMA period must be at least 1")
         self.period = period
-        window = RingBuffer(capacity: period)
+        window = LagWindow(span: period)
         divider = Double(period) * Double(period + 1) * 0.5
         resyncInterval = 8 * period
         countdown = 8 * period
@@ -55,7 +55,7 @@ public struct WeightedMovingAverage: Sendable {
             plainSum -= trailing
             weightedSum += x * Double(period)
         }
-        trailing = window.oldest
+        trailing = window[period - 1]
         value = weightedSum / divider
         weightedSum -= plainSum
         return value
