@@ -10,6 +10,8 @@ public struct TrendIndicators: IndicatorGroup {
         "mom_10", "roc_10", "rocp_10", "rocr_10", "ppo_12_26", "apo_12_26", "trix_30",
     ]
 
+    /// Every close the window-based indicators read, pushed once per bar and shared.
+    private var closes = LagWindow(span: 200)
     // SMAs as TA-Lib's running sums (sma_20 is BBANDS' middle band, the same sum).
     private var sum5 = RollingSum(period: 5)
     private var sum10 = RollingSum(period: 10)
@@ -39,39 +41,40 @@ public struct TrendIndicators: IndicatorGroup {
     public mutating func update(_ bar: OHLCV, into out: UnsafeMutableBufferPointer<Double>) {
         precondition(out.count == Self.columns.count, "TrendIndicators writes \(Self.columns.count) columns")
         let close = bar.close
-        let bands = bbands.update(close)
-        out[0] = sum5.update(close) / 5.0
-        out[1] = sum10.update(close) / 10.0
+        closes.push(close)
+        let bands = bbands.update(close, history: closes)
+        out[0] = sum5.update(close, history: closes) / 5.0
+        out[1] = sum10.update(close, history: closes) / 10.0
         out[2] = bands.middle
-        out[3] = sum50.update(close) / 50.0
-        out[4] = sum200.update(close) / 200.0
+        out[3] = sum50.update(close, history: closes) / 50.0
+        out[4] = sum200.update(close, history: closes) / 200.0
         out[5] = ema5.update(close)
         out[6] = ema10.update(close)
         out[8] = ema50.update(close)
         out[9] = ema200.update(close)
-        out[10] = wma20.update(close)
+        out[10] = wma20.update(close, history: closes)
         out[12] = tema20.update(close)
         out[7] = tema20.firstEMA
         out[11] = tema20.doubleEMA
-        out[13] = trima20.update(close)
-        out[14] = kama30.update(close)
+        out[13] = trima20.update(close, history: closes)
+        out[14] = kama30.update(close, history: closes)
         out[15] = t3.update(close)
         out[16] = bands.upper
         out[17] = bands.middle
         out[18] = bands.lower
-        out[19] = midpoint14.update(close)
+        out[19] = midpoint14.update(close, history: closes)
         out[20] = midprice14.update(high: bar.high, low: bar.low)
         out[21] = sar.update(high: bar.high, low: bar.low)
         let lines = macd.update(close)
         out[22] = lines.macd
         out[23] = lines.signal
         out[24] = lines.histogram
-        let change = momentum10.update(close)
+        let change = momentum10.update(close, history: closes)
         out[25] = change.momentum
         out[26] = change.rateOfChange
         out[27] = change.rateOfChangePercentage
         out[28] = change.rateOfChangeRatio
-        let oscillator = priceOscillator.update(close)
+        let oscillator = priceOscillator.update(close, history: closes)
         out[29] = oscillator.percentage
         out[30] = oscillator.absolute
         out[31] = trix30.update(close)

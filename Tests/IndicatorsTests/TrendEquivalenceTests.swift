@@ -41,4 +41,37 @@ struct TrendEquivalenceTests {
             }
         }
     }
+
+    /// The group feeds the window-based indicators one shared close history; each indicator's
+    /// own `update(_:)` (its own window) must give the same bits.
+    @Test("standalone indicators equal the group's columns")
+    func standaloneMatchesGroup() throws {
+        let bars = try BarsCSV.read(path: TALibReference.fixture("trend-edge-cases.csv"), timeZone: .gmt).map(\.bar)
+        var group = TrendIndicators()
+        var out = [Double](repeating: 0, count: TrendIndicators.columns.count)
+        var sma5 = SimpleMovingAverage(period: 5), sma200 = SimpleMovingAverage(period: 200)
+        var ema20 = FusedExponentialMovingAverage(period: 20), dema = DoubleExponentialMovingAverage(period: 20)
+        var wma = WeightedMovingAverage(period: 20), trima = TriangularMovingAverage(period: 20)
+        var kama = KAMA(period: 30), bbands = BollingerBands(period: 20, deviations: 2)
+        var midpoint = MidPoint(period: 14), momentum = Momentum(period: 10), oscillator = PriceOscillator()
+        func same(_ a: Double, _ b: Double) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
+        for (row, bar) in bars.enumerated() {
+            out.withUnsafeMutableBufferPointer { group.update(bar, into: $0) }
+            let x = bar.close
+            let bands = bbands.update(x)
+            let change = momentum.update(x)
+            let po = oscillator.update(x)
+            let mine: [(Int, Double)] = [
+                (0, sma5.update(x)), (4, sma200.update(x)), (7, ema20.update(x)), (11, dema.update(x)),
+                (10, wma.update(x)), (13, trima.update(x)), (14, kama.update(x)),
+                (16, bands.upper), (17, bands.middle), (18, bands.lower), (19, midpoint.update(x)),
+                (25, change.momentum), (26, change.rateOfChange), (27, change.rateOfChangePercentage),
+                (28, change.rateOfChangeRatio), (29, po.percentage), (30, po.absolute),
+            ]
+            for (column, value) in mine where !same(value, out[column]) {
+                Issue.record("\(TrendIndicators.columns[column]) row \(row): standalone \(value), group \(out[column])")
+                return
+            }
+        }
+    }
 }

@@ -24,32 +24,51 @@ public struct RollingRange: Sendable {
     /// Pushes one bar and returns the extremes of the last `period` bars (including it).
     @discardableResult
     public mutating func update(high: Double, low: Double) -> (highest: Double, lowest: Double) {
-        bar += 1
         highs.push(high)
         lows.push(low)
-        let oldest = bar - period + 1
-        if highestBar < oldest {
+        bar += 1
+        trackHighest(high, history: highs)
+        trackLowest(low, history: lows)
+        return (highest, lowest)
+    }
+
+    /// One series: the extremes of the last `period` values, read from `history`, a window whose
+    /// newest value is `x`, holding every value fed here, with `span >= period - 1`.
+    @discardableResult
+    public mutating func update(_ x: Double, history: borrowing LagWindow) -> (highest: Double, lowest: Double) {
+        bar += 1
+        trackHighest(x, history: history)
+        trackLowest(x, history: history)
+        return (highest, lowest)
+    }
+
+    @inline(__always)
+    private mutating func trackHighest(_ high: Double, history: borrowing LagWindow) {
+        if highestBar <= bar - period {
             highestBar = bar
             highest = high
-            for age in 1..<min(period, bar + 1) where highs[age] > highest {
-                highest = highs[age]
+            for age in 1..<min(period, bar + 1) where history[age] > highest {
+                highest = history[age]
                 highestBar = bar - age
             }
         } else if high >= highest {
             highest = high
             highestBar = bar
         }
-        if lowestBar < oldest {
+    }
+
+    @inline(__always)
+    private mutating func trackLowest(_ low: Double, history: borrowing LagWindow) {
+        if lowestBar <= bar - period {
             lowestBar = bar
             lowest = low
-            for age in 1..<min(period, bar + 1) where lows[age] < lowest {
-                lowest = lows[age]
+            for age in 1..<min(period, bar + 1) where history[age] < lowest {
+                lowest = history[age]
                 lowestBar = bar - age
             }
         } else if low <= lowest {
             lowest = low
             lowestBar = bar
         }
-        return (highest, lowest)
     }
 }

@@ -6,6 +6,7 @@
 public struct RollingSum: Sendable {
     public let period: Int
     private var window: LagWindow
+    private var seen = 0
     private var running = 0.0
     /// The sum of the last `period` values, NaN until that many arrived.
     public private(set) var value = Double.nan
@@ -16,16 +17,25 @@ public struct RollingSum: Sendable {
         window = LagWindow(span: period)
     }
 
-    public var isReady: Bool { window.count >= period }
+    public var isReady: Bool { seen >= period }
 
     /// Adds `x`; returns the sum of the last `period` values, or NaN until `period` arrived.
     @discardableResult
     public mutating func update(_ x: Double) -> Double {
         window.push(x)
+        return update(x, history: window)
+    }
+
+    /// Adds `x`, reading the value leaving from `history`: a window whose newest value is `x`,
+    /// holding every value fed here, with `span >= period - 1`.
+    @inline(__always)
+    @discardableResult
+    public mutating func update(_ x: Double, history: borrowing LagWindow) -> Double {
+        seen += 1
         running += x
-        guard window.count >= period else { return .nan }
+        guard seen >= period else { return .nan }
         value = running
-        running -= window[period - 1]
+        running -= history[period - 1]
         return value
     }
 }

@@ -33,8 +33,15 @@ public struct BollingerBands: Sendable {
 
     @discardableResult
     public mutating func update(_ x: Double) -> (upper: Double, middle: Double, lower: Double) {
-        seen += 1
         window.push(x)
+        return update(x, history: window)
+    }
+
+    /// Feeds `x`, reading past values from `history`: a window whose newest value is `x`,
+    /// holding every value fed here, with `span >= period - 1`.
+    @discardableResult
+    public mutating func update(_ x: Double, history: borrowing LagWindow) -> (upper: Double, middle: Double, lower: Double) {
+        seen += 1
         if seen == 1 { shift = x }
         sum = x + sum
         let d = x - shift
@@ -46,7 +53,7 @@ public struct BollingerBands: Sendable {
         var variance = shiftedSquares * inversePeriod - meanShift * meanShift
         middle = sum / Double(period)
 
-        let trailing = window[period - 1]
+        let trailing = history[period - 1]
         sum -= trailing
         var trailingShifted = trailing - shift
         let trailingSquare = trailingShifted * trailingShifted
@@ -61,12 +68,12 @@ public struct BollingerBands: Sendable {
         if rebuild {
             // Rebuild around the window's mean.
             var total = 0.0
-            for age in stride(from: period - 1, through: 0, by: -1) { total += window[age] }
+            for age in stride(from: period - 1, through: 0, by: -1) { total += history[age] }
             shift = total * inversePeriod
             shiftedSum = 0
             shiftedSquares = 0
             for age in stride(from: period - 1, through: 0, by: -1) {
-                let e = window[age] - shift
+                let e = history[age] - shift
                 shiftedSum += e
                 shiftedSquares += e * e
             }

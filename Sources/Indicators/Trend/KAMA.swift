@@ -24,12 +24,19 @@ public struct KAMA: Sendable {
 
     @discardableResult
     public mutating func update(_ x: Double) -> Double {
+        window.push(x)
+        return update(x, history: window)
+    }
+
+    /// Feeds `x`, reading past values from `history`: a window whose newest value is `x`,
+    /// holding every value fed here, with `span >= period + 1`.
+    @discardableResult
+    public mutating func update(_ x: Double, history: borrowing LagWindow) -> Double {
         seen += 1
         if period == 1 {
             value = x  // TA-Lib's KAMA(1) is its input
             return x
         }
-        window.push(x)
         defer { previous = x }
         if seen == 1 { return .nan }
         let move = x - previous
@@ -38,7 +45,7 @@ public struct KAMA: Sendable {
             moves += abs(move)
             flatRun = move == 0 ? flatRun + 1 : 0
             guard seen == period + 1 else { return .nan }
-            ratio = Self.efficiency(change: x - window[period], moves: moves)
+            ratio = Self.efficiency(change: x - history[period], moves: moves)
             value = previous
         } else {
             if move == 0 { flatRun += 1 } else { flatRun = 0 }
@@ -47,8 +54,8 @@ public struct KAMA: Sendable {
                 moves = 0
                 ratio = 1.0
             } else {
-                let start = window[period]
-                moves = abs(move) + (moves - abs(window[period + 1] - start))
+                let start = history[period]
+                moves = abs(move) + (moves - abs(history[period + 1] - start))
                 ratio = Self.efficiency(change: x - start, moves: moves)
             }
         }

@@ -4,6 +4,7 @@
 public struct Momentum: Sendable {
     public let period: Int
     private var window: LagWindow
+    private var seen = 0
     public private(set) var momentum = Double.nan
     public private(set) var rateOfChange = Double.nan
     public private(set) var rateOfChangePercentage = Double.nan
@@ -15,7 +16,7 @@ public struct Momentum: Sendable {
         window = LagWindow(span: period)
     }
 
-    public var isReady: Bool { window.count > period }
+    public var isReady: Bool { seen > period }
     public var lookback: Int { period }
 
     /// Returns (MOM, ROC, ROCP, ROCR).
@@ -24,8 +25,18 @@ public struct Momentum: Sendable {
         -> (momentum: Double, rateOfChange: Double, rateOfChangePercentage: Double, rateOfChangeRatio: Double)
     {
         window.push(x)
-        guard window.count > period else { return (.nan, .nan, .nan, .nan) }
-        let past = window[period]
+        return update(x, history: window)
+    }
+
+    /// Feeds `x`, reading the value `period` bars ago from `history`: a window whose newest
+    /// value is `x`, holding every value fed here, with `span >= period`.
+    @discardableResult
+    public mutating func update(_ x: Double, history: borrowing LagWindow)
+        -> (momentum: Double, rateOfChange: Double, rateOfChangePercentage: Double, rateOfChangeRatio: Double)
+    {
+        seen += 1
+        guard seen > period else { return (.nan, .nan, .nan, .nan) }
+        let past = history[period]
         momentum = x - past
         if past != 0 {
             rateOfChange = ((x / past) - 1.0) * 100.0

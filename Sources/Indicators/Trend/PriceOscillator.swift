@@ -6,6 +6,7 @@ public struct PriceOscillator: Sendable {
     public let slowPeriod: Int
     private var fast: RollingSum
     private var slow: RollingSum
+    private var window: LagWindow
     private var seen = 0
     public private(set) var absolute = Double.nan
     public private(set) var percentage = Double.nan
@@ -15,6 +16,7 @@ public struct PriceOscillator: Sendable {
         // TA-Lib swaps the periods when the slow one is the shorter.
         fastPeriod = min(fast, slow)
         slowPeriod = max(fast, slow)
+        window = LagWindow(span: slowPeriod)
         self.fast = RollingSum(period: fastPeriod)
         self.slow = RollingSum(period: slowPeriod)
     }
@@ -25,10 +27,18 @@ public struct PriceOscillator: Sendable {
     /// Returns (APO, PPO).
     @discardableResult
     public mutating func update(_ x: Double) -> (absolute: Double, percentage: Double) {
+        window.push(x)
+        return update(x, history: window)
+    }
+
+    /// Feeds `x`, reading the values leaving the averages from `history`: a window whose newest
+    /// value is `x`, holding every value fed here, with `span >= slowPeriod - 1`.
+    @discardableResult
+    public mutating func update(_ x: Double, history: borrowing LagWindow) -> (absolute: Double, percentage: Double) {
         seen += 1
-        let slowValue = slow.update(x) / Double(slowPeriod)
+        let slowValue = slow.update(x, history: history) / Double(slowPeriod)
         guard seen > slowPeriod - fastPeriod else { return (.nan, .nan) }
-        let fastValue = fast.update(x) / Double(fastPeriod)
+        let fastValue = fast.update(x, history: history) / Double(fastPeriod)
         guard slow.isReady else { return (.nan, .nan) }
         let difference = fastValue - slowValue
         absolute = difference

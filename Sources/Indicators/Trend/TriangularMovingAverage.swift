@@ -33,16 +33,23 @@ public struct TriangularMovingAverage: Sendable {
 
     @discardableResult
     public mutating func update(_ x: Double) -> Double {
+        window.push(x)
+        return update(x, history: window)
+    }
+
+    /// Feeds `x`, reading past values from `history`: a window whose newest value is `x`,
+    /// holding every value fed here, with `span >= period`.
+    @discardableResult
+    public mutating func update(_ x: Double, history: borrowing LagWindow) -> Double {
         seen += 1
         if period == 1 {
             value = x  // TA-Lib's TRIMA(1) is its input
             return x
         }
-        window.push(x)
         if seen < period { return .nan }
         if seen > period {
-            let trailing = window[period]
-            let middle = window[half]
+            let trailing = history[period]
+            let middle = history[half]
             if period % 2 == 0 {
                 numerator -= olderSum
                 olderSum -= trailing
@@ -63,11 +70,11 @@ public struct TriangularMovingAverage: Sendable {
         } else {
             // First full window: build the sums from the middle outwards, as TA-Lib does.
             for age in (period - olderHalfCount)..<period {
-                olderSum += window[age]
+                olderSum += history[age]
                 numerator += olderSum
             }
             for age in stride(from: period - olderHalfCount - 1, through: 0, by: -1) {
-                newerSum += window[age]
+                newerSum += history[age]
                 numerator += newerSum
             }
         }

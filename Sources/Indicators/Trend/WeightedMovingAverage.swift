@@ -28,6 +28,13 @@ public struct WeightedMovingAverage: Sendable {
     @discardableResult
     public mutating func update(_ x: Double) -> Double {
         window.push(x)
+        return update(x, history: window)
+    }
+
+    /// Feeds `x`, reading past values from `history`: a window whose newest value is `x`,
+    /// holding every value fed here, with `span >= period - 1`.
+    @discardableResult
+    public mutating func update(_ x: Double, history: borrowing LagWindow) -> Double {
         seen += 1
         if period == 1 {
             value = x
@@ -44,7 +51,7 @@ public struct WeightedMovingAverage: Sendable {
             var sum = 0.0
             var sub = 0.0
             for age in stride(from: period - 1, through: 0, by: -1) {
-                let y = window[age]
+                let y = history[age]
                 sub += y
                 sum += y * Double(period - age)
             }
@@ -55,7 +62,7 @@ public struct WeightedMovingAverage: Sendable {
             plainSum -= trailing
             weightedSum += x * Double(period)
         }
-        trailing = window[period - 1]
+        trailing = history[period - 1]
         value = weightedSum / divider
         weightedSum -= plainSum
         return value
