@@ -42,8 +42,12 @@ struct TrendReadinessTests {
                 (trima.update($0), trima.isReady)
             }
         }
-        var kama = KAMA(period: 30)
-        Self.check("KAMA", lookback: 30, lookback: kama.lookback) { (kama.update($0), kama.isReady) }
+        for (period, lookback) in [(1, 0), (2, 2), (30, 30)] {
+            var kama = KAMA(period: period)
+            Self.check("KAMA(\(period))", lookback: lookback, lookback: kama.lookback) { (kama.update($0), kama.isReady) }
+        }
+        var wma1 = WeightedMovingAverage(period: 1)
+        Self.check("WMA(1)", lookback: 0, lookback: wma1.lookback) { (wma1.update($0), wma1.isReady) }
         var t3 = T3(period: 5, volumeFactor: 0.7)
         Self.check("T3", lookback: 24, lookback: t3.lookback) { (t3.update($0), t3.isReady) }
         var trix = TRIX(period: 30)

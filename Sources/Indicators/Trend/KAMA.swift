@@ -1,7 +1,7 @@
 /// TA-Lib's KAMA (fast 2, slow 30): seeded with the previous close as the prior KAMA; the
 /// efficiency ratio's sum of 1-bar moves is a running sum, except that after `period` exactly
 /// flat bars TA-Lib 0.6 resets it to 0 and uses a ratio of 1; FMA-built like TA-Lib's wheel.
-/// Lookback `period`.
+/// Lookback `period` (0 when `period` is 1).
 public struct KAMA: Sendable {
     public let period: Int
     private var window: LagWindow           // the last period + 2 values
@@ -19,8 +19,9 @@ public struct KAMA: Sendable {
         window = LagWindow(span: period + 1)
     }
 
-    public var isReady: Bool { seen > period }
-    public var lookback: Int { period }
+    public var isReady: Bool { seen > lookback }
+    /// TA-Lib's: `period`, but 0 for KAMA(1), which is its input.
+    public var lookback: Int { period == 1 ? 0 : period }
 
     @discardableResult
     public mutating func update(_ x: Double) -> Double {

@@ -32,6 +32,11 @@ public struct T3: Sendable {
 
     @discardableResult
     public mutating func update(_ x: Double) -> Double {
+        if period == 1 {
+            stage = 6
+            value = x  // TA-Lib's T3(1) is its input
+            return x
+        }
         if stage == 6 {
             e1 = (k * x).addingProduct(e1, oneMinusK)
             e2 = (k * e1).addingProduct(e2, oneMinusK)
