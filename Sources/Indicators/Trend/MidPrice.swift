@@ -1,0 +1,24 @@
+/// TA-Lib's MIDPRICE: `(highest high + lowest low) / 2` over the last `period` bars, kept as TA-Lib
+/// does (rescan only when an extreme leaves the window). Lookback `period - 1`.
+public struct MidPrice: Sendable {
+    public let period: Int
+    private var range: RollingRange
+    public private(set) var value = Double.nan
+
+    public init(period: Int) {
+        precondition(period >= 1, "MIDPRICE period must be at least 1")
+        self.period = period
+        range = RollingRange(period: period)
+    }
+
+    public var isReady: Bool { range.isReady }
+    public var lookback: Int { period - 1 }
+
+    @discardableResult
+    public mutating func update(high: Double, low: Double) -> Double {
+        let extremes = range.update(high: high, low: low)
+        guard range.isReady else { return .nan }
+        value = (extremes.highest + extremes.lowest) / 2.0
+        return value
+    }
+}
