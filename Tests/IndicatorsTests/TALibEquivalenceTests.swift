@@ -7,7 +7,7 @@ import Testing
 /// edge cases TA-Lib special-cases (flat bars, zero volume, ties).
 @Suite("Indicators equal TA-Lib")
 struct TALibEquivalenceTests {
-    static let files = ["orcl-daily.csv", "nvda-daily.csv", "futures-1min.csv", "edge-cases.csv", "oscillator-flat-runs.csv"]
+    static let files = ["orcl-daily.csv", "nvda-daily.csv", "futures-1min.csv", "edge-cases.csv", "oscillator-flat-runs.csv", "trend-edge-cases.csv"]
 
     @Test("every column matches TA-Lib", arguments: files)
     func matches(file: String) throws {
