@@ -26,6 +26,9 @@ public struct IndicatorSet: Sendable {
     /// Bars fed so far.
     public private(set) var barCount = 0
 
+    /// The exchange's time zone (session VWAP's day boundary).
+    public let timeZone: TimeZone
+
     private var trend = TrendIndicators()
     private var oscillators = OscillatorIndicators()
     private var session: SessionIndicators
@@ -33,6 +36,7 @@ public struct IndicatorSet: Sendable {
     /// - Parameter timeZone: the exchange's time zone; session VWAP resets at its midnight.
     public init(timeZone: TimeZone = TimeZone(identifier: "America/New_York") ?? .gmt) {
         values = Array(repeating: .nan, count: Self.columns.count)
+        self.timeZone = timeZone
         session = SessionIndicators(sessionDay: SessionDay(timeZone: timeZone))
     }
 

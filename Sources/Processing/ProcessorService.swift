@@ -18,6 +18,12 @@ public struct ProcessorService: Service {
     let environment: ServiceEnvironment
     let settings: ProcessorSettings
     let state: State
+    /// When the service (and its publisher, opened just before) started.
+    let startedAt = ContinuousClock.now
+    /// A new PUB connection drops what it sends until the proxy's subscriptions reach it
+    /// (ZeroMQ's slow joiner, ~2 ms on loopback): the warm-up's features wait this long
+    /// after start so they are not lost.
+    static let publisherSettle = Duration.milliseconds(300)
 
     final class State: Sendable {
         struct Values {
@@ -66,9 +72,9 @@ public struct ProcessorService: Service {
 
     // MARK: Warm-up
 
-    /// Fetches recent bars for tickers that have none yet, feeds them and publishes each
-    /// ticker's newest features, so consumers have them at once. Returns the tickers that
-    /// still have no bars (an endpoint was down, or the ingestor had nothing yet).
+    /// Fetches recent bars for tickers whose features are not ready yet, warms them up and
+    /// publishes each one's newest features, so consumers have them at once. Returns the
+    /// tickers still not ready (an endpoint was down, or the ingestor had nothing yet).
     @discardableResult
     func warmUp(symbols: [String]) async -> [String] {
         guard !settings.historyEndpoints.isEmpty, !symbols.isEmpty else { return [] }
@@ -83,43 +89,37 @@ public struct ProcessorService: Service {
             environment.logger.warning("history: \(problem)")
             environment.counters.add("history.failures")
         }
-
         var latest: [FeatureVector] = []
         var fed = 0
-        let missing = state.values.withLock { values -> [String] in
-            var missing: [String] = []
+        let notReady = state.values.withLock { values -> [String] in
+            var notReady: [String] = []
             for symbol in symbols {
-                // Only tickers that have not started live: indicators take bars in order.
-                guard let bars = result.bars[symbol], !bars.isEmpty,
-                    values.pipelines[symbol]?.lastBarEnd == Int64.min
-                else {
-                    if values.pipelines[symbol]?.lastBarEnd == Int64.min { missing.append(symbol) }
-                    continue
+                guard values.pipelines[symbol]?.isReady == false else { continue }
+                if let bars = result.bars[symbol], !bars.isEmpty,
+                    let output = values.pipelines[symbol]?.warmUp(from: bars)
+                {
+                    fed += bars.count
+                    if let features = output.features { latest.append(features) }
+                    if let end = bars.last?.endTimeNs { values.clock.observe(eventTime: end) }
                 }
-                var newest: FeatureVector?
-                for bar in bars {
-                    if let output = values.pipelines[symbol]?.feed(bar, fromHistory: true) {
-                        newest = output.features
-                        fed += 1
-                    }
-                }
-                if let newest { latest.append(newest) }
-                if let end = bars.last?.endTimeNs { values.clock.observe(eventTime: end) }
+                if values.pipelines[symbol]?.isReady == false { notReady.append(symbol) }
             }
-            return missing
+            return notReady
         }
+        if !latest.isEmpty { try? await Task.sleep(until: startedAt + Self.publisherSettle, clock: .continuous) }
         for features in latest { publishFeatures(features) }
         environment.counters.add("history.bars", UInt64(fed))
         environment.logger.info(
-            "warm-up: \(fed) bars for \(symbols.count - missing.count) of \(symbols.count) tickers in \(ContinuousClock.now - started), \(latest.count) with features")
-        return missing
+            "warm-up: \(fed) bars from history, \(latest.count) of \(symbols.count) tickers ready in \(ContinuousClock.now - started)")
+        return notReady
     }
 
-    /// Asks again, after 1, 2 and 4 s, for tickers that got nothing the first time (the
-    /// ingestor may have started at the same moment) and have not started live since.
+    /// Asks again, after 1, 2, 4 and 8 s, for tickers that are not ready yet (the ingestor
+    /// may have started at the same moment). Live bars that arrived meanwhile are kept and
+    /// replayed after the history, so nothing is lost by waiting.
     func retryWarmUp(_ missing: [String]) async {
         var missing = missing
-        for delay in [1, 2, 4] where !missing.isEmpty {
+        for delay in [1, 2, 4, 8] where !missing.isEmpty {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(delay)) }
             if Task.isCancelled || Task.isShuttingDownGracefully { return }
             missing = await warmUp(symbols: missing)
@@ -128,7 +128,7 @@ public struct ProcessorService: Service {
             alertOncePerMinute(
                 "processor.history_unavailable", symbol: "",
                 title: "no history for warm-up",
-                message: "no bars from \(settings.historyEndpoints.joined(separator: ", ")) for \(missing.joined(separator: ",")) after 4 attempts; they warm up from live bars (features after ~50 bars)")
+                message: "not enough history from \(settings.historyEndpoints.joined(separator: ", ")) for \(missing.joined(separator: ",")) after 5 attempts; they warm up from live bars (features after ~50 bars)")
         }
     }
 

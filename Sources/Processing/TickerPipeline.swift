@@ -92,6 +92,31 @@ public struct TickerPipeline: Sendable {
         return Output(bar: bar, features: ready ? featureVector(fromHistory: fromHistory) : nil)
     }
 
+    /// True once every feature is defined.
+    public var isReady: Bool { pipeline.isReady }
+
+    /// Warms up from history that arrived after live bars started: when every live bar fed
+    /// so far is still in the window, starts the indicators again from the history bars that
+    /// end before the first live bar, then the live bars. Returns the newest output, or nil
+    /// when the pipeline was already ready, no history bar is older than the live ones, or
+    /// live bars have already left the window (then it simply carries on).
+    public mutating func warmUp(from history: [Bar]) -> Output? {
+        guard !pipeline.isReady, counts.bars == UInt64(window.count) else { return nil }
+        let live = window
+        let firstLive = live.first?.startTimeNs ?? Int64.max
+        let older = history.filter { $0.endTimeNs <= firstLive }
+        guard !older.isEmpty else { return nil }
+        pipeline = FeaturePipeline(timeZone: pipeline.indicators.timeZone)
+        window.removeAll(keepingCapacity: true)
+        lastBarEnd = Int64.min
+        counts.bars = 0
+        var newest: Output?
+        for bar in older { newest = feed(bar, fromHistory: true) ?? newest }
+        for bar in live { newest = feed(bar) ?? newest }
+        if let end = older.last?.endTimeNs { builder.skip(through: end) }
+        return newest
+    }
+
     /// The current features as a bus message.
     func featureVector(fromHistory: Bool) -> FeatureVector {
         var vector = FeatureVector()

@@ -82,6 +82,21 @@ struct TickerPipelineTests {
         #expect(pipeline.window.last?.endTimeNs == bar(minute: 79, close: 0).endTimeNs)
     }
 
+    @Test("history that arrives after live bars started: replayed before them, same result as in order")
+    func lateHistory() {
+        let bars = (0..<70).map { bar(minute: $0, close: 50 + cos(Double($0) / 4) * 2 + Double($0) * 0.03) }
+        var inOrder = TickerPipeline(symbol: "AAPL", settings: settings())
+        var last: TickerPipeline.Output?
+        for b in bars { last = inOrder.feed(b) }
+        var late = TickerPipeline(symbol: "AAPL", settings: settings())
+        for b in bars[60...] { #expect(late.feed(b)?.features == nil) }  // 10 live bars: not ready
+        let warmed = late.warmUp(from: Array(bars[..<65]))  // overlaps the live bars: only 0..<60 used
+        #expect(warmed?.features?.values == last?.features?.values)
+        #expect(warmed?.features?.fromHistory == false, "the newest output is the newest live bar")
+        #expect(late.isReady && late.window.count == 70)
+        #expect(late.warmUp(from: Array(bars[..<65])) == nil, "a ready pipeline is left alone")
+    }
+
     @Test("a bar that does not end after the last one is stale and ignored")
     func staleBars() {
         var pipeline = TickerPipeline(symbol: "AAPL", settings: settings())
