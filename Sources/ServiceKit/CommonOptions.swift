@@ -69,6 +69,13 @@ public struct CommonOptions: ParsableArguments, Sendable {
         try ConfigLoader(environment: environment).load(file: configFile(environment: environment), overrides: overrides)
     }
 
+    /// The instance name when one was given (`--instance` or `TICKWIRE_INSTANCE`).
+    public func explicitInstance(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let instance, !instance.isEmpty { return instance }
+        if let fromEnvironment = environment["TICKWIRE_INSTANCE"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return nil
+    }
+
     /// The instance name: `--instance`, `TICKWIRE_INSTANCE`, or the process id.
     public func instanceName(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let instance, !instance.isEmpty { return instance }

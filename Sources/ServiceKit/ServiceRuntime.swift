@@ -154,8 +154,9 @@ public enum ServiceRuntime {
         let config = loaded.config
         let sink: LogSink
         do {
+            // Copies of one service (processors per ticker set) log to files of their own.
             sink = try LogSink(
-                service: name, directory: config.logging.directory,
+                service: options.explicitInstance().map { "\(name)-\($0)" } ?? name, directory: config.logging.directory,
                 format: LogSink.Format(rawValue: config.logging.format) ?? .text)
         } catch {
             FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
