@@ -62,7 +62,7 @@ public struct TrendIndicators: IndicatorGroup {
         out[16] = bands.upper
         out[17] = bands.middle
         out[18] = bands.lower
-        out[19] = midpoint14.update(close, history: closes)
+        out[19] = midpoint14.update(close)
         out[20] = midprice14.update(high: bar.high, low: bar.low)
         out[21] = sar.update(high: bar.high, low: bar.low)
         let lines = macd.update(close)

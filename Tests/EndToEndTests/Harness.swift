@@ -174,3 +174,17 @@ func jsonLines(_ text: String) -> [[String: Any]] {
 func tapSummary(_ stderr: String) -> [String: Any]? {
     jsonLines(stderr).last { $0["summary"] as? Bool == true }
 }
+
+/// Writes `json` to a fresh temporary config file and returns its path.
+func writeConfig(_ json: String) throws -> String {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-config-\(UUID().uuidString).json")
+    try json.write(to: file, atomically: true, encoding: .utf8)
+    return file.path
+}
+
+/// Starts bus-proxy on `bus` and waits until it forwards.
+func startProxy(_ bus: TestBus) async throws -> RunningProcess {
+    let proxy = try RunningProcess("bus-proxy", arguments: [], environment: bus.environment)
+    #expect(await proxy.waitForOutput(seconds: 10) { $0.contains("forwarding") }, "bus-proxy did not start: \(proxy.stderr)")
+    return proxy
+}

@@ -6,18 +6,6 @@ import Testing
 /// and the offline tables' errors.
 @Suite("Processor end to end", .serialized, .timeLimit(.minutes(3)))
 struct ProcessorTests {
-    func writeConfig(_ json: String) throws -> String {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-processor-\(UUID().uuidString).json")
-        try json.write(to: file, atomically: true, encoding: .utf8)
-        return file.path
-    }
-
-    func startProxy(_ bus: TestBus) async throws -> RunningProcess {
-        let proxy = try RunningProcess("bus-proxy", arguments: [], environment: bus.environment)
-        #expect(await proxy.waitForOutput(seconds: 10) { $0.contains("forwarding") })
-        return proxy
-    }
-
     /// Feature lines of a bus-tap's JSON output: (producer, symbol, from_history), optionally
     /// only those published after `since` (UTC nanoseconds).
     func features(_ output: String, since: Int64 = 0) -> [(producer: String, symbol: String, fromHistory: Bool)] {

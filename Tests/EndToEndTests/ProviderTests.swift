@@ -5,18 +5,6 @@ import Testing
 /// The ingestor as a process against fake provider servers, read back with bus-tap.
 @Suite("Ingestor against fake providers", .serialized, .timeLimit(.minutes(2)))
 struct ProviderTests {
-    func writeConfig(_ json: String) throws -> String {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-provider-\(UUID().uuidString).json")
-        try json.write(to: file, atomically: true, encoding: .utf8)
-        return file.path
-    }
-
-    func startProxy(_ bus: TestBus) async throws -> RunningProcess {
-        let proxy = try RunningProcess("bus-proxy", arguments: [], environment: bus.environment)
-        #expect(await proxy.waitForOutput(seconds: 10) { $0.contains("forwarding") })
-        return proxy
-    }
-
     /// Starts bus-tap processes, then gives their subscriptions time to reach the proxy:
     /// what a provider publishes once at start (backfill, the first alert) is delivered only
     /// to subscribers that are already there.

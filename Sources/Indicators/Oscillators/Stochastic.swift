@@ -30,11 +30,11 @@ public struct StochasticK: Sendable {
 /// outputs are NaN until %D is ready, as in TA-Lib. Lookback `fastKPeriod - 1 + fastDPeriod - 1`.
 public struct FastStochastic: Sendable {
     private var k: StochasticK
-    private var d: MovingMean
+    private var d: SimpleMovingAverage
 
     public init(fastKPeriod: Int = 5, fastDPeriod: Int = 3) {
         k = StochasticK(period: fastKPeriod)
-        d = MovingMean(period: fastDPeriod)
+        d = SimpleMovingAverage(period: fastDPeriod)
     }
 
     public var isReady: Bool { d.isReady }
@@ -58,13 +58,13 @@ public struct FastStochastic: Sendable {
 /// ready. Lookback `fastKPeriod - 1 + slowKPeriod - 1 + slowDPeriod - 1`.
 public struct Stochastic: Sendable {
     private var k: StochasticK
-    private var slowK: MovingMean
-    private var slowD: MovingMean
+    private var slowK: SimpleMovingAverage
+    private var slowD: SimpleMovingAverage
 
     public init(fastKPeriod: Int = 5, slowKPeriod: Int = 3, slowDPeriod: Int = 3) {
         k = StochasticK(period: fastKPeriod)
-        slowK = MovingMean(period: slowKPeriod)
-        slowD = MovingMean(period: slowDPeriod)
+        slowK = SimpleMovingAverage(period: slowKPeriod)
+        slowD = SimpleMovingAverage(period: slowDPeriod)
     }
 
     public var isReady: Bool { slowD.isReady }

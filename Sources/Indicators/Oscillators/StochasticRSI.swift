@@ -4,12 +4,12 @@
 public struct StochasticRSI: Sendable {
     private var rsi: RelativeStrengthIndex
     private var k: StochasticK
-    private var d: MovingMean
+    private var d: SimpleMovingAverage
 
     public init(period: Int = 14, fastKPeriod: Int = 5, fastDPeriod: Int = 3) {
         rsi = RelativeStrengthIndex(period: period)
         k = StochasticK(period: fastKPeriod)
-        d = MovingMean(period: fastDPeriod)
+        d = SimpleMovingAverage(period: fastDPeriod)
     }
 
     public var isReady: Bool { d.isReady }

@@ -2,15 +2,13 @@
 /// TA-Lib does (rescan only when an extreme leaves the window). Lookback `period - 1`.
 public struct MidPoint: Sendable {
     public let period: Int
-    private var window: LagWindow
-    private var range: RollingRange
+    private var range: RollingHighLow
     public private(set) var value = Double.nan
 
     public init(period: Int) {
         precondition(period >= 1, "MIDPOINT period must be at least 1")
         self.period = period
-        window = LagWindow(span: period)
-        range = RollingRange(period: period)
+        range = RollingHighLow(period: period)
     }
 
     public var isReady: Bool { range.isReady }
@@ -18,17 +16,9 @@ public struct MidPoint: Sendable {
 
     @discardableResult
     public mutating func update(_ x: Double) -> Double {
-        window.push(x)
-        return update(x, history: window)
-    }
-
-    /// Feeds `x`, reading past values from `history`: a window whose newest value is `x`,
-    /// holding every value fed here, with `span >= period - 1`.
-    @discardableResult
-    public mutating func update(_ x: Double, history: borrowing LagWindow) -> Double {
-        let extremes = range.update(x, history: history)
+        range.update(high: x, low: x)
         guard range.isReady else { return .nan }
-        value = (extremes.highest + extremes.lowest) / 2.0
+        value = (range.highest + range.lowest) / 2.0
         return value
     }
 }

@@ -2,13 +2,13 @@
 /// does (rescan only when an extreme leaves the window). Lookback `period - 1`.
 public struct MidPrice: Sendable {
     public let period: Int
-    private var range: RollingRange
+    private var range: RollingHighLow
     public private(set) var value = Double.nan
 
     public init(period: Int) {
         precondition(period >= 1, "MIDPRICE period must be at least 1")
         self.period = period
-        range = RollingRange(period: period)
+        range = RollingHighLow(period: period)
     }
 
     public var isReady: Bool { range.isReady }
@@ -16,9 +16,9 @@ public struct MidPrice: Sendable {
 
     @discardableResult
     public mutating func update(high: Double, low: Double) -> Double {
-        let extremes = range.update(high: high, low: low)
+        range.update(high: high, low: low)
         guard range.isReady else { return .nan }
-        value = (extremes.highest + extremes.lowest) / 2.0
+        value = (range.highest + range.lowest) / 2.0
         return value
     }
 }

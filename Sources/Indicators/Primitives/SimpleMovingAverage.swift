@@ -1,7 +1,7 @@
-/// TA-Lib's SMA arithmetic (add the new value, divide, then drop the value leaving the window),
-/// the same results as `SimpleMovingAverage` bit for bit, kept in one flat buffer with a slot
-/// counter so the per-value path is a handful of instructions. Lookback `period - 1`.
-public struct MovingMean: Sendable {
+/// TA-Lib's SMA, streaming, with its arithmetic (add the new value, divide, then drop the value
+/// leaving the window), so results equal TA-Lib's bit for bit. One flat buffer with a slot
+/// counter, so the per-value path is a handful of instructions. Lookback `period - 1`.
+public struct SimpleMovingAverage: Sendable {
     public let period: Int
     private let divisor: Double
     private var window: ContiguousArray<Double>
@@ -10,7 +10,7 @@ public struct MovingMean: Sendable {
     private var total = 0.0
 
     public init(period: Int) {
-        precondition(period >= 1, "MovingMean period must be at least 1")
+        precondition(period >= 1, "SimpleMovingAverage period must be at least 1")
         self.period = period
         divisor = Double(period)
         window = ContiguousArray(repeating: 0, count: period)
