@@ -11,9 +11,9 @@ struct OscillatorIndicatorsTests {
     static let files = TALibEquivalenceTests.files + ["oscillator-flat-runs.csv"]
 
     @Test("every oscillator column is bit-identical to TA-Lib", arguments: files)
-    func bitIdentical(file: String) throws {
+    func bitIdentical(file: String) async throws {
         let ours = Set(OscillatorIndicators.columns)
-        let comparisons = try compareWithTALib(TALibReference.fixture(file)).filter { ours.contains($0.column) }
+        let comparisons = try await compareWithTALib(TALibReference.fixture(file)).filter { ours.contains($0.column) }
         #expect(comparisons.count == OscillatorIndicators.columns.count)
         for comparison in comparisons {
             #expect(comparison.readinessMismatch == nil, "\(file): \(comparison)")

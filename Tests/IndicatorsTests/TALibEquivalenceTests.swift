@@ -10,8 +10,8 @@ struct TALibEquivalenceTests {
     static let files = ["orcl-daily.csv", "nvda-daily.csv", "futures-1min.csv", "edge-cases.csv", "oscillator-flat-runs.csv", "trend-edge-cases.csv"]
 
     @Test("every column matches TA-Lib", arguments: files)
-    func matches(file: String) throws {
-        let comparisons = try compareWithTALib(TALibReference.fixture(file))
+    func matches(file: String) async throws {
+        let comparisons = try await compareWithTALib(TALibReference.fixture(file))
         for comparison in comparisons {
             #expect(comparison.passes, "\(file): \(comparison)")
             #expect(comparison.comparedValues > 0 || comparison.readinessMismatch != nil, "\(file): \(comparison.column) never ready")
@@ -19,8 +19,8 @@ struct TALibEquivalenceTests {
     }
 
     @Test("every TA-Lib column of the spec is implemented")
-    func complete() throws {
-        let reference = try TALibReference.load(TALibReference.fixture("edge-cases.csv"))
+    func complete() async throws {
+        let reference = try await offPool { try TALibReference.load(TALibReference.fixture("edge-cases.csv")) }
         let missing = reference.columns.keys.filter { IndicatorSet.columnIndex[$0] == nil }.sorted()
         #expect(missing.isEmpty, "not implemented: \(missing.joined(separator: " "))")
     }

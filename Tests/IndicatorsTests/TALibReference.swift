@@ -1,11 +1,12 @@
 import Foundation
+import Synchronization
 import Indicators
 import Testing
 
 /// TA-Lib's own values for a bar file, from `Tests/python/talib_reference.py` run with the
 /// project's Python (`TICKWIRE_PYTHON`, else `.venv/bin/python`; `make deps` installs the
 /// `ta-lib` wheel there).
-struct TALibReference {
+struct TALibReference: Sendable {
     /// Column name -> one value per row (nil where TA-Lib has none).
     var columns: [String: [Double?]]
     var rowCount: Int
@@ -59,7 +60,7 @@ struct TALibReference {
 }
 
 /// How one of our columns compares with TA-Lib's over a whole series.
-struct ColumnComparison: CustomStringConvertible {
+struct ColumnComparison: CustomStringConvertible, Sendable {
     var column: String
     /// First row where readiness differs (ours NaN vs TA-Lib's value, or the reverse).
     var readinessMismatch: (row: Int, ours: Double, theirs: Double?)?
@@ -89,25 +90,46 @@ struct ColumnComparison: CustomStringConvertible {
     }
 }
 
+/// Runs `work` on a thread of its own: the TA-Lib runs (a Python process) and the row-by-row
+/// comparisons take seconds, and must not hold the cooperative pool's threads (two on a
+/// 2-core machine) that every other async test needs.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
+/// Comparisons already made, per file: three suites compare the same files.
+private let comparisonCache = Mutex<[String: [ColumnComparison]]>([:])
+
 /// Feeds every row of `file` to a fresh `IndicatorSet` and compares each column that TA-Lib
-/// also computes, row by row, lookback included.
-func compareWithTALib(_ file: String) throws -> [ColumnComparison] {
+/// also computes, row by row, lookback included. Runs off the cooperative pool; cached.
+func compareWithTALib(_ file: String) async throws -> [ColumnComparison] {
+    if let cached = comparisonCache.withLock({ $0[file] }) { return cached }
+    let comparisons = try await offPool { try compareWithTALibNow(file) }
+    comparisonCache.withLock { $0[file] = comparisons }
+    return comparisons
+}
+
+private func compareWithTALibNow(_ file: String) throws -> [ColumnComparison] {
     let reference = try TALibReference.load(file)
     let rows = try BarsCSV.read(path: file, timeZone: TimeZone(identifier: "America/New_York")!)
     #expect(rows.count == reference.rowCount)
     let shared = IndicatorSet.columns.filter { reference.columns[$0] != nil }
+    let ours = shared.map { IndicatorSet.columnIndex[$0]! }
+    let theirs = shared.map { reference.columns[$0]! }
     var comparisons = shared.map { ColumnComparison(column: $0) }
     var set = IndicatorSet()
     for (row, bar) in rows.enumerated() {
         set.update(bar.bar)
-        for (k, name) in shared.enumerated() where comparisons[k].readinessMismatch == nil {
-            let ours = set[name]!
-            let theirs = reference.columns[name]![row]
-            guard let theirs, !ours.isNaN else {
-                if !(theirs == nil && ours.isNaN) { comparisons[k].readinessMismatch = (row, ours, theirs) }
+        let values = set.values
+        for k in shared.indices where comparisons[k].readinessMismatch == nil {
+            let mine = values[ours[k]]
+            guard let reference = theirs[k][row], !mine.isNaN else {
+                if !(theirs[k][row] == nil && mine.isNaN) { comparisons[k].readinessMismatch = (row, mine, theirs[k][row]) }
                 continue
             }
-            let error = ColumnComparison.relativeError(ours, theirs)
+            let error = ColumnComparison.relativeError(mine, reference)
             comparisons[k].comparedValues += 1
             if error > comparisons[k].worstRelativeError {
                 comparisons[k].worstRelativeError = error

@@ -27,8 +27,8 @@ struct TrendEquivalenceTests {
     }()
 
     @Test("every trend column matches TA-Lib", arguments: files)
-    func matches(file: String) throws {
-        let comparisons = try compareWithTALib(TALibReference.fixture(file))
+    func matches(file: String) async throws {
+        let comparisons = try await compareWithTALib(TALibReference.fixture(file))
             .filter { TrendIndicators.columns.contains($0.column) }
         #expect(comparisons.count == TrendIndicators.columns.count)
         for comparison in comparisons {
