@@ -22,8 +22,8 @@ public struct BarRow: Sendable, Equatable {
 /// other columns ignored; rows oldest-first or newest-first (as Alpha Vantage writes them).
 /// Rows come back oldest-first.
 ///
-/// Timestamps: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.fff]]` or with `T`, optionally with `Z`
-/// or `±HH:MM`, or Unix seconds. Times without a UTC offset are in `timeZone` (the
+/// Timestamps: `YYYY-MM-DD` (or `YYYY/MM/DD`), `YYYY-MM-DD HH:MM[:SS[.fff]]` or with `T`,
+/// optionally with `Z` or `±HH:MM`, or Unix seconds; or separate `date` and `time` columns. Times without a UTC offset are in `timeZone` (the
 /// exchange's, as Alpha Vantage's are).
 public enum BarsCSV {
     public static func read(path: String, timeZone: TimeZone) throws -> [BarRow] {
@@ -41,7 +41,8 @@ public enum BarsCSV {
             .map { (number: $0.offset + 1, text: $0.element.trimmingCharacters(in: .whitespaces)) }
             .filter { !$0.text.isEmpty }
         guard !lines.isEmpty else { throw BarsCSVError(path: path, line: 0, reason: "the file is empty") }
-        let header = lines.removeFirst()
+        var header = lines.removeFirst()
+        if header.text.hasPrefix("\u{FEFF}") { header.text.removeFirst() }  // a UTF-8 byte-order mark
         let names = header.text.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: ["\""]).lowercased() }
         func column(_ candidates: [String]) throws -> Int {
@@ -50,7 +51,9 @@ public enum BarsCSV {
                 path: path, line: header.number,
                 reason: "the header has no '\(candidates[0])' column (found: \(names.joined(separator: ", ")))")
         }
-        let time = try column(["timestamp", "date", "datetime", "time"])
+        let time = try column(["timestamp", "datetime", "date", "time"])
+        // Date and time in two columns (`Date,Time,Open,…`): joined with a space.
+        let separateTime = names[time] == "date" ? names.firstIndex(of: "time") : nil
         let open = try column(["open"]), high = try column(["high"]), low = try column(["low"])
         let close = try column(["close"]), volume = try column(["volume"])
 
@@ -72,10 +75,11 @@ public enum BarsCSV {
                 }
                 return value
             }
-            guard let instant = Timestamp.parse(cells[time], timeZone: timeZone) else {
+            let stamp = separateTime.map { cells[time] + " " + cells[$0] } ?? cells[time]
+            guard let instant = Timestamp.parse(stamp, timeZone: timeZone) else {
                 throw BarsCSVError(
                     path: path, line: line.number,
-                    reason: "\(names[time]) '\(cells[time])' is not a date or time (expected e.g. 2024-03-14 or 2024-03-14 09:31:00)")
+                    reason: "\(names[time]) '\(stamp)' is not a date or time (expected e.g. 2024-03-14 or 2024-03-14 09:31:00)")
             }
             let bar = OHLCV(
                 time: instant, open: try number(open), high: try number(high), low: try number(low),
@@ -86,7 +90,7 @@ public enum BarsCSV {
             guard bar.volume >= 0 else {
                 throw BarsCSVError(path: path, line: line.number, reason: "volume \(bar.volume) is negative")
             }
-            rows.append(BarRow(timestamp: cells[time], bar: bar))
+            rows.append(BarRow(timestamp: stamp, bar: bar))
         }
         // Newest-first files are reversed; after that, time must strictly increase.
         if rows.count > 1 && rows[0].bar.time > rows[rows.count - 1].bar.time {
@@ -119,8 +123,9 @@ public enum Timestamp {
             }
             return value
         }
-        guard let year = digits(0, 4), scalars.count >= 10, scalars[4] == 45, let month = digits(5, 2),
-            scalars[7] == 45, let day = digits(8, 2), (1...12).contains(month), (1...31).contains(day)
+        let separator = scalars.count >= 10 && scalars[4] == 47 ? UInt8(47) : UInt8(45)  // '/' or '-'
+        guard let year = digits(0, 4), scalars.count >= 10, scalars[4] == separator, let month = digits(5, 2),
+            scalars[7] == separator, let day = digits(8, 2), (1...12).contains(month), (1...31).contains(day)
         else { return nil }
         var hour = 0, minute = 0, second = 0, nanos = 0
         var i = 10

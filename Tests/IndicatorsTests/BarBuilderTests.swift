@@ -106,6 +106,15 @@ struct BarsCSVTests {
         #expect(rows[0].bar.time == 1_710_423_060 * 1_000_000_000)
     }
 
+    @Test("a byte-order mark, separate date and time columns, slashes in dates")
+    func otherShapes() throws {
+        let text = "\u{FEFF}Date,Time,Open,High,Low,Close,Volume,OpenInterest\n2006/01/02,09:01:00,3602,3603,3597,3599,5699,0\n2006/01/02,09:02:00,3600,3601,3598,3599,894,0\n"
+        let rows = try BarsCSV.parse(text, timeZone: zone)
+        #expect(rows.map(\.timestamp) == ["2006/01/02 09:01:00", "2006/01/02 09:02:00"])
+        #expect(rows[1].bar.time - rows[0].bar.time == 60_000_000_000)
+        #expect(rows[0].bar.close == 3599 && rows[1].bar.volume == 894)
+    }
+
     @Test("bad rows name their line", arguments: [
         ("timestamp,open,high,low,close,volume\n2024-01-02,1,2,0.5,1.5,10\n2024-01-03,1,x,0.5,1.5,10\n", 3, "high 'x'"),
         ("timestamp,open,high,low,close,volume\n2024-01-02,1,2,0.5,1.5\n", 2, "expected 6 fields"),
