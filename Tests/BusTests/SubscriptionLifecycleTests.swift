@@ -52,7 +52,7 @@ struct SubscriptionLifecycleTests {
             let result = try await withTimeout(seconds: 5, "cancelled next()") { try await waiting.value }
             let elapsed = clock.now - start
             #expect(result == nil)
-            #expect(elapsed < .seconds(1), "cancellation took \(elapsed)")
+            #expect(elapsed < .seconds(2), "cancellation took \(elapsed)")
 
             // A task cancelled before it asks returns nil at once as well.
             let cancelledEarly = Task {

@@ -49,7 +49,8 @@ struct ReplayPlaybackTests {
         }
         let total = try #require(instants.last) - first
         #expect(total >= .milliseconds(89))
-        #expect(total < .milliseconds(400), "took \(total) for 90 ms of paced events")
+        // Well under the 900 ms that speed 1 would take; loose enough for a loaded 2-core CI box.
+        #expect(total < .milliseconds(700), "took \(total) for 90 ms of paced events")
         #expect(recorder.trades.map(\.time) == (0..<10).map { 1_704_205_800_000_000_000 + Int64($0) * 100_000_000 })
     }
 
@@ -60,7 +61,7 @@ struct ReplayPlaybackTests {
         let instants = try await play(try ReplayProvider(config: replayConfig([path], speed: 1)), until: 4).instants
         let total = try #require(instants.last) - instants[0]
         #expect(total >= .milliseconds(149))
-        #expect(total < .milliseconds(450))
+        #expect(total < .milliseconds(1_000), "took \(total); scheduling delays on a loaded box stay below this")
     }
 
     @Test("speed 0 plays 20,000 events (5.5 hours of data) at once, in order, without waiting")
