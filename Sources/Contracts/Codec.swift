@@ -220,6 +220,7 @@ extension Envelope.OneOf_Payload {
         case .session: Topic.marketKind
         case .alert: Topic.alertKind
         case .status: Topic.statusKind
+        case .timer: Topic.timerKind
         }
     }
 
@@ -234,6 +235,7 @@ extension Envelope.OneOf_Payload {
         case .session: "session"
         case .alert: "alert"
         case .status: "status"
+        case .timer: "timer"
         }
     }
 }

@@ -16,10 +16,11 @@ public struct Topic: Hashable, Sendable, CustomStringConvertible {
     public static let marketKind = "market"
     public static let statusKind = "status"
     public static let alertKind = "alert"
+    public static let timerKind = "timer"
 
     /// Every kind this version of the schema knows.
     public static let knownKinds: Set<String> = [
-        tickKind, barKind, featuresKind, signalKind, marketKind, statusKind, alertKind,
+        tickKind, barKind, featuresKind, signalKind, marketKind, statusKind, alertKind, timerKind,
     ]
 
     public let kind: String
@@ -51,6 +52,8 @@ public struct Topic: Hashable, Sendable, CustomStringConvertible {
     public static func features(_ symbol: String) throws(TopicError) -> Topic { try Topic(kind: featuresKind, key: symbol) }
     public static func signal(_ symbol: String) throws(TopicError) -> Topic { try Topic(kind: signalKind, key: symbol) }
     public static func status(_ service: String) throws(TopicError) -> Topic { try Topic(kind: statusKind, key: service) }
+    /// `timer.<name>`, e.g. `timer.end_of_day`.
+    public static func timer(_ name: String) throws(TopicError) -> Topic { try Topic(kind: timerKind, key: name) }
     /// `market.session`.
     public static let marketSession = Topic(checkedKind: marketKind, key: "session")
     /// `alert.<severity>`, e.g. `alert.error`.

@@ -70,7 +70,9 @@ public enum TapFormatter {
         case .bar(let bar): String(format: "bar O%.2f H%.2f L%.2f C%.2f V%.0f", bar.open, bar.high, bar.low, bar.close, bar.volume)
         case .features(let features): "\(features.names.count) features"
         case .signal(let signal): String(format: "%@ %.2f", "\(signal.action)", signal.confidence)
-        case .session(let session): "\(session.phase)"
+        case .session(let session):
+            "\(session.phase) \(session.tradingDay)\(session.earlyClose ? " early close" : "")\(session.simulatedClock ? " (simulated clock)" : "")"
+        case .timer(let timer): "\(timer.name) #\(timer.count) \(timer.tradingDay)"
         case .alert(let alert): "\(alert.category): \(alert.title)"
         case .status(let status):
             String(format: "%@ up %.0fs in %llu out %llu", "\(status.state)", status.uptimeSeconds, status.messagesIn, status.messagesOut)
@@ -91,6 +93,7 @@ extension Envelope.OneOf_Payload {
         case .session(let value): value
         case .alert(let value): value
         case .status(let value): value
+        case .timer(let value): value
         }
     }
 }

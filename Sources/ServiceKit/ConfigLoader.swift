@@ -408,7 +408,7 @@ public struct ConfigLoader: Sendable {
         }
         guard config.rateLimit.requestsPerMinute > 0 else { throw fail("rate_limit.requests_per_minute", "must be more than 0") }
         guard config.rateLimit.requestsPerDay > 0 else { throw fail("rate_limit.requests_per_day", "must be more than 0") }
-        let sessions = ["open", "closed"]
+        let sessions = ["calendar", "open", "closed"]
         guard sessions.contains(config.ingestor.sessionDefault) else {
             throw fail("ingestor.session_default", "must be one of \(sessions.joined(separator: ", "))")
         }
@@ -434,6 +434,41 @@ public struct ConfigLoader: Sendable {
             throw fail("stack.services[\(index)].name", "must name an executable")
         }
         try validateProcessors(config, fail: fail)
+        try validateSchedule(config, fail: fail)
+    }
+
+    static func validateSchedule(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        func isDate(_ text: String) -> Bool {
+            let parts = text.split(separator: "-")
+            guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+                let month = Int(parts[1]), let day = Int(parts[2]), Int(parts[0]) != nil
+            else { return false }
+            return (1...12).contains(month) && (1...31).contains(day)
+        }
+        guard TimeZone(identifier: config.marketHours.timezone) != nil else {
+            throw fail("market_hours.timezone", "unknown time zone '\(config.marketHours.timezone)' (e.g. America/New_York)")
+        }
+        for (index, closure) in config.marketHours.specialClosures.enumerated() where !isDate(closure.date) {
+            throw fail("market_hours.special_closures[\(index)].date", "'\(closure.date)' is not a YYYY-MM-DD date")
+        }
+        for (index, early) in config.marketHours.earlyCloses.enumerated() {
+            guard isDate(early.date) else {
+                throw fail("market_hours.early_closes[\(index)].date", "'\(early.date)' is not a YYYY-MM-DD date")
+            }
+            let parts = early.close.split(separator: ":")
+            guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (9...16).contains(hour),
+                (0...59).contains(minute)
+            else {
+                throw fail("market_hours.early_closes[\(index)].close", "'\(early.close)' is not a time HH:MM between 09:30 and 16:00")
+            }
+        }
+        let scheduler = config.scheduler
+        guard scheduler.statusIntervalSeconds > 0 else { throw fail("scheduler.status_interval_seconds", "must be more than 0") }
+        guard scheduler.reportIntervalSeconds > 0 else { throw fail("scheduler.report_interval_seconds", "must be more than 0") }
+        guard scheduler.simulatedSpeed > 0 else { throw fail("scheduler.simulated_speed", "must be more than 0") }
+        if !scheduler.simulatedStart.isEmpty && ISO8601Instant.parse(scheduler.simulatedStart) == nil {
+            throw fail("scheduler.simulated_start", "'\(scheduler.simulatedStart)' is not an ISO 8601 instant with a UTC offset, e.g. 2025-03-14T09:25:00-04:00")
+        }
     }
 
     static func validateProcessors(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {

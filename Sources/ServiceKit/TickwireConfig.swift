@@ -45,6 +45,7 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     public var stack = Stack()
     /// How every processor builds bars and indicators.
     public var processor = Processor()
+    public var scheduler = Scheduler()
     /// Processor instances and the tickers each serves (disjoint). A processor started with
     /// `--instance NAME` serves the entry of that name; empty means one processor for all.
     public var processors: [ProcessorInstance] = []
@@ -76,8 +77,62 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     }
 
     public struct MarketHours: Sendable, Equatable, Codable {
+        /// Where times are displayed; the exchange (XNYS) itself keeps New York time.
         public var timezone = "America/New_York"
+        /// Whether pre-market (04:00–09:30) and after-hours (16:00–20:00) count as open for
+        /// polling and signals.
         public var includeExtendedHours = false
+        /// Closures the rules do not know (e.g. a national day of mourning), without a release.
+        public var specialClosures: [SpecialClosure] = []
+        /// Early closes the rules do not know, e.g. `{"date": "2026-12-31", "close": "13:00"}`.
+        public var earlyCloses: [EarlyClose] = []
+        public init() {}
+
+        public struct SpecialClosure: Sendable, Equatable, Codable {
+            /// `YYYY-MM-DD`, exchange-local.
+            public var date: String
+            public var name: String
+            public init(date: String, name: String = "special closure") {
+                self.date = date
+                self.name = name
+            }
+            enum CodingKeys: String, CodingKey { case date, name }
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                date = try container.decode(String.self, forKey: .date)
+                name = try container.decodeIfPresent(String.self, forKey: .name) ?? "special closure"
+            }
+        }
+
+        public struct EarlyClose: Sendable, Equatable, Codable {
+            /// `YYYY-MM-DD`, exchange-local.
+            public var date: String
+            /// `HH:MM`, exchange-local.
+            public var close: String
+            public init(date: String, close: String = "13:00") {
+                self.date = date
+                self.close = close
+            }
+            enum CodingKeys: String, CodingKey { case date, close }
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                date = try container.decode(String.self, forKey: .date)
+                close = try container.decodeIfPresent(String.self, forKey: .close) ?? "13:00"
+            }
+        }
+    }
+
+    /// The scheduler: `market.session` and timers.
+    public struct Scheduler: Sendable, Equatable, Codable {
+        /// Seconds (real time) between periodic `market.session` messages.
+        public var statusIntervalSeconds: Double = 5
+        /// Scheduler-clock seconds between `timer.status_report` firings (the notifier's summary).
+        public var reportIntervalSeconds: Double = 3600
+        /// A simulated clock for demos and tests: its start as an ISO 8601 instant, e.g.
+        /// `2025-03-14T09:25:00-04:00`; empty runs on the real clock.
+        public var simulatedStart = ""
+        /// Simulated seconds per real second (60 runs a 6.5-hour session in 6.5 minutes).
+        public var simulatedSpeed: Double = 1
         public init() {}
     }
 
@@ -92,10 +147,11 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     public struct Ingestor: Sendable, Equatable, Codable {
         /// Fetch recent bars at start (REST providers), published as backfill.
         public var backfill = true
-        /// What to assume until the first `market.session` message arrives: `open` (poll and
-        /// watch for silence) or `closed` (wait). Afterwards the scheduler decides, with
+        /// The session to follow while no scheduler is heard (none yet, or no `market.session`
+        /// for 3 status intervals): `calendar` (the exchange calendar on this machine's clock),
+        /// `open` or `closed`. With a scheduler, it decides, with
         /// `market_hours.include_extended_hours` saying whether pre/post-market count as open.
-        public var sessionDefault = "open"
+        public var sessionDefault = "calendar"
         /// Seconds without data, while the market is open, before a `feed.silent` alert.
         public var feedSilenceSeconds: Double = 120
         /// Timeout of one HTTP request or WebSocket handshake, in seconds.

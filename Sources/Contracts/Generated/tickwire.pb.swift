@@ -388,6 +388,14 @@ public nonisolated struct Envelope: @unchecked Sendable {
     set {_uniqueStorage()._payload = .status(newValue)}
   }
 
+  public var timer: Timer {
+    get {
+      if case .timer(let v)? = _storage._payload {return v}
+      return Timer()
+    }
+    set {_uniqueStorage()._payload = .timer(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Payload: Equatable, Sendable {
@@ -399,6 +407,7 @@ public nonisolated struct Envelope: @unchecked Sendable {
     case session(MarketSession)
     case alert(Alert)
     case status(ServiceStatus)
+    case timer(Timer)
 
   }
 
@@ -614,6 +623,49 @@ public nonisolated struct MarketSession: Sendable {
   /// name of today's holiday, empty if none
   public var holiday: String = String()
 
+  /// when the current phase began
+  public var phaseStartNs: Int64 = 0
+
+  /// the scheduler's clock when it published (simulated or real)
+  public var clockNs: Int64 = 0
+
+  /// true when the scheduler runs a simulated clock
+  public var simulatedClock: Bool = false
+
+  /// simulated seconds per real second (1 for the real clock)
+  public var clockSpeed: Double = 0
+
+  /// the regular open of `trading_day`, or of the next trading day when closed
+  public var regularOpenNs: Int64 = 0
+
+  /// the regular close of that day (13:00 on an early close)
+  public var regularCloseNs: Int64 = 0
+
+  /// published because the phase just changed (else periodic)
+  public var changed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A scheduler timer. Topic: timer.<name>, e.g. timer.status_report, timer.end_of_day.
+public nonisolated struct Timer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  /// local date, YYYY-MM-DD
+  public var tradingDay: String = String()
+
+  /// the scheduler's clock when it fired (simulated or real)
+  public var clockNs: Int64 = 0
+
+  /// firings of this timer since the scheduler started
+  public var count: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -809,7 +861,7 @@ nonisolated extension Producer: SwiftProtobuf.Message, SwiftProtobuf._MessageImp
 
 nonisolated extension Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{1}producer\0\u{1}sequence\0\u{3}event_time_ns\0\u{3}publish_time_ns\0\u{2}\u{5}trade\0\u{1}quote\0\u{1}bar\0\u{1}features\0\u{1}signal\0\u{1}session\0\u{1}alert\0\u{1}status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{1}producer\0\u{1}sequence\0\u{3}event_time_ns\0\u{3}publish_time_ns\0\u{2}\u{5}trade\0\u{1}quote\0\u{1}bar\0\u{1}features\0\u{1}signal\0\u{1}session\0\u{1}alert\0\u{1}status\0\u{1}timer\0")
 
   fileprivate class _StorageClass {
     var _schemaVersion: UInt32 = 0
@@ -961,6 +1013,19 @@ nonisolated extension Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImp
             _storage._payload = .status(v)
           }
         }()
+        case 18: try {
+          var v: Timer?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .timer(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .timer(v)
+          }
+        }()
         default: break
         }
       }
@@ -1020,6 +1085,10 @@ nonisolated extension Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImp
       case .status?: try {
         guard case .status(let v)? = _storage._payload else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      }()
+      case .timer?: try {
+        guard case .timer(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
       }()
       case nil: break
       }
@@ -1444,7 +1513,7 @@ nonisolated extension Signal: SwiftProtobuf.Message, SwiftProtobuf._MessageImple
 
 nonisolated extension MarketSession: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MarketSession"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}exchange\0\u{1}phase\0\u{3}next_phase\0\u{3}next_change_ns\0\u{1}timezone\0\u{3}trading_day\0\u{3}early_close\0\u{1}holiday\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}exchange\0\u{1}phase\0\u{3}next_phase\0\u{3}next_change_ns\0\u{1}timezone\0\u{3}trading_day\0\u{3}early_close\0\u{1}holiday\0\u{3}phase_start_ns\0\u{3}clock_ns\0\u{3}simulated_clock\0\u{3}clock_speed\0\u{3}regular_open_ns\0\u{3}regular_close_ns\0\u{1}changed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1460,6 +1529,13 @@ nonisolated extension MarketSession: SwiftProtobuf.Message, SwiftProtobuf._Messa
       case 6: try { try decoder.decodeSingularStringField(value: &self.tradingDay) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.earlyClose) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.holiday) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.phaseStartNs) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.clockNs) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.simulatedClock) }()
+      case 12: try { try decoder.decodeSingularDoubleField(value: &self.clockSpeed) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.regularOpenNs) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.regularCloseNs) }()
+      case 15: try { try decoder.decodeSingularBoolField(value: &self.changed) }()
       default: break
       }
     }
@@ -1490,6 +1566,27 @@ nonisolated extension MarketSession: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if !self.holiday.isEmpty {
       try visitor.visitSingularStringField(value: self.holiday, fieldNumber: 8)
     }
+    if self.phaseStartNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.phaseStartNs, fieldNumber: 9)
+    }
+    if self.clockNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.clockNs, fieldNumber: 10)
+    }
+    if self.simulatedClock != false {
+      try visitor.visitSingularBoolField(value: self.simulatedClock, fieldNumber: 11)
+    }
+    if self.clockSpeed.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.clockSpeed, fieldNumber: 12)
+    }
+    if self.regularOpenNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.regularOpenNs, fieldNumber: 13)
+    }
+    if self.regularCloseNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.regularCloseNs, fieldNumber: 14)
+    }
+    if self.changed != false {
+      try visitor.visitSingularBoolField(value: self.changed, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1502,6 +1599,58 @@ nonisolated extension MarketSession: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if lhs.tradingDay != rhs.tradingDay {return false}
     if lhs.earlyClose != rhs.earlyClose {return false}
     if lhs.holiday != rhs.holiday {return false}
+    if lhs.phaseStartNs != rhs.phaseStartNs {return false}
+    if lhs.clockNs != rhs.clockNs {return false}
+    if lhs.simulatedClock != rhs.simulatedClock {return false}
+    if lhs.clockSpeed != rhs.clockSpeed {return false}
+    if lhs.regularOpenNs != rhs.regularOpenNs {return false}
+    if lhs.regularCloseNs != rhs.regularCloseNs {return false}
+    if lhs.changed != rhs.changed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Timer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Timer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}trading_day\0\u{3}clock_ns\0\u{1}count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tradingDay) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.clockNs) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.count) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.tradingDay.isEmpty {
+      try visitor.visitSingularStringField(value: self.tradingDay, fieldNumber: 2)
+    }
+    if self.clockNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.clockNs, fieldNumber: 3)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularUInt64Field(value: self.count, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Timer, rhs: Timer) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.tradingDay != rhs.tradingDay {return false}
+    if lhs.clockNs != rhs.clockNs {return false}
+    if lhs.count != rhs.count {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
