@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "bus-tap", targets: ["bus-tap"]),
         .executable(name: "ingestor", targets: ["ingestor"]),
         .executable(name: "processor", targets: ["processor"]),
+        .executable(name: "scheduler", targets: ["scheduler"]),
         .executable(name: "tickwire", targets: ["tickwire"]),
         .executable(name: "tickwire-bench", targets: ["tickwire-bench"]),
         .library(name: "Bus", targets: ["Bus"]),
@@ -77,6 +78,17 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
+        // The exchange calendar (XNYS): no dependencies.
+        .target(name: "MarketCalendar", swiftSettings: strictSettings),
+        .target(
+            name: "Scheduling",
+            dependencies: [
+                "Contracts", "MarketCalendar", "ServiceKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "Processing",
             dependencies: [
@@ -90,7 +102,7 @@ let package = Package(
         .target(
             name: "MarketData",
             dependencies: [
-                "Bus", "CCurl", "Contracts", "Processing", "ServiceKit",
+                "Bus", "CCurl", "Contracts", "MarketCalendar", "Processing", "Scheduling", "ServiceKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "WSClient", package: "swift-websocket"),
@@ -147,6 +159,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "scheduler",
+            dependencies: [
+                "MarketCalendar", "Scheduling", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "tickwire",
             dependencies: [
                 "OperatorKit", "ServiceKit",
@@ -189,6 +210,11 @@ let package = Package(
             name: "IndicatorsTests",
             dependencies: ["Indicators"],
             exclude: ["Fixtures"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MarketCalendarTests",
+            dependencies: ["MarketCalendar"],
             swiftSettings: strictSettings
         ),
         .testTarget(

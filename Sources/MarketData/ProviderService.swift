@@ -1,6 +1,8 @@
 import Contracts
 import Foundation
 import Logging
+import MarketCalendar
+import Scheduling
 import ServiceKit
 import ServiceLifecycle
 import Synchronization
@@ -14,6 +16,7 @@ public struct ProviderService: Service {
     let provider: any MarketDataProvider
     let symbols: [String]
     let state: SharedState
+    let calendar: MarketCalendar
     /// Sees every message published (after deduplication), e.g. the history endpoint's store.
     let observer: (@Sendable (Envelope.OneOf_Payload, _ eventTime: Int64) -> Void)?
 
@@ -46,8 +49,9 @@ public struct ProviderService: Service {
         self.provider = provider
         self.observer = observer
         symbols = environment.config.tickers
-        let initial: SessionGate = environment.config.ingestor.sessionDefault == "closed" ? .closed : .open(.regular)
-        state = SharedState(session: initial)
+        calendar = MarketCalendar.configured(environment.config)
+        let (phase, _) = SessionFollower.fallback(config: environment.config, calendar: calendar, now: WallClock.nanoseconds())
+        state = SharedState(session: phase == .closed ? .closed : .open(phase))
     }
 
     public func run() async throws {
@@ -220,32 +224,18 @@ public struct ProviderService: Service {
 
     // MARK: Session and silence
 
-    /// Follows `market.session` from the scheduler; until one arrives, config decides.
+    /// Follows `market.session` from the scheduler, with `ingestor.session_default` as the
+    /// fallback while none is heard (``SessionFollower``).
     func listenForSessions() async {
-        let subscription: MessageSubscription
-        do {
-            subscription = try await environment.subscribe([TopicPattern(exact: .marketSession)])
-        } catch {
-            environment.logger.error("cannot subscribe to market.session: \(error); staying with ingestor.session_default")
-            return
-        }
-        do {
-            for try await delivery in subscription.cancelOnGracefulShutdown() {
-                guard case .session(let session) = delivery.payload else { continue }
-                let gate: SessionGate = session.phase == .closed || session.phase == .unspecified ? .closed : .open(session.phase)
-                let changed = state.values.withLock { values -> Bool in
-                    defer {
-                        values.session = gate
-                        values.sessionFromScheduler = true
-                    }
-                    return values.session != gate || !values.sessionFromScheduler
-                }
-                if changed { environment.logger.info("market session: \(session.phase)") }
+        let state = self.state
+        let follower = SessionFollower(environment: environment, calendar: calendar) { phase, source in
+            let gate: SessionGate = phase == .closed || phase == .unspecified ? .closed : .open(phase)
+            state.values.withLock { values in
+                values.session = gate
+                values.sessionFromScheduler = source == .scheduler
             }
-        } catch {
-            environment.logger.error("market.session subscription failed: \(error)")
         }
-        await subscription.close()
+        await follower.run()
     }
 
     /// Raises `provider.feed_silent` once when no data arrived for `feed_silence_seconds`

@@ -388,10 +388,10 @@ public nonisolated struct Envelope: @unchecked Sendable {
     set {_uniqueStorage()._payload = .status(newValue)}
   }
 
-  public var timer: Timer {
+  public var timer: TimerEvent {
     get {
       if case .timer(let v)? = _storage._payload {return v}
-      return Timer()
+      return TimerEvent()
     }
     set {_uniqueStorage()._payload = .timer(newValue)}
   }
@@ -407,7 +407,7 @@ public nonisolated struct Envelope: @unchecked Sendable {
     case session(MarketSession)
     case alert(Alert)
     case status(ServiceStatus)
-    case timer(Timer)
+    case timer(TimerEvent)
 
   }
 
@@ -650,7 +650,7 @@ public nonisolated struct MarketSession: Sendable {
 }
 
 /// A scheduler timer. Topic: timer.<name>, e.g. timer.status_report, timer.end_of_day.
-public nonisolated struct Timer: Sendable {
+public nonisolated struct TimerEvent: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -1014,7 +1014,7 @@ nonisolated extension Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImp
           }
         }()
         case 18: try {
-          var v: Timer?
+          var v: TimerEvent?
           var hadOneofValue = false
           if let current = _storage._payload {
             hadOneofValue = true
@@ -1611,8 +1611,8 @@ nonisolated extension MarketSession: SwiftProtobuf.Message, SwiftProtobuf._Messa
   }
 }
 
-nonisolated extension Timer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Timer"
+nonisolated extension TimerEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TimerEvent"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}trading_day\0\u{3}clock_ns\0\u{1}count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -1646,7 +1646,7 @@ nonisolated extension Timer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplem
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Timer, rhs: Timer) -> Bool {
+  public static func ==(lhs: TimerEvent, rhs: TimerEvent) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.tradingDay != rhs.tradingDay {return false}
     if lhs.clockNs != rhs.clockNs {return false}
