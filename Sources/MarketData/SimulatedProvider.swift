@@ -43,10 +43,14 @@ public struct SimulatedProvider: MarketDataProvider {
             let simulatedElapsed = (clock.now - origin).inSeconds * speed
             let dueTime = start + Int64(simulatedElapsed * 1e9)
             var emitted = 0
+            // With `simulator.follow_session`, the market trades only while the session is open
+            // (prices keep moving while closed, so the open gaps as a real one does).
+            let trading = !settings.followSession || sink.currentSession != .closed
             while pending.time <= dueTime && emitted < 10_000 {
                 switch pending {
-                case .trade(let trade, let time): sink.emit(.trade(trade, time: time))
-                case .quote(let quote, let time): sink.emit(.quote(quote, time: time))
+                case .trade(let trade, let time) where trading: sink.emit(.trade(trade, time: time))
+                case .quote(let quote, let time) where trading: sink.emit(.quote(quote, time: time))
+                default: break
                 }
                 emitted += 1
                 pending = market.next(sessionStart: start)

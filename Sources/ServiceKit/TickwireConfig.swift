@@ -301,6 +301,9 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         /// Bars of simulated history (at `processor.bar_interval_seconds`) published as
         /// backfill at start, so indicators are ready at once; 0 for none.
         public var backfillBars = 0
+        /// Trade only while the session (from the scheduler, or `ingestor.session_default`)
+        /// is open; off by default, so a lone simulated ingestor always streams.
+        public var followSession = false
         public init() {}
     }
 
