@@ -58,6 +58,7 @@ public struct ConfigLoader: Sendable {
         ("TICKWIRE_PROVIDER_URL", ["provider_url"], false),
         ("TICKWIRE_HISTORY_BIND", ["ingestor", "history_bind"], false),
         ("TICKWIRE_HISTORY_ENDPOINTS", ["processor", "history_endpoints"], true),
+        ("TICKWIRE_SESSION_DEFAULT", ["ingestor", "session_default"], false),
     ]
 
     /// Environment variables that override numeric config keys.

@@ -67,7 +67,7 @@ struct TopicTests {
         #expect(TopicError.emptyKey.description == "empty topic key")
         #expect(
             TopicError.unknownKind("x").description
-                == "unknown topic kind 'x' (known: alert, bar, features, market, signal, status, tick)")
+                == "unknown topic kind 'x' (known: alert, bar, features, market, signal, status, tick, timer)")
         #expect(
             TopicError.keyTooLong("K").description == "topic key 'K' is longer than 32 characters")
         #expect(

@@ -59,6 +59,8 @@ struct TestBus {
         environment["TICKWIRE_SUBSCRIBE_ENDPOINT"] = subscribeEndpoint
         environment["TICKWIRE_PROXY_XSUB_BIND"] = publishEndpoint
         environment["TICKWIRE_PROXY_XPUB_BIND"] = subscribeEndpoint
+        // Tests run at any hour: without a scheduler, the market is open unless a test says not.
+        environment["TICKWIRE_SESSION_DEFAULT"] = "open"
         environment["TICKWIRE_HISTORY_BIND"] = historyEndpoint
         environment["TICKWIRE_HISTORY_ENDPOINTS"] = historyEndpoint
         environment["TICKWIRE_LOG_DIR"] = logDirectory

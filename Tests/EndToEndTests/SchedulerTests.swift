@@ -95,6 +95,13 @@ struct SchedulerTests {
         }
     }
 
+    /// The bus's environment without the suite-wide session default: these tests set their own.
+    func environment(_ bus: TestBus) -> [String: String] {
+        var environment = bus.environment
+        environment["TICKWIRE_SESSION_DEFAULT"] = nil
+        return environment
+    }
+
     func ingestorConfig(port: Int, scheduler: String, sessionDefault: String) throws -> String {
         try writeConfig(#"""
             {
@@ -122,7 +129,7 @@ struct SchedulerTests {
         let proxy = try await startProxy(bus)
         let tap = try RunningProcess("bus-tap", arguments: ["market.session", "status.ingestor", "--duration", "14"], environment: bus.environment)
         try await Task.sleep(for: .seconds(1.5))
-        let ingestor = try RunningProcess("ingestor", arguments: ["--config", config], environment: bus.environment)
+        let ingestor = try RunningProcess("ingestor", arguments: ["--config", config], environment: environment(bus))
         try await Task.sleep(for: .seconds(1))
         let scheduler = try RunningProcess("scheduler", arguments: ["--config", config], environment: bus.environment)
         _ = await tap.wait(seconds: 20)
@@ -162,7 +169,7 @@ struct SchedulerTests {
         let proxy = try await startProxy(bus)
         let tap = try RunningProcess("bus-tap", arguments: ["status.ingestor", "alert.", "--duration", "12"], environment: bus.environment)
         try await Task.sleep(for: .seconds(1.5))
-        let ingestor = try RunningProcess("ingestor", arguments: ["--config", config], environment: bus.environment)
+        let ingestor = try RunningProcess("ingestor", arguments: ["--config", config], environment: environment(bus))
         try await Task.sleep(for: .seconds(2.5))
         let noScheduler = requests(jsonLines(tap.stdout)).map(\.count).max() ?? -1
         let scheduler = try RunningProcess("scheduler", arguments: ["--config", config], environment: bus.environment)

@@ -72,9 +72,9 @@ struct CurlHTTPClientTests {
         let url = "http://127.0.0.1:\(port)/query?function=GLOBAL_QUOTE&symbol=AAPL&apikey=\(secret)"
         let clock = ContinuousClock()
         let start = clock.now
-        let error = try await withTimeout(seconds: 10) { () async throws -> HTTPError? in
+        let error = try await withTimeout(seconds: 30) { () async throws -> HTTPError? in
             do throws(HTTPError) {
-                _ = try await client.get(url, timeout: .seconds(5))
+                _ = try await client.get(url, timeout: .seconds(20))
                 return nil
             } catch {
                 return error
@@ -83,7 +83,9 @@ struct CurlHTTPClientTests {
         let failure = try #require(error)
         #expect(failure.kind == .unreachable)
         #expect(failure.curlCode == 7)
-        #expect(clock.now - start < .seconds(2))
+        // Refused is reported at once, not by the 20 s timeout; the bound leaves room for a
+        // loaded 2-core CI machine (seen: up to 4 s while end-to-end tests run).
+        #expect(clock.now - start < .seconds(8))
         #expect(failure.url == "http://127.0.0.1:\(port)/query?function=GLOBAL_QUOTE&symbol=AAPL&apikey=<redacted>")
         #expect(!failure.description.contains(secret))
         #expect(!"\(failure)".contains(secret))

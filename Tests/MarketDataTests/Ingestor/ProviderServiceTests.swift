@@ -70,6 +70,7 @@ func withIngestor(
             bind: true)
         var config = TickwireConfig()
         config.tickers = ["AAPL", "MSFT"]
+        config.ingestor.sessionDefault = "open"  // tests run at any hour
         config.bus.subscribeEndpoint = scheduler.endpoint
         config.ingestor.reconnectInitialSeconds = 0.02
         config.ingestor.reconnectMaxSeconds = 0.05
