@@ -62,7 +62,8 @@ struct StreamingConnectionTests {
         let transcript = Transcript(steps: [.expect(Self.subscribe)])
         let recorder = SinkRecorder()
         try await withFakeServer(replaying: transcript) { server in
-            let provider = try provider(url: server.url(), options: testOptions(ping: .milliseconds(150)))
+            // 400 ms: a pong is due within one interval, which a loaded 2-core CI machine can miss at 150 ms.
+            let provider = try provider(url: server.url(), options: testOptions(ping: .milliseconds(400)))
             let sink = recorder.sink
             let run = Task { try await provider.run(symbols: ["AAPL"], sink: sink) }
             try await waitUntil(seconds: 10, "three pings at the server") { server.pings.count >= 3 }
