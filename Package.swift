@@ -78,6 +78,8 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
+        // Models: pure Swift, deterministic under a seed; no dependencies.
+        .target(name: "Models", swiftSettings: strictSettings),
         // The exchange calendar (XNYS): no dependencies.
         .target(name: "MarketCalendar", swiftSettings: strictSettings),
         .target(
@@ -210,6 +212,11 @@ let package = Package(
             name: "IndicatorsTests",
             dependencies: ["Indicators"],
             exclude: ["Fixtures"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ModelsTests",
+            dependencies: ["Models"],
             swiftSettings: strictSettings
         ),
         .testTarget(

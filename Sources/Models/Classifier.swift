@@ -1,0 +1,64 @@
+import Foundation
+
+/// The three outcomes every model predicts, in this order everywhere (probability vectors,
+/// class indices, model files): the return over `horizon` bars falls below `-dead_zone`
+/// (down), stays within it (flat), or exceeds it (up).
+public enum Direction: Int, Sendable, CaseIterable, Codable {
+    case down = 0
+    case flat = 1
+    case up = 2
+
+    public static let count = 3
+}
+
+/// A trained model: features in, one probability per ``Direction`` out (summing to 1).
+///
+/// Implementations are immutable values, so one model serves any number of tasks.
+/// `features` are raw feature values in the schema's order; a model that needs scaling
+/// carries its own ``Standardizer`` fitted on its training rows only.
+public protocol Classifier: Sendable {
+    /// Short kind name: `logreg`, `rf`, `gbt`, `svm`, `xgboost`.
+    var kind: String { get }
+    /// Probabilities of down, flat and up for one feature row.
+    func probabilities(_ features: [Double]) -> [Double]
+}
+
+/// Learns a ``Classifier`` from rows and labels (class indices 0...2), deterministically for a
+/// given seed.
+public protocol ClassifierTrainer: Sendable {
+    var kind: String { get }
+    /// The hyperparameters, as recorded in the model file.
+    var hyperparameters: [String: Double] { get }
+    func fit(rows: [[Double]], labels: [Int], seed: UInt64) throws -> any Classifier
+}
+
+/// Per-feature mean and standard deviation, fitted on training rows only, applied to every
+/// row before a model that needs scaled inputs (logistic regression, SVM).
+public struct Standardizer: Sendable, Codable, Equatable {
+    public var mean: [Double]
+    public var scale: [Double]
+
+    public init(mean: [Double], scale: [Double]) {
+        self.mean = mean
+        self.scale = scale
+    }
+
+    /// Fits on `rows`; a constant feature gets scale 1 (it then maps to 0).
+    public init(fitting rows: [[Double]]) {
+        let width = rows.first?.count ?? 0
+        var mean = [Double](repeating: 0, count: width)
+        var squares = [Double](repeating: 0, count: width)
+        for row in rows { for j in 0..<width { mean[j] += row[j] } }
+        let n = Double(max(rows.count, 1))
+        for j in 0..<width { mean[j] /= n }
+        for row in rows { for j in 0..<width { let d = row[j] - mean[j]; squares[j] += d * d } }
+        self.mean = mean
+        scale = squares.map { let sd = ($0 / n).squareRoot(); return sd > 1e-12 ? sd : 1 }
+    }
+
+    public func transform(_ row: [Double]) -> [Double] {
+        var out = row
+        for j in out.indices { out[j] = (row[j] - mean[j]) / scale[j] }
+        return out
+    }
+}
