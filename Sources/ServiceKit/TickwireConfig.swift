@@ -46,6 +46,10 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     /// How every processor builds bars and indicators.
     public var processor = Processor()
     public var scheduler = Scheduler()
+    /// Trained models: where they are, what they predict, how the ensemble learns live.
+    public var models = Models()
+    /// Signal publication, position sizing and stops.
+    public var signals = Signals()
     /// Processor instances and the tickers each serves (disjoint). A processor started with
     /// `--instance NAME` serves the entry of that name; empty means one processor for all.
     public var processors: [ProcessorInstance] = []
@@ -120,6 +124,43 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
                 close = try container.decodeIfPresent(String.self, forKey: .close) ?? "13:00"
             }
         }
+    }
+
+    public struct Models: Sendable, Equatable, Codable {
+        /// Directory of model files (`*.json`) the signal generator loads and `tickwire train` writes.
+        public var directory = "models"
+        /// Bars ahead each model predicts.
+        public var horizon = 5
+        /// Return threshold between up/down and flat; 0 = chosen at training time so the three
+        /// classes are about equally common (recorded in the model file).
+        public var deadZone: Double = 0
+        /// Model kinds `tickwire train` fits.
+        public var kinds = ["rf", "gbt", "svm", "logreg"]
+        /// Weights by model name for `weighted_average` and `weighted_vote` (default 1 each).
+        public var weights: [String: Double] = [:]
+        /// Where `dynamic_ensemble` keeps its live weights across restarts.
+        public var stateFile = "data/ensemble_state.json"
+        /// Per-outcome decay of each model's live accuracy (0.98: the last ~50 outcomes count).
+        public var accuracyDecay = 0.98
+        /// A model whose live accuracy falls this far below its validation accuracy, after at
+        /// least `drift_min_outcomes` outcomes, raises a `model.drift` alert.
+        public var driftThreshold = 0.10
+        public var driftMinOutcomes = 30
+        public init() {}
+    }
+
+    public struct Signals: Sendable, Equatable, Codable {
+        /// Seconds after which an unchanged signal is published again (changes go out at once).
+        public var cooldownSeconds: Double = 300
+        /// Account size for position sizing.
+        public var capital: Double = 100_000
+        /// Fraction of capital at risk per trade if the stop is hit.
+        public var riskPerTrade = 0.01
+        /// Stop distance in ATRs (ATR from the features' `natr_14`).
+        public var atrStopMultiple: Double = 2
+        /// Largest position, as a fraction of capital.
+        public var maxPositionFraction = 0.25
+        public init() {}
     }
 
     /// The scheduler: `market.session` and timers.
@@ -358,7 +399,7 @@ public enum ProviderName {
 /// Ensemble methods the `ensemble_method` key accepts.
 public enum EnsembleMethodName {
     public static let all: [String] = [
-        "majority_vote", "weighted_vote", "average_probability", "weighted_probability", "stacking",
+        "simple_average", "weighted_average", "majority_vote", "weighted_vote", "confidence_weighted",
         "dynamic_ensemble",
     ]
 }

@@ -560,40 +560,128 @@ public nonisolated struct ModelVote: Sendable {
   /// its weight in the ensemble
   public var weight: Double = 0
 
+  /// the model's full distribution
+  public var probabilityDown: Double = 0
+
+  public var probabilityFlat: Double = 0
+
+  public var probabilityUp: Double = 0
+
+  /// decayed accuracy on live outcomes (dynamic_ensemble), 0 if none yet
+  public var liveAccuracy: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
 /// A trading signal. Topic: signal.<SYMBOL>.
-public nonisolated struct Signal: Sendable {
+// The unchecked Sendable conformance below is protoc-gen-swift's: the fields live in a private copy-on-write
+// storage class that is copied before any mutation, so no two values share mutable state.
+public nonisolated struct Signal: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var symbol: String = String()
+  public var symbol: String {
+    get {_storage._symbol}
+    set {_uniqueStorage()._symbol = newValue}
+  }
 
-  public var action: Action = .unspecified
+  public var action: Action {
+    get {_storage._action}
+    set {_uniqueStorage()._action = newValue}
+  }
 
   /// calibrated, 0...1
-  public var confidence: Double = 0
+  public var confidence: Double {
+    get {_storage._confidence}
+    set {_uniqueStorage()._confidence = newValue}
+  }
 
-  public var price: Double = 0
+  public var price: Double {
+    get {_storage._price}
+    set {_uniqueStorage()._price = newValue}
+  }
 
   /// fraction of capital, 0...1
-  public var suggestedPositionSize: Double = 0
+  public var suggestedPositionSize: Double {
+    get {_storage._suggestedPositionSize}
+    set {_uniqueStorage()._suggestedPositionSize = newValue}
+  }
 
-  public var ensembleMethod: String = String()
+  public var ensembleMethod: String {
+    get {_storage._ensembleMethod}
+    set {_uniqueStorage()._ensembleMethod = newValue}
+  }
 
-  public var votes: [ModelVote] = []
+  public var votes: [ModelVote] {
+    get {_storage._votes}
+    set {_uniqueStorage()._votes = newValue}
+  }
 
-  public var modelVersion: String = String()
+  public var modelVersion: String {
+    get {_storage._modelVersion}
+    set {_uniqueStorage()._modelVersion = newValue}
+  }
 
-  public var horizonSeconds: Int64 = 0
+  public var horizonSeconds: Int64 {
+    get {_storage._horizonSeconds}
+    set {_uniqueStorage()._horizonSeconds = newValue}
+  }
+
+  /// unique per signal, e.g. "AAPL-1741959000000000000-BUY"
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  /// price; below `price` for BUY, above for SELL, 0 for HOLD
+  public var stopLoss: Double {
+    get {_storage._stopLoss}
+    set {_uniqueStorage()._stopLoss = newValue}
+  }
+
+  /// suggested quantity (fractional shares allowed)
+  public var shares: Double {
+    get {_storage._shares}
+    set {_uniqueStorage()._shares = newValue}
+  }
+
+  /// capital at risk if the stop is hit
+  public var riskAmount: Double {
+    get {_storage._riskAmount}
+    set {_uniqueStorage()._riskAmount = newValue}
+  }
+
+  /// "name@version" of every model that voted
+  public var modelVersions: [String] {
+    get {_storage._modelVersions}
+    set {_uniqueStorage()._modelVersions = newValue}
+  }
+
+  /// the feature schema the models were trained on
+  public var schemaHash: String {
+    get {_storage._schemaHash}
+    set {_uniqueStorage()._schemaHash = newValue}
+  }
+
+  /// the bar whose features produced it
+  public var barEndTimeNs: Int64 {
+    get {_storage._barEndTimeNs}
+    set {_uniqueStorage()._barEndTimeNs = newValue}
+  }
+
+  public var horizonBars: Int32 {
+    get {_storage._horizonBars}
+    set {_uniqueStorage()._horizonBars = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// The exchange's session state. Topic: market.session.
@@ -1398,7 +1486,7 @@ nonisolated extension FeatureVector: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension ModelVote: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelVote"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}action\0\u{1}probability\0\u{1}weight\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}action\0\u{1}probability\0\u{1}weight\0\u{3}probability_down\0\u{3}probability_flat\0\u{3}probability_up\0\u{3}live_accuracy\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1410,6 +1498,10 @@ nonisolated extension ModelVote: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
       case 2: try { try decoder.decodeSingularEnumField(value: &self.action) }()
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.probability) }()
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.weight) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.probabilityDown) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.probabilityFlat) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.probabilityUp) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.liveAccuracy) }()
       default: break
       }
     }
@@ -1428,6 +1520,18 @@ nonisolated extension ModelVote: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
     if self.weight.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.weight, fieldNumber: 4)
     }
+    if self.probabilityDown.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.probabilityDown, fieldNumber: 5)
+    }
+    if self.probabilityFlat.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.probabilityFlat, fieldNumber: 6)
+    }
+    if self.probabilityUp.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.probabilityUp, fieldNumber: 7)
+    }
+    if self.liveAccuracy.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.liveAccuracy, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1436,6 +1540,10 @@ nonisolated extension ModelVote: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
     if lhs.action != rhs.action {return false}
     if lhs.probability != rhs.probability {return false}
     if lhs.weight != rhs.weight {return false}
+    if lhs.probabilityDown != rhs.probabilityDown {return false}
+    if lhs.probabilityFlat != rhs.probabilityFlat {return false}
+    if lhs.probabilityUp != rhs.probabilityUp {return false}
+    if lhs.liveAccuracy != rhs.liveAccuracy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1443,69 +1551,177 @@ nonisolated extension ModelVote: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
 
 nonisolated extension Signal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Signal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}action\0\u{1}confidence\0\u{1}price\0\u{3}suggested_position_size\0\u{3}ensemble_method\0\u{1}votes\0\u{3}model_version\0\u{3}horizon_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}action\0\u{1}confidence\0\u{1}price\0\u{3}suggested_position_size\0\u{3}ensemble_method\0\u{1}votes\0\u{3}model_version\0\u{3}horizon_seconds\0\u{1}id\0\u{3}stop_loss\0\u{1}shares\0\u{3}risk_amount\0\u{3}model_versions\0\u{3}schema_hash\0\u{3}bar_end_time_ns\0\u{3}horizon_bars\0")
+
+  fileprivate class _StorageClass {
+    var _symbol: String = String()
+    var _action: Action = .unspecified
+    var _confidence: Double = 0
+    var _price: Double = 0
+    var _suggestedPositionSize: Double = 0
+    var _ensembleMethod: String = String()
+    var _votes: [ModelVote] = []
+    var _modelVersion: String = String()
+    var _horizonSeconds: Int64 = 0
+    var _id: String = String()
+    var _stopLoss: Double = 0
+    var _shares: Double = 0
+    var _riskAmount: Double = 0
+    var _modelVersions: [String] = []
+    var _schemaHash: String = String()
+    var _barEndTimeNs: Int64 = 0
+    var _horizonBars: Int32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _symbol = source._symbol
+      _action = source._action
+      _confidence = source._confidence
+      _price = source._price
+      _suggestedPositionSize = source._suggestedPositionSize
+      _ensembleMethod = source._ensembleMethod
+      _votes = source._votes
+      _modelVersion = source._modelVersion
+      _horizonSeconds = source._horizonSeconds
+      _id = source._id
+      _stopLoss = source._stopLoss
+      _shares = source._shares
+      _riskAmount = source._riskAmount
+      _modelVersions = source._modelVersions
+      _schemaHash = source._schemaHash
+      _barEndTimeNs = source._barEndTimeNs
+      _horizonBars = source._horizonBars
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.symbol) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.action) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.confidence) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.price) }()
-      case 5: try { try decoder.decodeSingularDoubleField(value: &self.suggestedPositionSize) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.ensembleMethod) }()
-      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.votes) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
-      case 9: try { try decoder.decodeSingularInt64Field(value: &self.horizonSeconds) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._symbol) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._action) }()
+        case 3: try { try decoder.decodeSingularDoubleField(value: &_storage._confidence) }()
+        case 4: try { try decoder.decodeSingularDoubleField(value: &_storage._price) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._suggestedPositionSize) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._ensembleMethod) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._votes) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._modelVersion) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._horizonSeconds) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._stopLoss) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._shares) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._riskAmount) }()
+        case 14: try { try decoder.decodeRepeatedStringField(value: &_storage._modelVersions) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._schemaHash) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._barEndTimeNs) }()
+        case 17: try { try decoder.decodeSingularInt32Field(value: &_storage._horizonBars) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.symbol.isEmpty {
-      try visitor.visitSingularStringField(value: self.symbol, fieldNumber: 1)
-    }
-    if self.action != .unspecified {
-      try visitor.visitSingularEnumField(value: self.action, fieldNumber: 2)
-    }
-    if self.confidence.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.confidence, fieldNumber: 3)
-    }
-    if self.price.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.price, fieldNumber: 4)
-    }
-    if self.suggestedPositionSize.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.suggestedPositionSize, fieldNumber: 5)
-    }
-    if !self.ensembleMethod.isEmpty {
-      try visitor.visitSingularStringField(value: self.ensembleMethod, fieldNumber: 6)
-    }
-    if !self.votes.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.votes, fieldNumber: 7)
-    }
-    if !self.modelVersion.isEmpty {
-      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 8)
-    }
-    if self.horizonSeconds != 0 {
-      try visitor.visitSingularInt64Field(value: self.horizonSeconds, fieldNumber: 9)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._symbol.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._symbol, fieldNumber: 1)
+      }
+      if _storage._action != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._action, fieldNumber: 2)
+      }
+      if _storage._confidence.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._confidence, fieldNumber: 3)
+      }
+      if _storage._price.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._price, fieldNumber: 4)
+      }
+      if _storage._suggestedPositionSize.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._suggestedPositionSize, fieldNumber: 5)
+      }
+      if !_storage._ensembleMethod.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ensembleMethod, fieldNumber: 6)
+      }
+      if !_storage._votes.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._votes, fieldNumber: 7)
+      }
+      if !_storage._modelVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._modelVersion, fieldNumber: 8)
+      }
+      if _storage._horizonSeconds != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._horizonSeconds, fieldNumber: 9)
+      }
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 10)
+      }
+      if _storage._stopLoss.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._stopLoss, fieldNumber: 11)
+      }
+      if _storage._shares.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._shares, fieldNumber: 12)
+      }
+      if _storage._riskAmount.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._riskAmount, fieldNumber: 13)
+      }
+      if !_storage._modelVersions.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._modelVersions, fieldNumber: 14)
+      }
+      if !_storage._schemaHash.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._schemaHash, fieldNumber: 15)
+      }
+      if _storage._barEndTimeNs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._barEndTimeNs, fieldNumber: 16)
+      }
+      if _storage._horizonBars != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._horizonBars, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Signal, rhs: Signal) -> Bool {
-    if lhs.symbol != rhs.symbol {return false}
-    if lhs.action != rhs.action {return false}
-    if lhs.confidence != rhs.confidence {return false}
-    if lhs.price != rhs.price {return false}
-    if lhs.suggestedPositionSize != rhs.suggestedPositionSize {return false}
-    if lhs.ensembleMethod != rhs.ensembleMethod {return false}
-    if lhs.votes != rhs.votes {return false}
-    if lhs.modelVersion != rhs.modelVersion {return false}
-    if lhs.horizonSeconds != rhs.horizonSeconds {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._symbol != rhs_storage._symbol {return false}
+        if _storage._action != rhs_storage._action {return false}
+        if _storage._confidence != rhs_storage._confidence {return false}
+        if _storage._price != rhs_storage._price {return false}
+        if _storage._suggestedPositionSize != rhs_storage._suggestedPositionSize {return false}
+        if _storage._ensembleMethod != rhs_storage._ensembleMethod {return false}
+        if _storage._votes != rhs_storage._votes {return false}
+        if _storage._modelVersion != rhs_storage._modelVersion {return false}
+        if _storage._horizonSeconds != rhs_storage._horizonSeconds {return false}
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._stopLoss != rhs_storage._stopLoss {return false}
+        if _storage._shares != rhs_storage._shares {return false}
+        if _storage._riskAmount != rhs_storage._riskAmount {return false}
+        if _storage._modelVersions != rhs_storage._modelVersions {return false}
+        if _storage._schemaHash != rhs_storage._schemaHash {return false}
+        if _storage._barEndTimeNs != rhs_storage._barEndTimeNs {return false}
+        if _storage._horizonBars != rhs_storage._horizonBars {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
