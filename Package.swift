@@ -80,6 +80,8 @@ let package = Package(
         ),
         // Models: pure Swift, deterministic under a seed; no dependencies.
         .target(name: "Models", swiftSettings: strictSettings),
+        // Datasets, walk-forward validation and metrics for `tickwire train`.
+        .target(name: "Training", dependencies: ["Indicators", "Models"], swiftSettings: strictSettings),
         // The exchange calendar (XNYS): no dependencies.
         .target(name: "MarketCalendar", swiftSettings: strictSettings),
         .target(
