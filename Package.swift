@@ -80,6 +80,16 @@ let package = Package(
         ),
         // Models: pure Swift, deterministic under a seed; no dependencies.
         .target(name: "Models", swiftSettings: strictSettings),
+        .target(
+            name: "Signals",
+            dependencies: [
+                "Contracts", "Indicators", "Models", "Scheduling", "ServiceKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Datasets, walk-forward validation and metrics for `tickwire train`.
         .target(name: "Training", dependencies: ["Indicators", "Models"], swiftSettings: strictSettings),
         // The exchange calendar (XNYS): no dependencies.
