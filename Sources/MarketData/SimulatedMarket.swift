@@ -56,6 +56,13 @@ public struct SimulatedMarket: Sendable {
         var symbol: String
         var price: Double
         var lastTime: Int64
+        /// Regimes, so models have something to learn: in momentum, the drift follows the
+        /// recent trend; in mean reversion, the price is pulled back to its slow average.
+        var momentum = true
+        /// An exponential average of the log-return rate (per second, time constant 60 s).
+        var trend = 0.0
+        /// An exponential average of the log price (time constant 300 s).
+        var anchor = 0.0
     }
 
     public let settings: TickwireConfigSimulator
@@ -100,8 +107,23 @@ public struct SimulatedMarket: Sendable {
         let dt = Double(now - instrument.lastTime) / 1e9
         let sigma = settings.annualVolatility * activity.squareRoot()
         let variance = sigma * sigma * dt / Self.secondsPerYear
-        instrument.price *= exp(-0.5 * variance + variance.squareRoot() * random.normal())
+        // Regime drift (log price per second): momentum follows the trend, mean reversion
+        // pulls toward the anchor; regimes last `regime_seconds` on average.
+        let logPrice = log(instrument.price)
+        if instrument.anchor == 0 { instrument.anchor = logPrice }
+        let strength = settings.regimeStrength
+        var drift = 0.0
+        if strength > 0 {
+            if random.unit() < 1 - exp(-dt / max(settings.regimeSeconds, 1)) { instrument.momentum.toggle() }
+            drift = instrument.momentum
+                ? 0.7 * strength * instrument.trend
+                : -2.0 * strength * (logPrice - instrument.anchor) / 120
+        }
+        let change = drift * dt - 0.5 * variance + variance.squareRoot() * random.normal()
+        instrument.price *= exp(change)
         instrument.price = max(instrument.price, 0.01)
+        instrument.trend += (change - instrument.trend * dt) / 60
+        instrument.anchor += (log(instrument.price) - instrument.anchor) * min(dt / 300, 1)
         instrument.lastTime = now
         instruments[index] = instrument
 

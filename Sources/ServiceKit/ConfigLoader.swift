@@ -401,6 +401,8 @@ public struct ConfigLoader: Sendable {
         guard config.simulator.tradesPerSecond > 0 else {
             throw fail("simulator.trades_per_second", "must be more than 0")
         }
+        guard config.simulator.regimeStrength >= 0 else { throw fail("simulator.regime_strength", "must not be negative (0 = a plain random walk)") }
+        guard config.simulator.regimeSeconds > 0 else { throw fail("simulator.regime_seconds", "must be more than 0") }
         guard (0...100_000).contains(config.simulator.backfillBars) else {
             throw fail("simulator.backfill_bars", "must be from 0 to 100000")
         }

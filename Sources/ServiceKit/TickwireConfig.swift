@@ -342,6 +342,11 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         /// Bars of simulated history (at `processor.bar_interval_seconds`) published as
         /// backfill at start, so indicators are ready at once; 0 for none.
         public var backfillBars = 0
+        /// How strongly prices follow their regime (momentum: the drift follows the recent trend;
+        /// mean reversion: a pull back to the slow average); 0 is a plain random walk.
+        public var regimeStrength: Double = 1
+        /// Average length of a regime, in simulated seconds.
+        public var regimeSeconds: Double = 900
         /// Trade only while the session (from the scheduler, or `ingestor.session_default`)
         /// is open; off by default, so a lone simulated ingestor always streams.
         public var followSession = false

@@ -97,11 +97,12 @@ public enum AlphaVantage {
     /// The request URL. `apiKey` goes in as `apikey` (percent-encoded); never log the result
     /// unredacted (``URLRedaction/redact(_:)``).
     public static func url(
-        base: String, function: Function, symbol: String, apiKey: String, entitlement: String = ""
+        base: String, function: Function, symbol: String, apiKey: String, entitlement: String = "",
+        interval: String = "1min", outputSize: String = "compact"
     ) -> String {
         var parameters = [("function", function.rawValue), ("symbol", symbol)]
         if function == .intraday {
-            parameters += [("interval", "1min"), ("outputsize", "compact")]
+            parameters += [("interval", interval), ("outputsize", outputSize)]
         }
         if !entitlement.isEmpty { parameters.append(("entitlement", entitlement)) }
         parameters.append(("apikey", apiKey))
