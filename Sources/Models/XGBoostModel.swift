@@ -2,7 +2,8 @@ import Foundation
 
 /// A classifier trained in Python with XGBoost and imported from the JSON file that
 /// `XGBClassifier.save_model("m.json")` / `Booster.save_model("m.json")` writes
-/// (xgboost 1.x to 3.x; checked against xgboost 3.2.0).
+/// (the 1.x-3.x layout: a scalar or 3.x vector `base_score`, with or without `split_type` and
+/// `iteration_indptr`; verified against xgboost 3.2.0's `predict_proba`).
 ///
 /// ## Classes
 /// - A 3-class model (`multi:softprob` or `multi:softmax`, `num_class` 3) predicts labels
@@ -41,7 +42,7 @@ public struct XGBoostModel: Classifier {
 
     /// One node: an internal node reads `feature` and goes to `left` when the float32 feature is
     /// below `value`, to `right` otherwise, and to `missing` when it is NaN; a leaf has
-    /// `feature == -1` and adds `value` (already scaled by a DART weight) to its class's margin.
+    /// `feature == -1` and adds `value` to its tree's class margin (times the tree's DART weight).
     struct Node: Sendable {
         var feature: Int32
         var value: Float
@@ -255,6 +256,7 @@ public struct XGBoostModel: Classifier {
     }
 
     /// P(down), P(flat), P(up) for one row of ``numFeatures`` raw features (NaN = missing).
+    /// A row of any other width is a programming error (schema mismatch) and traps.
     public func probabilities(_ features: [Double]) -> [Double] {
         var m = margins(features)
         if m.count == 1 {
