@@ -56,10 +56,17 @@ public struct RBFSupportVectorMachine: Classifier, Codable, Equatable {
     public var featureCount: Int { standardizer.mean.count }
     public var components: Int { phases.count }
 
+    /// The random Fourier features `z(x)` of one raw row (standardized first), followed by the
+    /// constant 1 the bias weight multiplies: `z(x)·z(y)` without the last terms approximates
+    /// `exp(−γ‖x − y‖²)` on standardized rows.
+    public func fourierFeatures(_ features: [Double]) -> [Double] {
+        precondition(features.count == featureCount, "svm: \(features.count) features, model has \(featureCount)")
+        return randomFeatures(standardizer.transform(features), frequencies: frequencies, phases: phases)
+    }
+
     /// The one-vs-rest decision values of one row.
     public func decisionValues(_ features: [Double]) -> [Double] {
-        precondition(features.count == featureCount, "svm: \(features.count) features, model has \(featureCount)")
-        let z = randomFeatures(standardizer.transform(features), frequencies: frequencies, phases: phases)
+        let z = fourierFeatures(features)
         return weights.map { dot($0, z) }
     }
 
