@@ -107,7 +107,7 @@ struct TreeParameters {
 }
 
 /// Grows one CART tree on the rows with positive `weight` (bootstrap counts for a forest,
-/// 0/1 for a subsampled boosting round), best split first, depth-first, exactly as scikit-learn's
+/// 0/1 for a subsampled boosting round), depth-first, each node split at its best split, as scikit-learn's
 /// `BestSplitter`: every distinct threshold of each candidate feature is scored (midpoints
 /// between consecutive distinct values), and `min_samples_leaf` counts distinct rows.
 func growTree(

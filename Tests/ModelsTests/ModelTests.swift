@@ -163,6 +163,20 @@ struct ModelTests {
         #expect(worst < 0.1, "largest kernel error \(worst)")
     }
 
+    @Test("a class missing from the training rows: finite model, valid probabilities, low probability for it",
+          arguments: ["logreg", "rf", "gbt", "svm"])
+    func missingClass(kind: String) throws {
+        let labels = Fixtures.trainLabels.map { $0 == 1 ? 2 : $0 }  // no flat rows
+        let model = try trainer(kind: kind, hyperparameters: Fixtures.quick[kind]!)
+            .fit(rows: Fixtures.train, labels: labels, seed: 1)
+        _ = try Fixtures.file(model).encoded()  // JSON has no infinities: this throws on one
+        for row in Fixtures.test {
+            let p = model.probabilities(row)
+            #expect(p.allSatisfy { $0 >= 0 && $0 <= 1 } && abs(p.reduce(0, +) - 1) < 1e-9)
+            #expect(p[1] < 0.05, "\(kind): \(p)")
+        }
+    }
+
     @Test("trainers refuse bad training sets")
     func badTrainingSets() throws {
         let trainer = try Models.trainer(kind: "rf", hyperparameters: ["n_estimators": 1])
