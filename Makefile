@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
-.PHONY: all deps build test demo bench check-deploy proto clean
+.PHONY: all deps build test demo demo-models bench check-deploy proto clean
 
 all: build
 
@@ -22,9 +22,23 @@ test: deps
 		$(SWIFT) test --skip-build --parallel --num-workers 2
 	scripts/check-deploy.sh
 
-## demo: run the whole stack locally on the simulated provider (Ctrl-C stops it)
+DEMO_TRAIN_TICKERS = AAPL MSFT AMZN
+
+## demo: run the whole stack locally on the simulated provider (Ctrl-C stops it); trains the
+## demo's models first if models/demo has none
 demo: build
+	@test -f models/demo/report.json || $(MAKE) --no-print-directory demo-models
 	"$(BIN_DIR)/tickwire" up --config config/demo.json
+
+## demo-models: train the demo's models on simulated history (5 s bars, the live simulator's model)
+demo-models: build
+	mkdir -p data/demo
+	for symbol in $(DEMO_TRAIN_TICKERS); do \
+		"$(BIN_DIR)/tickwire" history --provider simulated --symbol $$symbol --interval 5s --bars 2000 \
+			--config config/demo.json --output data/demo/$$symbol.csv || exit 1; \
+	done
+	"$(BIN_DIR)/tickwire" train --config config/demo.json --data $(foreach s,$(DEMO_TRAIN_TICKERS),data/demo/$(s).csv) \
+		--out models/demo --trees 30 --folds 3
 
 ## bench: bus throughput and latency against raw libzmq, and indicator cost against TA-Lib's
 ## batch functions, each baseline measured in the same run

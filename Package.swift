@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "ingestor", targets: ["ingestor"]),
         .executable(name: "processor", targets: ["processor"]),
         .executable(name: "scheduler", targets: ["scheduler"]),
+        .executable(name: "signal-generator", targets: ["signal-generator"]),
         .executable(name: "tickwire", targets: ["tickwire"]),
         .executable(name: "tickwire-bench", targets: ["tickwire-bench"]),
         .library(name: "Bus", targets: ["Bus"]),
@@ -182,9 +183,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "signal-generator",
+            dependencies: [
+                "ServiceKit", "Signals",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "tickwire",
             dependencies: [
-                "OperatorKit", "ServiceKit",
+                "Contracts", "Indicators", "MarketData", "Models", "OperatorKit", "ServiceKit", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

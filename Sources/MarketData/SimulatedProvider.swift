@@ -103,3 +103,17 @@ extension SimulatedProvider {
         return (result, closes)
     }
 }
+
+/// The simulated market's history, for `tickwire history --provider simulated` (the demo
+/// trains on it): the same model and seed as the live simulator, aggregated into bars.
+public enum SimulatedHistory {
+    public static func bars(symbol: String, config: TickwireConfig, count: Int, intervalSeconds: Int64) -> [Bar] {
+        // One path per symbol: the symbol's bytes are mixed into the seed.
+        var settings = config.simulator
+        for byte in symbol.utf8 { settings.seed = (settings.seed ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return SimulatedProvider.history(
+            symbols: [symbol], settings: settings, bars: count, intervalNs: intervalSeconds * 1_000_000_000,
+            timeZone: TimeZone(identifier: config.marketHours.timezone) ?? .gmt, end: WallClock.nanoseconds()
+        ).bars
+    }
+}

@@ -112,10 +112,12 @@ public struct TrainingRun {
             "walk-forward: \(report.folds) folds, \(report.rows) rows (\(report.from) … \(report.to)), horizon \(report.horizon) bars, dead zone ±\(String(format: "%.5f", report.deadZone))",
             "class balance: " + ["down", "flat", "up"].map { "\($0) \(report.classBalance[$0] ?? 0)" }.joined(separator: ", "),
             "",
-            String(format: "%-26@ %8@ %9@ %8@ %6@", "model" as NSString, "accuracy" as NSString, "balanced" as NSString, "log loss" as NSString, "AUC" as NSString),
+            "model".padding(toLength: 32, withPad: " ", startingAt: 0) + "accuracy  balanced  log loss    AUC",
         ]
         func row(_ name: String, _ s: Scores) {
-            lines.append(String(format: "%-26@ %8.3f %9.3f %8.3f %6.3f", name as NSString, s.accuracy, s.balancedAccuracy, s.logLoss, s.auc))
+            lines.append(
+                name.padding(toLength: 32, withPad: " ", startingAt: 0)
+                    + String(format: "%8.3f  %8.3f  %8.3f  %5.3f", s.accuracy, s.balancedAccuracy, s.logLoss, s.auc))
         }
         for (name, s) in report.models.sorted(by: { $0.key < $1.key }) { row(name, s) }
         for (name, s) in report.ensemble.sorted(by: { $0.key < $1.key }) { row("ensemble " + name, s) }

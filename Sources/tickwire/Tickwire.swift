@@ -11,8 +11,8 @@ import UnixSignals
 struct Tickwire: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tickwire",
-        abstract: "Run and operate a Tickwire stack.",
-        subcommands: [Up.self]
+        abstract: "Run and operate a Tickwire stack; train and score models.",
+        subcommands: [Up.self, Train.self, Predict.self, History.self]
     )
 }
 
