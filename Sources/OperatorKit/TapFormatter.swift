@@ -130,13 +130,13 @@ public struct TapStatistics: Sendable {
             let fill = String(repeating: " ", count: max(0, width - text.count))
             return right ? fill + text : text + fill
         }
-        var lines = [pad("TOPIC", 22) + pad("MSGS", 10, right: true) + pad("RATE/s", 10, right: true) + "  " + pad("PRODUCER", 22) + "LAST"]
+        var lines = [pad("TOPIC", 22) + pad("MSGS", 10, right: true) + pad("RATE/s", 10, right: true) + "  " + pad("PRODUCER", 26) + "LAST"]
         for key in rows.keys.sorted() {
             guard var row = rows[key] else { continue }
             let rate = window > 0 ? Double(row.windowCount) / window : 0
             lines.append(
                 pad(row.topic, 22) + pad(String(row.count), 10, right: true)
-                    + pad(String(format: "%.1f", rate), 10, right: true) + "  " + pad(row.lastProducer, 22) + row.last)
+                    + pad(String(format: "%.1f", rate), 10, right: true) + "  " + pad(row.lastProducer, 26) + row.last)
             row.windowCount = 0
             rows[key] = row
         }

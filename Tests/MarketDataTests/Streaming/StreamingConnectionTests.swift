@@ -62,11 +62,17 @@ struct StreamingConnectionTests {
         let transcript = Transcript(steps: [.expect(Self.subscribe)])
         let recorder = SinkRecorder()
         try await withFakeServer(replaying: transcript) { server in
-            // 400 ms: a pong is due within one interval, which a loaded 2-core CI machine can miss at 150 ms.
-            let provider = try provider(url: server.url(), options: testOptions(ping: .milliseconds(400)))
+            // 1 s: a pong is due within one interval, which a loaded 2-core CI machine (models
+            // training in parallel tests) missed at 150 and 400 ms.
+            let provider = try provider(url: server.url(), options: testOptions(ping: .seconds(1)))
             let sink = recorder.sink
             let run = Task { try await provider.run(symbols: ["AAPL"], sink: sink) }
-            try await waitUntil(seconds: 10, "three pings at the server") { server.pings.count >= 3 }
+            do {
+                try await waitUntil(seconds: 20, "three pings at the server") { server.pings.count >= 3 }
+            } catch {
+                Issue.record("issues so far: \(recorder.issues.values)")
+                throw error
+            }
             run.cancel()
             _ = try await withTimeout(seconds: 5, "run after cancel") { _ = await run.result }
         }
