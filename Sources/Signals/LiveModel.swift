@@ -12,11 +12,16 @@ public struct LiveModel: Sendable {
     public var horizon: Int
     public var deadZone: Double
     public var schemaHash: String
+    /// Calibration temperatures from training: this model's, and the ensemble's.
+    public var temperature: Double
+    public var ensembleTemperature: Double
 
     public init(
         name: String, version: String, kind: String, classifier: any Classifier, validationAccuracy: Double,
-        horizon: Int, deadZone: Double, schemaHash: String
+        horizon: Int, deadZone: Double, schemaHash: String, temperature: Double = 1, ensembleTemperature: Double = 1
     ) {
+        self.temperature = temperature
+        self.ensembleTemperature = ensembleTemperature
         self.name = name
         self.version = version
         self.kind = kind
@@ -25,6 +30,13 @@ public struct LiveModel: Sendable {
         self.horizon = horizon
         self.deadZone = deadZone
         self.schemaHash = schemaHash
+    }
+}
+
+extension LiveModel {
+    /// The model's calibrated distribution for one feature row.
+    public func probabilities(_ features: [Double]) -> [Double] {
+        TemperatureScaling.apply(classifier.probabilities(features), temperature: temperature)
     }
 }
 

@@ -136,14 +136,15 @@ public struct SignalService: Service {
                 }
             }
             // The ensemble now.
-            let distributions = values.models.map { $0.classifier.probabilities(features.values) }
+            let distributions = values.models.map { $0.probabilities(features.values) }
             let weights: [Double]
             switch method {
             case .weightedAverage, .weightedVote: weights = values.models.map { config.models.weights[$0.name] ?? 1 }
             case .dynamicEnsemble: weights = values.models.map { values.accuracy.accuracy(of: $0) }
             default: weights = []
             }
-            let (probabilities, modelWeights) = method.combine(distributions, weights: weights)
+            let (combined, modelWeights) = method.combine(distributions, weights: weights)
+            let probabilities = TemperatureScaling.apply(combined, temperature: first.ensembleTemperature)
             var choices: [String: Int] = [:]
             for (model, p) in zip(values.models, distributions) { choices[model.name] = EnsembleMethod.argmaxIndex(p) }
             ticker.pending.append((index, features.close, choices))

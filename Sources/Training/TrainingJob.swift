@@ -65,6 +65,7 @@ public struct TrainingJob {
                 metrics: [
                     "accuracy": scores?.accuracy ?? 0, "balanced_accuracy": scores?.balancedAccuracy ?? 0,
                     "log_loss": scores?.logLoss ?? 0, "auc": scores?.auc ?? 0,
+                    "temperature": run.temperatures[kind] ?? 1, "ensemble_temperature": run.ensembleTemperature,
                 ],
                 seed: seed, createdAt: created, payload: try ModelPayload(classifier))
             try file.save(to: (output as NSString).appendingPathComponent("\(kind).json"))

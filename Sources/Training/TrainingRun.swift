@@ -46,6 +46,9 @@ public struct TrainingRun {
 
     /// The fold of every row in validation (0: only ever trained on), for `--export-dataset`.
     public private(set) var foldOfRow: [Int] = []
+    /// Each model's calibration temperature, and the ensemble's (see ``TemperatureScaling``).
+    public private(set) var temperatures: [String: Double] = [:]
+    public private(set) var ensembleTemperature = 1.0
 
     /// Runs validation, then the final fits. Returns the report and the final classifiers.
     public mutating func run(progress: ProgressBar?) throws -> (report: Report, models: [(kind: String, classifier: any Classifier, trainer: any ClassifierTrainer)]) {
@@ -79,12 +82,23 @@ public struct TrainingRun {
                 return (0..<Direction.count).map { $0 == past ? 0.98 : 0.01 }
             }
         }
+        // Calibration: a temperature per model, then one for the ensemble, fitted on the
+        // out-of-sample predictions; the report's scores are of the calibrated probabilities.
         var models: [String: Scores] = [:]
-        for kind in kinds { models[kind] = Scores(probabilities: outOfSample[kind]!, labels: testLabels) }
+        for kind in kinds {
+            let t = TemperatureScaling.fit(probabilities: outOfSample[kind]!, labels: testLabels)
+            temperatures[kind] = t
+            outOfSample[kind] = outOfSample[kind]!.map { TemperatureScaling.apply($0, temperature: t) }
+            models[kind] = Scores(probabilities: outOfSample[kind]!, labels: testLabels)
+        }
         var ensemble: [String: Scores] = [:]
         let perRow = testLabels.indices.map { i in kinds.map { outOfSample[$0]![i] } }
+        let served = ensembleMethod == .dynamicEnsemble || ensembleMethod == .weightedAverage || ensembleMethod == .weightedVote
+            ? EnsembleMethod.simpleAverage : ensembleMethod
+        ensembleTemperature = TemperatureScaling.fit(
+            probabilities: perRow.map { served.combine($0, weights: []).probabilities }, labels: testLabels)
         for method in [EnsembleMethod.simpleAverage, .majorityVote, .confidenceWeighted] + (ensembleMethod == .simpleAverage ? [] : [ensembleMethod]) where method != .dynamicEnsemble {
-            let combined = perRow.map { method.combine($0, weights: []).probabilities }
+            let combined = perRow.map { TemperatureScaling.apply(method.combine($0, weights: []).probabilities, temperature: ensembleTemperature) }
             ensemble[method.rawValue] = Scores(probabilities: combined, labels: testLabels)
         }
         var balance: [String: Int] = [:]
@@ -124,7 +138,7 @@ public struct TrainingRun {
         for (name, s) in report.baselines.sorted(by: { $0.key < $1.key }) { row("baseline " + name, s) }
         if let best = report.ensemble["simple_average"] {
             lines.append("")
-            lines.append("calibration (ensemble simple_average): confidence bin → mean confidence, accuracy, count")
+            lines.append("calibration (ensemble simple_average, temperature-scaled out of sample): confidence bin → mean confidence, accuracy, count")
             for bin in best.calibration {
                 lines.append(String(format: "  %.1f–%.1f  %.3f  %.3f  %d", bin.lower, bin.upper, bin.meanConfidence, bin.accuracy, bin.count))
             }

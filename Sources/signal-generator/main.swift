@@ -14,8 +14,10 @@ struct SignalGenerator: AsyncParsableCommand {
 
     mutating func run() async throws {
         let status = await ServiceRuntime.run(service: "signal-generator", options: common) { environment in
-            let directory = environment.config.models.directory
-            return [try SignalService(environment: environment) { try ModelDirectory.load(directory) }]
+            let models = environment.config.models
+            return [try SignalService(environment: environment) {
+                try ModelDirectory.load(models.directory, horizon: models.horizon, deadZone: models.deadZone)
+            }]
         }
         if status != 0 { throw ExitCode(status) }
     }

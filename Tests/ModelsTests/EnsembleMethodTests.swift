@@ -39,3 +39,22 @@ struct EnsembleMethodTests {
         }
     }
 }
+
+@Suite("Temperature scaling")
+struct TemperatureScalingTests {
+    @Test("an over-confident model is softened until its confidence matches its hit rate")
+    func calibrates() {
+        // Always 90 % sure of its pick, right 60 % of the time.
+        var probabilities: [[Double]] = []
+        var labels: [Int] = []
+        for i in 0..<1_000 {
+            probabilities.append([0.05, 0.05, 0.9])
+            labels.append(i % 10 < 6 ? 2 : (i % 2))
+        }
+        let t = TemperatureScaling.fit(probabilities: probabilities, labels: labels)
+        #expect(t > 1)
+        let calibrated = TemperatureScaling.apply([0.05, 0.05, 0.9], temperature: t)
+        #expect(abs(calibrated[2] - 0.6) < 0.01, "\(calibrated)")
+        #expect(TemperatureScaling.apply([0.2, 0.3, 0.5], temperature: 1) == [0.2, 0.3, 0.5])
+    }
+}
