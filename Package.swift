@@ -236,6 +236,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SignalsTests",
+            dependencies: ["Signals", "Models", "Contracts"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ModelsTests",
             dependencies: ["Models"],
             swiftSettings: strictSettings
