@@ -105,4 +105,77 @@ struct SignalTests {
         #expect(generator.stderr.contains("0123456789abcdef"), "\(generator.stderr)")
         #expect(generator.stderr.contains("rf.json"), "\(generator.stderr)")
     }
+
+    @Test("no signal outside the allowed session; SIGHUP reloads the models without a restart")
+    func sessionsAndReload() async throws {
+        let directory = try TemporaryDirectory()
+        let models = try await trainQuickModels(directory)
+        let bus = try TestBus()
+        var environment = bus.environment
+        environment["TICKWIRE_SESSION_DEFAULT"] = nil
+        // A few seconds of regular session on the simulated clock, then after-hours (closed for
+        // signals without extended hours).
+        let config = try writeConfig(#"""
+            {
+                "tickers": ["AAPL"],
+                "signal_threshold": 0.4,
+                "simulator": { "trades_per_second": 30, "backfill_bars": 150 },
+                "processor": { "bar_interval_seconds": 1, "late_tolerance_seconds": 0.1 },
+                "models": { "directory": "\#(models)", "state_file": "\#(directory.file("state.json"))", "horizon": 3 },
+                "signals": { "cooldown_seconds": 0.2 },
+                "ingestor": { "session_default": "closed" },
+                "scheduler": { "simulated_start": "2025-03-14T15:59:55-04:00", "status_interval_seconds": 0.5 }
+            }
+            """#)
+        let proxy = try await startProxy(bus)
+        let tap = try RunningProcess("bus-tap", arguments: ["signal.", "market.session", "--duration", "16"], environment: environment)
+        try await Task.sleep(for: .seconds(1.5))
+        let scheduler = try RunningProcess("scheduler", arguments: ["--config", config], environment: environment)
+        let generator = try RunningProcess("signal-generator", arguments: ["--config", config], environment: environment)
+        let ingestor = try RunningProcess("ingestor", arguments: ["--config", config], environment: environment)
+        let processor = try RunningProcess("processor", arguments: ["--config", config], environment: environment)
+        try await Task.sleep(for: .seconds(8))
+        generator.signal(SIGHUP)
+        let reloaded = await generator.waitForOutput(seconds: 5) { $0.contains("reloaded 2 models (SIGHUP)") }
+        #expect(reloaded, "\(generator.stderr)")
+        _ = await tap.wait(seconds: 20)
+        for process in [generator, processor, ingestor, scheduler] { #expect(await process.stop() == 0, "\(process.name): \(process.stderr)") }
+        await proxy.stop()
+
+        let lines = jsonLines(tap.stdout)
+        let close = try #require(lines.first { line in
+            (line["session"] as? [String: Any])?["phase"] as? String == "SESSION_PHASE_POST_MARKET"
+                && (line["session"] as? [String: Any])?["changed"] as? Bool == true
+        }?["publish_time_ns"] as? Int, "no close seen")
+        let signalTimes = lines.filter { $0["signal"] != nil }.compactMap { $0["publish_time_ns"] as? Int }
+        #expect(!signalTimes.isEmpty, "no signal during the session: \(generator.stderr)")
+        // The close reaches the generator within a few milliseconds; allow a bar's processing.
+        #expect(signalTimes.allSatisfy { $0 < close + 300_000_000 }, "signals after the close")
+        #expect(generator.stderr.contains("signals off until the session allows them"))
+    }
+
+    @Test("tickwire history downloads Alpha Vantage bars with the ingestor's client, ready for train")
+    func historyFromAlphaVantage() async throws {
+        let server = try await startAlphaVantage(mode: .normal)
+        let directory = try TemporaryDirectory()
+        let output = directory.file("AAPL.csv")
+        let history = try RunningProcess(
+            "tickwire",
+            arguments: ["history", "--provider", "alphavantage", "--symbol", "AAPL", "--interval", "1min", "--api-key", "K",
+                        "--provider-url", "http://127.0.0.1:\(server.port)/query", "--output", output],
+            environment: [:])
+        let status = await history.wait(seconds: 30)
+        await server.stop()
+        #expect(status == 0, "\(history.stderr)")
+        let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "timestamp,open,high,low,close,volume")
+        #expect(lines.count == 101, "the fixture has 100 bars: \(lines.count - 1)")
+        // The fixture's oldest bar: 2025-03-14 10:03 US/Eastern.
+        #expect(lines[1].hasPrefix("2025-03-14T10:03:00-04:00,"), "\(lines[1])")
+        let bad = try RunningProcess(
+            "tickwire", arguments: ["history", "--provider", "alphavantage", "--symbol", "AAPL", "--interval", "2min"], environment: [:])
+        #expect(await bad.wait(seconds: 20) != 0)
+        #expect(bad.stderr.contains("1min, 5min, 15min, 30min or 60min"), "\(bad.stderr)")
+    }
 }
+
