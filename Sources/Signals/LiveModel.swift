@@ -72,6 +72,19 @@ public struct LiveAccuracy: Sendable, Codable, Equatable {
         models[model.name] = entry
     }
 
+    /// The drift detector: a model drifts once it has at least `minOutcomes` outcomes and its
+    /// live accuracy is more than `threshold` below its validation accuracy; it stops drifting
+    /// when it recovers. Returns true only when the model has just started drifting (alert once).
+    public mutating func checkDrift(_ model: LiveModel, threshold: Double, minOutcomes: Int) -> Bool {
+        guard var entry = models[model.name] else { return false }
+        let drifting = entry.outcomes >= minOutcomes && entry.accuracy < model.validationAccuracy - threshold
+        defer {
+            entry.drifting = drifting
+            models[model.name] = entry
+        }
+        return drifting && !entry.drifting
+    }
+
     public static func load(path: String) -> LiveAccuracy? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return try? JSONDecoder().decode(LiveAccuracy.self, from: data)

@@ -127,12 +127,11 @@ public struct SignalService: Service {
                     let label = r > model.deadZone ? Direction.up.rawValue : (r < -model.deadZone ? Direction.down.rawValue : Direction.flat.rawValue)
                     values.accuracy.record(model, hit: choice == label, decay: decay)
                     values.accuracyDirty = true
-                    var entry = values.accuracy.models[model.name]!
-                    let drifting = entry.outcomes >= config.models.driftMinOutcomes
-                        && entry.accuracy < model.validationAccuracy - config.models.driftThreshold
-                    if drifting && !entry.drifting { drifted.append(model) }
-                    entry.drifting = drifting
-                    values.accuracy.models[model.name] = entry
+                    if values.accuracy.checkDrift(
+                        model, threshold: config.models.driftThreshold, minOutcomes: config.models.driftMinOutcomes)
+                    {
+                        drifted.append(model)
+                    }
                 }
             }
             // The ensemble now.

@@ -51,4 +51,28 @@ struct LiveAccuracyTests {
         try accuracy.save(path: path)
         #expect(LiveAccuracy.load(path: path) == accuracy)
     }
+
+    @Test("drift: alerts once when live accuracy falls too far below validation, again only after recovering")
+    func drift() {
+        let model = LiveModel(
+            name: "m", version: "1", kind: "fixed", classifier: Fixed(), validationAccuracy: 0.6, horizon: 5,
+            deadZone: 0.001, schemaHash: "x")
+        var accuracy = LiveAccuracy()
+        var alerts = 0
+        for _ in 0..<60 {
+            accuracy.record(model, hit: false, decay: 0.95)
+            if accuracy.checkDrift(model, threshold: 0.1, minOutcomes: 30) { alerts += 1 }
+        }
+        #expect(alerts == 1 && accuracy.models["m"]?.drifting == true)
+        for _ in 0..<100 {
+            accuracy.record(model, hit: true, decay: 0.95)
+            if accuracy.checkDrift(model, threshold: 0.1, minOutcomes: 30) { alerts += 1 }
+        }
+        #expect(alerts == 1 && accuracy.models["m"]?.drifting == false)
+        for _ in 0..<60 {
+            accuracy.record(model, hit: false, decay: 0.95)
+            if accuracy.checkDrift(model, threshold: 0.1, minOutcomes: 30) { alerts += 1 }
+        }
+        #expect(alerts == 2)
+    }
 }
