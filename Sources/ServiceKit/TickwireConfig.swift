@@ -58,10 +58,36 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
 
     public struct Notifications: Sendable, Equatable, Codable {
         public var enabled = false
-        /// Seconds during which repeats of the same alert are held back.
+        /// Seconds during which repeats of the same alert are held back (3× for low priority).
         public var throttlePeriod: Double = 300
         public var email = Email()
         public var sms = SMS()
+        public var webhook = Webhook()
+        public var telegram = Telegram()
+        /// Where the outbox (SQLite) lives.
+        public var dataDirectory = "data"
+        /// Priority by message kind: `signal`, `alert.critical`, `alert.error`, `alert.warning`,
+        /// `alert.info`, `status.started`, `status.stopped`, `status.report`, `service.quiet`.
+        public var priorities: [String: String] = [
+            "signal": "high", "alert.critical": "high", "alert.error": "normal", "alert.warning": "normal",
+            "alert.info": "low", "status.started": "low", "status.stopped": "normal", "status.report": "low",
+            "service.quiet": "normal",
+        ]
+        /// Channels per priority; `high` also always includes every configured channel.
+        public var routing: [String: [String]] = [
+            "high": ["email", "sms", "webhook", "telegram", "console"],
+            "normal": ["email", "webhook", "telegram", "console"],
+            "low": ["console"],
+        ]
+        /// Seconds between delivery retries of one message: first delay and upper bound.
+        public var retryInitialSeconds: Double = 2
+        public var retryMaxSeconds: Double = 300
+        /// Attempts after which a message is given up (and reported).
+        public var maxAttempts = 20
+        /// Timeout of one delivery, in seconds.
+        public var timeoutSeconds: Double = 15
+        /// Heartbeat intervals a service may miss before a "service gone quiet" alert.
+        public var quietAfterIntervals: Double = 3
         public init() {}
 
         public struct Email: Sendable, Equatable, Codable {
@@ -71,11 +97,39 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
             public var username = ""
             public var password: Secret?
             public var fromEmail = ""
+            /// `starttls` (587), `tls` (implicit, 465) or `none` (local servers only).
+            public var security = "starttls"
+            /// A CA bundle to trust, e.g. for a server with a private certificate.
+            public var caFile = ""
             public init() {}
         }
 
+        public struct Webhook: Sendable, Equatable, Codable {
+            public var enabled = false
+            public var url = ""
+            /// `json` (generic), `slack` or `discord`.
+            public var format = "json"
+            /// When set, `X-Tickwire-Signature: sha256=<HMAC of the body>`.
+            public var secret: Secret?
+            public init() {}
+        }
+
+        public struct Telegram: Sendable, Equatable, Codable {
+            public var enabled = false
+            public var botToken: Secret?
+            public var chatId = ""
+            public var baseUrl = "https://api.telegram.org"
+            public init() {}
+        }
+
+        /// Twilio's Messages API.
         public struct SMS: Sendable, Equatable, Codable {
             public var enabled = false
+            public var accountSid = ""
+            public var authToken: Secret?
+            public var from = ""
+            public var to: [String] = []
+            public var baseUrl = "https://api.twilio.com"
             public init() {}
         }
     }
