@@ -79,7 +79,7 @@ enum MIME {
             headers += textPartHeaders("text/plain")
             body = quotedPrintable(message.text)
         } else {
-            headers.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
+            headers.append("Content-Type: multipart/alternative;\r\n boundary=\"\(boundary)\"")
             let parts = [("text/plain", message.text), ("text/html", message.html)].map { type, content in
                 "--\(boundary)\r\n" + textPartHeaders(type).joined(separator: "\r\n") + "\r\n\r\n" + quotedPrintable(content)
                     + "\r\n"
