@@ -14,7 +14,7 @@ struct EmailChannelTests {
         .
         ..two dots
         A long line that goes on and on well beyond seventy-six characters so that quoted-printable must wrap it softly.
-        Trailing spaces here   
+        Trailing spaces here  \u{20}
         Ünïcödé: 日本語 🚀 = equals
         """
     static let html = "<html><body><p><b>AAPL</b> BUY at 231.55 — ✅</p><p>.dot</p></body></html>"
@@ -93,7 +93,8 @@ struct EmailChannelTests {
     func starttlsWithAuth() async throws {
         let certificate = try TestCertificate()
         let options = SMTPSink.Options(tls: .starttls, auth: ("alerts", "s3cret-pw"))
-        try await using(try await SMTPSink.start(options, certificate: certificate), stop: { await $0.stop() }) { sink in
+        try await using(try await SMTPSink.start(options, certificate: certificate), stop: { await $0.stop() }) {
+            sink in
             let channel = EmailChannel(
                 settings: Self.settings(
                     port: sink.port, security: .starttls, username: "alerts", password: "s3cret-pw",
@@ -111,7 +112,8 @@ struct EmailChannelTests {
     func implicitTLS() async throws {
         let certificate = try TestCertificate()
         let options = SMTPSink.Options(tls: .implicit, auth: ("alerts", "s3cret-pw"))
-        try await using(try await SMTPSink.start(options, certificate: certificate), stop: { await $0.stop() }) { sink in
+        try await using(try await SMTPSink.start(options, certificate: certificate), stop: { await $0.stop() }) {
+            sink in
             let channel = EmailChannel(
                 settings: Self.settings(
                     port: sink.port, security: .tls, username: "alerts", password: "s3cret-pw",
@@ -127,7 +129,8 @@ struct EmailChannelTests {
     func wrongPassword() async throws {
         let certificate = try TestCertificate()
         let options = SMTPSink.Options(tls: .starttls, auth: ("alerts", "s3cret-pw"))
-        try await using(try await SMTPSink.start(options, certificate: certificate), stop: { await $0.stop() }) { sink in
+        try await using(try await SMTPSink.start(options, certificate: certificate), stop: { await $0.stop() }) {
+            sink in
             let channel = EmailChannel(
                 settings: Self.settings(
                     port: sink.port, security: .starttls, username: "alerts", password: "wrong-password-123",
@@ -145,7 +148,8 @@ struct EmailChannelTests {
     func untrustedCertificate() async throws {
         let certificate = try TestCertificate()
         try await using(
-            try await SMTPSink.start(SMTPSink.Options(tls: .starttls), certificate: certificate), stop: { await $0.stop() }
+            try await SMTPSink.start(SMTPSink.Options(tls: .starttls), certificate: certificate),
+            stop: { await $0.stop() }
         ) { sink in
             let channel = EmailChannel(settings: Self.settings(port: sink.port, security: .starttls))
             let error = try #require(await deliveryError(channel, Self.message))
@@ -193,7 +197,8 @@ struct EmailChannelTests {
     func silentServer() async throws {
         let silent = try LoopbackSocket(listening: true)
         let channel = EmailChannel(
-            settings: Self.settings(port: silent.port, timeouts: ChannelTimeouts(connect: .seconds(1), total: .milliseconds(1500))))
+            settings: Self.settings(
+                port: silent.port, timeouts: ChannelTimeouts(connect: .seconds(1), total: .milliseconds(1500))))
         let clock = ContinuousClock()
         let start = clock.now
         let error = try #require(await deliveryError(channel, Self.message))
@@ -207,7 +212,8 @@ struct EmailChannelTests {
     func cancellation() async throws {
         let silent = try LoopbackSocket(listening: true)
         let channel = EmailChannel(
-            settings: Self.settings(port: silent.port, timeouts: ChannelTimeouts(connect: .seconds(20), total: .seconds(20))))
+            settings: Self.settings(
+                port: silent.port, timeouts: ChannelTimeouts(connect: .seconds(20), total: .seconds(20))))
         let clock = ContinuousClock()
         let start = clock.now
         let task = Task { () -> ChannelError? in

@@ -20,7 +20,10 @@ struct HTTPChannelTests {
 
     @Test("Twilio: one form POST per number with Basic auth")
     func twilio() async throws {
-        try await using(try await FakeHTTPServer.start { _ in CannedResponse(status: 201, body: #"{"sid":"SM1"}"#) }, stop: { await $0.stop() }) { server in
+        try await using(
+            try await FakeHTTPServer.start { _ in CannedResponse(status: 201, body: #"{"sid":"SM1"}"#) },
+            stop: { await $0.stop() }
+        ) { server in
             let channel = TwilioSMSChannel(
                 settings: TwilioSettings(
                     accountSID: "AC0123456789abcdef", authToken: "tok-secret-42", from: "+15005550006",
@@ -78,12 +81,15 @@ struct HTTPChannelTests {
     @Test("Twilio: 401 is a permanent auth error without the token")
     func twilioAuth() async throws {
         try await using(
-            try await FakeHTTPServer.start { _ in CannedResponse(status: 401, body: #"{"message":"Authenticate tok-secret-42"}"#) },
+            try await FakeHTTPServer.start { _ in
+                CannedResponse(status: 401, body: #"{"message":"Authenticate tok-secret-42"}"#)
+            },
             stop: { await $0.stop() }
         ) { server in
             let channel = TwilioSMSChannel(
                 settings: TwilioSettings(
-                    accountSID: "AC1", authToken: "tok-secret-42", from: "+1500", to: ["+1555"], baseURL: server.baseURL,
+                    accountSID: "AC1", authToken: "tok-secret-42", from: "+1500", to: ["+1555"],
+                    baseURL: server.baseURL,
                     timeouts: Self.quick))
             let error = try #require(await deliveryError(channel, Self.message))
             #expect(error.kind == .auth)
@@ -99,7 +105,8 @@ struct HTTPChannelTests {
         try await using(try await FakeHTTPServer.start(), stop: { await $0.stop() }) { server in
             let channel = WebhookChannel(
                 settings: WebhookSettings(
-                    url: ChannelSecret(server.baseURL + "/hooks/tickwire"), secret: "hmac-key-xyz", timeouts: Self.quick),
+                    url: ChannelSecret(server.baseURL + "/hooks/tickwire"), secret: "hmac-key-xyz", timeouts: Self.quick
+                ),
                 now: { Self.fixedDate })
             #expect(channel.name == "webhook")
             try await channel.deliver(Self.message)
@@ -125,7 +132,8 @@ struct HTTPChannelTests {
     @Test("webhook without a secret: no signature header")
     func webhookUnsigned() async throws {
         try await using(try await FakeHTTPServer.start(), stop: { await $0.stop() }) { server in
-            let channel = WebhookChannel(settings: WebhookSettings(url: ChannelSecret(server.baseURL), timeouts: Self.quick))
+            let channel = WebhookChannel(
+                settings: WebhookSettings(url: ChannelSecret(server.baseURL), timeouts: Self.quick))
             try await channel.deliver(Self.message)
             let request = try #require(server.requests.first)
             #expect(request.headers["x-tickwire-signature"] == nil)
@@ -137,7 +145,8 @@ struct HTTPChannelTests {
         try await using(try await FakeHTTPServer.start(), stop: { await $0.stop() }) { server in
             let channel = WebhookChannel(
                 settings: WebhookSettings(
-                    url: ChannelSecret(server.baseURL + "/services/T000/B000/XXXX"), format: .slack, timeouts: Self.quick))
+                    url: ChannelSecret(server.baseURL + "/services/T000/B000/XXXX"), format: .slack,
+                    timeouts: Self.quick))
             #expect(channel.name == "slack")
             var message = Self.message
             message.text = "P&L <up>"
@@ -150,9 +159,12 @@ struct HTTPChannelTests {
 
     @Test("Discord format: {\"content\"} of at most 2000 characters")
     func discord() async throws {
-        try await using(try await FakeHTTPServer.start { _ in CannedResponse(status: 204, body: "") }, stop: { await $0.stop() }) { server in
+        try await using(
+            try await FakeHTTPServer.start { _ in CannedResponse(status: 204, body: "") }, stop: { await $0.stop() }
+        ) { server in
             let channel = WebhookChannel(
-                settings: WebhookSettings(url: ChannelSecret(server.baseURL + "/api/webhooks/1/abc"), format: .discord, timeouts: Self.quick))
+                settings: WebhookSettings(
+                    url: ChannelSecret(server.baseURL + "/api/webhooks/1/abc"), format: .discord, timeouts: Self.quick))
             #expect(channel.name == "discord")
             var message = Self.message
             message.text = String(repeating: "é", count: 3000)
@@ -180,7 +192,8 @@ struct HTTPChannelTests {
         try await using(server, stop: { await $0.stop() }) { server in
             func error(_ status: Int) async throws -> ChannelError {
                 let channel = WebhookChannel(
-                    settings: WebhookSettings(url: ChannelSecret("\(server.baseURL)/\(status)/secret-path"), timeouts: Self.quick))
+                    settings: WebhookSettings(
+                        url: ChannelSecret("\(server.baseURL)/\(status)/secret-path"), timeouts: Self.quick))
                 let error = try #require(await deliveryError(channel, Self.message))
                 #expect(!error.description.contains("secret-path"), "\(error)")
                 return error
@@ -205,7 +218,8 @@ struct HTTPChannelTests {
     @Test("HTTP: nothing listening is unreachable; a silent server times out in time")
     func httpTransportFailures() async throws {
         let closed = try LoopbackSocket(listening: false)
-        let refused = WebhookChannel(settings: WebhookSettings(url: ChannelSecret("http://127.0.0.1:\(closed.port)/x"), timeouts: Self.quick))
+        let refused = WebhookChannel(
+            settings: WebhookSettings(url: ChannelSecret("http://127.0.0.1:\(closed.port)/x"), timeouts: Self.quick))
         let unreachable = try #require(await deliveryError(refused, Self.message))
         #expect(unreachable.kind == .unreachable)
         #expect(!unreachable.isPermanent)
@@ -227,7 +241,8 @@ struct HTTPChannelTests {
     func configErrors() async throws {
         let ftp = WebhookChannel(settings: WebhookSettings(url: "ftp://example.com/x"))
         #expect(await deliveryError(ftp, Self.message)?.kind == .config)
-        let missingCA = WebhookChannel(settings: WebhookSettings(url: "https://example.com/x", caFile: "/nonexistent/ca.pem"))
+        let missingCA = WebhookChannel(
+            settings: WebhookSettings(url: "https://example.com/x", caFile: "/nonexistent/ca.pem"))
         let error = try #require(await deliveryError(missingCA, Self.message))
         #expect(error.kind == .config)
         #expect(error.isPermanent)
@@ -237,12 +252,20 @@ struct HTTPChannelTests {
 
     @Test("Telegram: sendMessage under /bot<token>/ with chat_id and text")
     func telegram() async throws {
-        try await using(try await FakeHTTPServer.start { _ in CannedResponse(body: #"{"ok":true,"result":{}}"#) }, stop: { await $0.stop() }) { server in
+        try await using(
+            try await FakeHTTPServer.start { _ in CannedResponse(body: #"{"ok":true,"result":{}}"#) },
+            stop: { await $0.stop() }
+        ) { server in
             let token = "123456:ABC-def_ghi"
-            let plain = TelegramChannel(settings: TelegramSettings(botToken: ChannelSecret(token), chatID: "-1001234567", baseURL: server.baseURL, timeouts: Self.quick))
+            let plain = TelegramChannel(
+                settings: TelegramSettings(
+                    botToken: ChannelSecret(token), chatID: "-1001234567", baseURL: server.baseURL, timeouts: Self.quick
+                ))
             try await plain.deliver(Self.message)
             let html = TelegramChannel(
-                settings: TelegramSettings(botToken: ChannelSecret(token), chatID: "@tickwire_alerts", parseMode: .html, baseURL: server.baseURL, timeouts: Self.quick))
+                settings: TelegramSettings(
+                    botToken: ChannelSecret(token), chatID: "@tickwire_alerts", parseMode: .html,
+                    baseURL: server.baseURL, timeouts: Self.quick))
             var low = Self.message
             low.priority = "low"
             low.text = "a < b & c"
@@ -269,17 +292,24 @@ struct HTTPChannelTests {
         let token = "987654:SECRET-token"
         let server = try await FakeHTTPServer.start { request in
             if request.text.contains("\"chat_id\":1") {
-                return CannedResponse(status: 429, body: #"{"ok":false,"error_code":429,"parameters":{"retry_after":12}}"#)
+                return CannedResponse(
+                    status: 429, body: #"{"ok":false,"error_code":429,"parameters":{"retry_after":12}}"#)
             }
-            return CannedResponse(status: 400, body: #"{"ok":false,"description":"Bad Request: chat not found for bot987654:SECRET-token"}"#)
+            return CannedResponse(
+                status: 400,
+                body: #"{"ok":false,"description":"Bad Request: chat not found for bot987654:SECRET-token"}"#)
         }
         try await using(server, stop: { await $0.stop() }) { server in
-            let limited = TelegramChannel(settings: TelegramSettings(botToken: ChannelSecret(token), chatID: "1", baseURL: server.baseURL, timeouts: Self.quick))
+            let limited = TelegramChannel(
+                settings: TelegramSettings(
+                    botToken: ChannelSecret(token), chatID: "1", baseURL: server.baseURL, timeouts: Self.quick))
             let e429 = try #require(await deliveryError(limited, Self.message))
             #expect(e429.kind == .rejected(code: 429))
             #expect(!e429.isPermanent)
             #expect(e429.retryAfter == .seconds(12))
-            let missing = TelegramChannel(settings: TelegramSettings(botToken: ChannelSecret(token), chatID: "2", baseURL: server.baseURL, timeouts: Self.quick))
+            let missing = TelegramChannel(
+                settings: TelegramSettings(
+                    botToken: ChannelSecret(token), chatID: "2", baseURL: server.baseURL, timeouts: Self.quick))
             let e400 = try #require(await deliveryError(missing, Self.message))
             #expect(e400.kind == .rejected(code: 400))
             #expect(e400.isPermanent)
@@ -298,9 +328,12 @@ struct HTTPChannelTests {
 
     @Test("settings print secrets as <redacted>")
     func redactedSettings() {
-        let email = EmailSettings(server: "smtp.example.com", username: "u", password: "pw-hunter2", from: "a@example.com", recipients: ["b@example.com"])
+        let email = EmailSettings(
+            server: "smtp.example.com", username: "u", password: "pw-hunter2", from: "a@example.com",
+            recipients: ["b@example.com"])
         let telegram = TelegramSettings(botToken: "123:tok-hunter2", chatID: "1")
-        let webhook = WebhookSettings(url: "https://hooks.slack.com/services/T/B/hunter2", format: .slack, secret: "hunter2")
+        let webhook = WebhookSettings(
+            url: "https://hooks.slack.com/services/T/B/hunter2", format: .slack, secret: "hunter2")
         for text in ["\(email)", "\(telegram)", "\(webhook)", String(reflecting: email), String(reflecting: webhook)] {
             #expect(!text.contains("hunter2"), "\(text)")
         }

@@ -19,7 +19,8 @@ struct MIMETests {
         let lines = long.components(separatedBy: "\r\n")
         #expect(lines.allSatisfy { $0.count <= 76 })
         #expect(lines.dropLast().allSatisfy { $0.hasSuffix("=") })
-        #expect(lines.map { $0.hasSuffix("=") ? String($0.dropLast()) : $0 }.joined() == String(repeating: "x", count: 200))
+        #expect(
+            lines.map { $0.hasSuffix("=") ? String($0.dropLast()) : $0 }.joined() == String(repeating: "x", count: 200))
     }
 
     @Test("subjects: ASCII as is, anything else as UTF-8 B-words of whole characters")
@@ -57,9 +58,11 @@ struct MIMETests {
 
     @Test("an invalid sender or recipient is a config error before any connection")
     func configErrors() async throws {
-        let badFrom = EmailChannel(settings: EmailSettings(server: "127.0.0.1", from: "not-an-address", recipients: ["a@example.com"]))
+        let badFrom = EmailChannel(
+            settings: EmailSettings(server: "127.0.0.1", from: "not-an-address", recipients: ["a@example.com"]))
         #expect(await deliveryError(badFrom, OutgoingMessage(id: "1", subject: "s", text: "t"))?.kind == .config)
-        let noRecipients = EmailChannel(settings: EmailSettings(server: "127.0.0.1", from: "a@example.com", recipients: []))
+        let noRecipients = EmailChannel(
+            settings: EmailSettings(server: "127.0.0.1", from: "a@example.com", recipients: []))
         #expect(await deliveryError(noRecipients, OutgoingMessage(id: "1", subject: "s", text: "t"))?.kind == .config)
         #expect(EmailSettings(server: "x", security: .tls, from: "a@b.c", recipients: []).port == 465)
         #expect(EmailSettings(server: "x", from: "a@b.c", recipients: []).port == 587)

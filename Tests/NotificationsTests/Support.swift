@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
-import Notifications
 import NIOCore
+import Notifications
 import ServiceLifecycle
 import Synchronization
 import TestSupport
@@ -92,7 +92,8 @@ final class ChildProcess: Sendable {
         while clock.now < deadline {
             if let line = output.first(where: { $0.hasPrefix(prefix) }) { return line }
             if !process.isRunning {
-                throw SupportError("the child exited (\(process.terminationStatus)) before printing '\(prefix)': \(errorOutput)")
+                throw SupportError(
+                    "the child exited (\(process.terminationStatus)) before printing '\(prefix)': \(errorOutput)")
             }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -169,12 +170,15 @@ final class SMTPSink: Sendable {
         for (address, code) in options.reject { arguments += ["--reject", "\(address)=\(code)"] }
         let python = Paths.python
         guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw SupportError("no Python at \(python): set TICKWIRE_PYTHON to a Python with aiosmtpd 1.4 (or run make deps)")
+            throw SupportError(
+                "no Python at \(python): set TICKWIRE_PYTHON to a Python with aiosmtpd 1.4 (or run make deps)")
         }
         let child = try ChildProcess(executable: python, arguments: arguments)
         do {
             let ready = try await child.waitForLine(prefix: "ready ")
-            guard let port = Int(ready.dropFirst("ready ".count)) else { throw SupportError("bad ready line '\(ready)'") }
+            guard let port = Int(ready.dropFirst("ready ".count)) else {
+                throw SupportError("bad ready line '\(ready)'")
+            }
             return SMTPSink(port: port, child: child)
         } catch {
             await child.stop()
@@ -209,7 +213,8 @@ final class TestCertificate: Sendable {
     var keyFile: String { directory + "/key.pem" }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory
+        directory =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("tickwire-notify-tls-\(UUID().uuidString.lowercased())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let process = Process()

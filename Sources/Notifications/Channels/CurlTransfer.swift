@@ -60,7 +60,8 @@ enum CurlTransfer {
     static func perform(_ request: CurlRequest) async -> Result<CurlResponse, CurlFailure> {
         let flag = CancelFlag()
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<CurlResponse, CurlFailure>, Never>) in
+            await withCheckedContinuation {
+                (continuation: CheckedContinuation<Result<CurlResponse, CurlFailure>, Never>) in
                 let thread = Thread {
                     continuation.resume(returning: run(request, isCancelled: { flag.value.load(ordering: .relaxed) }))
                 }
@@ -89,7 +90,9 @@ enum CurlTransfer {
 
     private static let maxBodyBytes = 64 << 10
 
-    private static func run(_ request: CurlRequest, isCancelled: @escaping () -> Bool) -> Result<CurlResponse, CurlFailure> {
+    private static func run(_ request: CurlRequest, isCancelled: @escaping () -> Bool) -> Result<
+        CurlResponse, CurlFailure
+    > {
         func failure(_ code: CURLcode, _ message: String) -> Result<CurlResponse, CurlFailure> {
             .failure(CurlFailure(code: Int(code.rawValue), message: message, responseCode: 0, cancelled: false))
         }

@@ -76,7 +76,8 @@ public struct EmailChannel: DeliveryChannel {
         let (from, recipients) = try addresses()
         try checkCAFile(settings.caFile, channel: name)
         let server = settings.server.trimmingCharacters(in: .whitespaces)
-        guard !server.isEmpty, !server.contains(where: { $0.isWhitespace || $0 == "/" || $0 == "@" || $0 == "?" || $0 == "#" }),
+        guard !server.isEmpty,
+            !server.contains(where: { $0.isWhitespace || $0 == "/" || $0 == "@" || $0 == "?" || $0 == "#" }),
             (1...65535).contains(settings.port)
         else { throw ChannelError(.config, channel: name, message: "the SMTP server or port is invalid") }
         let host = server.contains(":") && !server.hasPrefix("[") ? "[\(server)]" : server
@@ -103,9 +104,12 @@ public struct EmailChannel: DeliveryChannel {
     }
 
     /// The complete message as it would be sent (for tests and previews).
-    public func renderedMessage(_ message: OutgoingMessage, messageID: String = "preview@tickwire") throws(ChannelError) -> String {
+    public func renderedMessage(_ message: OutgoingMessage, messageID: String = "preview@tickwire") throws(ChannelError)
+        -> String
+    {
         let (from, recipients) = try addresses()
-        return MIME.message(message, from: from, to: recipients, date: now(), messageID: messageID, boundary: "tickwire-preview")
+        return MIME.message(
+            message, from: from, to: recipients, date: now(), messageID: messageID, boundary: "tickwire-preview")
     }
 
     private func addresses() throws(ChannelError) -> (MailAddress, [MailAddress]) {

@@ -81,7 +81,8 @@ enum MIME {
         } else {
             headers.append("Content-Type: multipart/alternative;\r\n boundary=\"\(boundary)\"")
             let parts = [("text/plain", message.text), ("text/html", message.html)].map { type, content in
-                "--\(boundary)\r\n" + textPartHeaders(type).joined(separator: "\r\n") + "\r\n\r\n" + quotedPrintable(content)
+                "--\(boundary)\r\n" + textPartHeaders(type).joined(separator: "\r\n") + "\r\n\r\n"
+                    + quotedPrintable(content)
                     + "\r\n"
             }
             body = "This is a multi-part message in MIME format.\r\n\r\n" + parts.joined() + "--\(boundary)--"
@@ -100,7 +101,10 @@ enum MIME {
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int?) -> String { let v = value ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
+        func two(_ value: Int?) -> String {
+            let v = value ?? 0
+            return v < 10 ? "0\(v)" : "\(v)"
+        }
         return "\(days[(c.weekday ?? 1) - 1]), \(two(c.day)) \(months[(c.month ?? 1) - 1]) \(c.year ?? 1970) "
             + "\(two(c.hour)):\(two(c.minute)):\(two(c.second)) +0000"
     }
@@ -130,7 +134,8 @@ enum MIME {
     /// words (whole characters each, at most 64 characters per word), folded. Line breaks
     /// and other controls become spaces. `offset` is the length of `Name: ` before it.
     static func encodedHeaderText(_ text: String, offset: Int) -> String {
-        let clean = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        let clean = String(
+            String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
         if clean.utf8.allSatisfy({ $0 >= 32 && $0 < 127 }) && clean.utf8.count + offset <= 78 && !clean.contains("=?") {
             return clean
         }
@@ -162,7 +167,8 @@ enum MIME {
         guard ascii else { return encodedWords(name).joined(separator: " ") }
         let atext = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: " !#$%&'*+-/=?^_`{|}~"))
         if name.unicodeScalars.allSatisfy({ atext.contains($0) }) && !name.contains("=?") { return name }
-        return "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        return "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            + "\""
     }
 
     /// RFC 2045 quoted-printable of `text`'s UTF-8 with CRLF hard line breaks (any of LF,

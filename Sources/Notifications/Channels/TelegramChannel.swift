@@ -19,7 +19,8 @@ public struct TelegramSettings: Sendable, Equatable {
     public var timeouts: ChannelTimeouts
 
     public init(
-        botToken: ChannelSecret, chatID: String, parseMode: ParseMode? = nil, baseURL: String = "https://api.telegram.org",
+        botToken: ChannelSecret, chatID: String, parseMode: ParseMode? = nil,
+        baseURL: String = "https://api.telegram.org",
         caFile: String? = nil, timeouts: ChannelTimeouts = ChannelTimeouts()
     ) {
         self.botToken = botToken
@@ -50,11 +51,14 @@ public struct TelegramChannel: DeliveryChannel {
         guard !token.isEmpty, !token.contains(where: { $0 == "/" || $0.isWhitespace || $0 == "?" || $0 == "#" }) else {
             throw ChannelError(.config, channel: name, message: "the bot token is empty or malformed")
         }
-        guard !settings.chatID.isEmpty else { throw ChannelError(.config, channel: name, message: "no chat id configured") }
+        guard !settings.chatID.isEmpty else {
+            throw ChannelError(.config, channel: name, message: "no chat id configured")
+        }
         var base = settings.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         let http = HTTPDelivery(channel: name, timeouts: settings.timeouts, caFile: settings.caFile, secrets: [token])
-        _ = try await http.post(url: "\(base)/bot\(token)/sendMessage", contentType: "application/json", body: try body(for: message))
+        _ = try await http.post(
+            url: "\(base)/bot\(token)/sendMessage", contentType: "application/json", body: try body(for: message))
     }
 
     /// The exact JSON posted for `message`.

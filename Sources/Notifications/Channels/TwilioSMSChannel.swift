@@ -67,7 +67,8 @@ public final class TwilioSMSChannel: DeliveryChannel {
     public func deliver(_ message: OutgoingMessage) async throws(ChannelError) {
         let settings = self.settings
         try checkHTTPURL(settings.baseURL, channel: name, what: "Twilio base URL")
-        guard !settings.accountSID.isEmpty, settings.accountSID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
+        guard !settings.accountSID.isEmpty,
+            settings.accountSID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
         else { throw ChannelError(.config, channel: name, message: "the Twilio account SID is empty or malformed") }
         guard !settings.from.isEmpty, !settings.to.isEmpty else {
             throw ChannelError(.config, channel: name, message: "no sending number or no recipients configured")

@@ -60,7 +60,7 @@ public struct WebhookChannel: DeliveryChannel {
     public func deliver(_ message: OutgoingMessage) async throws(ChannelError) {
         try checkHTTPURL(settings.url.value, channel: name, what: "webhook URL")
         let body = try self.body(for: message)
-        var headers = ["X-Tickwire-Message-Id: \(message.id.filter { !$0.isNewline })"]
+        var headers = ["X-Tickwire-Message-Id: \(message.id.filter { ($0.asciiValue ?? 0) > 32 && ($0.asciiValue ?? 0) < 127 })"]
         if let secret = settings.secret, !secret.isEmpty {
             headers.append("\(Self.signatureHeader): \(Self.signature(body: body, secret: secret.value))")
         }
@@ -91,7 +91,8 @@ public struct WebhookChannel: DeliveryChannel {
     /// `sha256=<lower-case hex HMAC-SHA256 of body keyed with secret's UTF-8>`.
     public static func signature(body: [UInt8], secret: String) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
-        return "sha256=" + code.map { byte in byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
+        return "sha256="
+            + code.map { byte in byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
     }
 
     /// Slack wants `&`, `<` and `>` escaped in message text.
