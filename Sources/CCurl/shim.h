@@ -17,4 +17,12 @@ static inline CURLcode tw_curl_setopt_header_callback(CURL *h, size_t (*cb)(char
 /* The result code of a CURLMSG_DONE message (a union member in C). */
 static inline CURLcode tw_curl_msg_result(const CURLMsg *m) { return m->data.result; }
 
+/* Added for the notifier's delivery channels (Sources/Notifications/Channels). */
+/* The upload source (SMTP message data). */
+static inline CURLcode tw_curl_setopt_read_callback(CURL *h, size_t (*cb)(char *, size_t, size_t, void *)) { return curl_easy_setopt(h, CURLOPT_READFUNCTION, cb); }
+/* Progress callback: returning non-zero aborts the transfer (used for task cancellation). */
+static inline CURLcode tw_curl_setopt_xferinfo_callback(CURL *h, int (*cb)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cb); }
+/* CURLAUTH_BASIC is a macro with a cast, which Swift does not import. */
+static inline long tw_curl_auth_basic(void) { return (long)CURLAUTH_BASIC; }
+
 #endif
