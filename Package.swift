@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "processor", targets: ["processor"]),
         .executable(name: "scheduler", targets: ["scheduler"]),
         .executable(name: "signal-generator", targets: ["signal-generator"]),
+        .executable(name: "notifier", targets: ["notifier"]),
         .executable(name: "tickwire", targets: ["tickwire"]),
         .executable(name: "tickwire-bench", targets: ["tickwire-bench"]),
         .library(name: "Bus", targets: ["Bus"]),
@@ -30,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        // The notifier's durable outbox (SQLite; needs libsqlite3-dev).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.0"),
         // Named directly by the streaming providers (an event loop per connection attempt, so a
@@ -148,7 +151,9 @@ let package = Package(
             dependencies: [
                 "CCurl", "Contracts", "ServiceKit",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -199,6 +204,14 @@ let package = Package(
             name: "signal-generator",
             dependencies: [
                 "ServiceKit", "Signals",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "notifier",
+            dependencies: [
+                "Notifications", "ServiceKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -110,6 +110,8 @@ final class RunningProcess: Sendable {
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
+        // A stdin that stays open while the test runs (peers such as smtp_sink.py stop at EOF).
+        process.standardInput = Pipe()
         process.standardError = err
         try process.run()
         // Blocking reads on threads of their own until EOF (no libdispatch sources).
