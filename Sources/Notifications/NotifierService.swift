@@ -77,6 +77,7 @@ public struct NotifierService: Service {
         switch delivery.payload {
         case .signal(let signal):
             core.values.withLock { $0.signalsToday += 1 }
+            guard signal.action != .hold || environment.config.notifications.notifyHold else { return }
             notify(.signal(signal), id: signal.id.isEmpty ? "signal-\(signal.symbol)-\(delivery.eventTimeNs)" : signal.id, eventTime: delivery.eventTimeNs)
         case .alert(let alert):
             guard alert.service != environment.name || !alert.category.hasPrefix("notifier.") || alert.severity.rawValue >= Severity.error.rawValue else { return }

@@ -88,6 +88,8 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         public var timeoutSeconds: Double = 15
         /// Heartbeat intervals a service may miss before a "service gone quiet" alert.
         public var quietAfterIntervals: Double = 3
+        /// Also send HOLD signals (by default only BUY and SELL are worth a message).
+        public var notifyHold = false
         public init() {}
 
         public struct Email: Sendable, Equatable, Codable {
