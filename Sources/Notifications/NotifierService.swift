@@ -80,7 +80,8 @@ public struct NotifierService: Service {
             guard signal.action != .hold || environment.config.notifications.notifyHold else { return }
             notify(.signal(signal), id: signal.id.isEmpty ? "signal-\(signal.symbol)-\(delivery.eventTimeNs)" : signal.id, eventTime: delivery.eventTimeNs)
         case .alert(let alert):
-            guard alert.service != environment.name || !alert.category.hasPrefix("notifier.") || alert.severity.rawValue >= Severity.error.rawValue else { return }
+            // The notifier's own alerts were already routed to the working channels directly.
+            guard delivery.producer.service != environment.name else { return }
             if alert.severity.rawValue >= Severity.error.rawValue { core.values.withLock { $0.errorsToday += 1 } }
             let id = "alert-\(delivery.producer.service)-\(delivery.producer.startedAtNs)-\(delivery.sequence)"
             notify(.alert(alert), id: id, eventTime: delivery.eventTimeNs)

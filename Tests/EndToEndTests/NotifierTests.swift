@@ -1,6 +1,8 @@
 import Bus
 import Contracts
 import Foundation
+import Hummingbird
+import Synchronization
 import TestSupport
 import Testing
 
@@ -120,4 +122,72 @@ struct NotifierTests {
         smtp.signal(SIGKILL)
         await proxy.stop()
     }
+
+    @Test("a dead channel blocks no other: the webhook gets the alert and one channel-down alert about email")
+    func deadChannel() async throws {
+        let received = Mutex<[String]>([])
+        let webhook = try await FakeServer.start { onRunning, _ in
+            let router = Router()
+            router.post("hook") { request, context -> Response in
+                let body = try await request.body.collect(upTo: 1 << 20)
+                received.withLock { $0.append(String(buffer: body)) }
+                return Response(status: .ok)
+            }
+            return Application(
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { onRunning($0.localAddress?.port ?? 0) })
+        }
+        let deadPort = try TestBus.freePort()
+        let bus = try TestBus()
+        let data = try TemporaryDirectory()
+        let config = try writeConfig(#"""
+            {
+                "notification_recipients": ["ops@example.com"],
+                "notifications": {
+                    "enabled": true, "data_directory": "\#(data.path)",
+                    "retry_initial_seconds": 0.2, "retry_max_seconds": 0.5, "timeout_seconds": 2,
+                    "email": { "enabled": true, "smtp_server": "127.0.0.1", "smtp_port": \#(deadPort),
+                               "security": "none", "from_email": "tickwire@example.com" },
+                    "webhook": { "enabled": true, "url": "http://127.0.0.1:\#(webhook.port)/hook" }
+                }
+            }
+            """#)
+        let proxy = try await startProxy(bus)
+        let notifier = try RunningProcess("notifier", arguments: ["--config", config], environment: bus.environment)
+        try await Task.sleep(for: .seconds(2))
+        try await withContext { context in
+            let publisher = try await MessagePublisher(
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "ingestor", instance: "t"))
+            try await Task.sleep(for: .milliseconds(500))
+            var alert = Alert()
+            alert.severity = .error
+            alert.category = "provider.rate_limited"
+            alert.title = "alphavantage: rate limited"
+            alert.message = "25 requests a day used up"
+            alert.service = "ingestor"
+            publisher.publish(.alert(alert), on: .alert(.error))
+            try await Task.sleep(for: .seconds(1))
+            await publisher.close()
+        }
+        let both = await waitFor(seconds: 20) {
+            let bodies = received.withLock { $0 }
+            return bodies.contains { $0.contains("rate limited") } && bodies.contains { $0.contains("channel email is failing") }
+        }
+        #expect(await notifier.stop() == 0, "\(notifier.stderr)")
+        await proxy.stop()
+        await webhook.stop()
+        let bodies = received.withLock { $0 }
+        #expect(both, "webhook got: \(bodies)\n\(notifier.stderr)")
+        #expect(bodies.filter { $0.contains("channel email is failing") }.count == 1, "\(bodies)")
+    }
+
+    func waitFor(seconds: Double, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return condition()
+    }
 }
+
