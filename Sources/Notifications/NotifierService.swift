@@ -36,9 +36,10 @@ public struct NotifierService: Service {
 
     public func run() async throws {
         let config = environment.config.notifications
+        let counts = try? await outbox.counts()
         environment.logger.info(
-            "notifier: channels \(channels.map(\.name).joined(separator: ", ")); outbox \(outbox.path) (\(describe(try? outbox.counts())))")
-        notify(.started, id: "started-\(environment.producer.startedAtNs)", eventTime: WallClock.nanoseconds())
+            "notifier: channels \(channels.map(\.name).joined(separator: ", ")); outbox \(outbox.path) (\(describe(counts)))")
+        await notify(.started, id: "started-\(environment.producer.startedAtNs)", eventTime: WallClock.nanoseconds())
         let subscription = try await environment.subscribe([
             TopicPattern(prefix: "signal."), TopicPattern(prefix: "alert."), TopicPattern(prefix: "status."),
             TopicPattern(exact: try Topic.timer("status_report")), TopicPattern(exact: .marketSession),
@@ -49,7 +50,7 @@ public struct NotifierService: Service {
             }
             group.addTask { await watchHeartbeats() }
             group.addTask {
-                for try await delivery in subscription.cancelOnGracefulShutdown() { handle(delivery) }
+                for try await delivery in subscription.cancelOnGracefulShutdown() { await handle(delivery) }
             }
             while let _ = try await group.next() {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
@@ -59,34 +60,40 @@ public struct NotifierService: Service {
         await subscription.close()
         // "Stopped" is stored first, so it is never lost: sent now if the channels answer within
         // a few seconds, else on the next start.
-        notify(.stopped, id: "stopped-\(environment.producer.startedAtNs)", eventTime: WallClock.nanoseconds())
+        await notify(.stopped, id: "stopped-\(environment.producer.startedAtNs)", eventTime: WallClock.nanoseconds())
         let deadline = ContinuousClock.now + .seconds(min(config.timeoutSeconds, 5))
         for channel in channels {
-            while ContinuousClock.now < deadline, let due = try? outbox.due(channel: channel.name), !due.isEmpty {
+            while ContinuousClock.now < deadline, let due = try? await outbox.due(channel: channel.name), !due.isEmpty {
                 var noBreaker: CircuitBreaker<ContinuousClock>? = nil
                 for item in due { await attempt(item, on: channel, breaker: &noBreaker) }
             }
         }
-        environment.logger.info("notifier stopped; outbox \(describe(try? outbox.counts()))")
+        let remaining = try? await outbox.counts()
+        environment.logger.info("notifier stopped; outbox \(describe(remaining))")
     }
 
     // MARK: In
 
-    func handle(_ delivery: Delivery) {
+    func handle(_ delivery: Delivery) async {
         environment.counters.addIn()
         switch delivery.payload {
         case .signal(let signal):
             core.values.withLock { $0.signalsToday += 1 }
             guard signal.action != .hold || environment.config.notifications.notifyHold else { return }
-            notify(.signal(signal), id: signal.id.isEmpty ? "signal-\(signal.symbol)-\(delivery.eventTimeNs)" : signal.id, eventTime: delivery.eventTimeNs)
+            await notify(.signal(signal), id: signal.id.isEmpty ? "signal-\(signal.symbol)-\(delivery.eventTimeNs)" : signal.id, eventTime: delivery.eventTimeNs)
         case .alert(let alert):
             // The notifier's own alerts were already routed to the working channels directly.
             guard delivery.producer.service != environment.name else { return }
             if alert.severity.rawValue >= Severity.error.rawValue { core.values.withLock { $0.errorsToday += 1 } }
             let id = "alert-\(delivery.producer.service)-\(delivery.producer.startedAtNs)-\(delivery.sequence)"
-            notify(.alert(alert), id: id, eventTime: delivery.eventTimeNs)
+            await notify(.alert(alert), id: id, eventTime: delivery.eventTimeNs)
         case .status(let status):
             let key = "\(status.service)/\(status.instance)"
+            if status.state == .stopping {
+                // A service that says it is stopping is not "gone quiet" when it goes.
+                core.values.withLock { _ = $0.heartbeats.removeValue(forKey: key) }
+                return
+            }
             let cameBack = core.values.withLock { values -> Bool in
                 let wasQuiet = values.heartbeats[key]?.quiet ?? false
                 values.heartbeats[key] = (.now, max(status.intervalSeconds, 0.5), false)
@@ -94,7 +101,7 @@ public struct NotifierService: Service {
             }
             if cameBack { environment.logger.info("\(key) is back") }
         case .timer(let timer) where timer.name == "status_report":
-            notify(.report(report()), id: "report-\(timer.tradingDay)-\(timer.count)-\(delivery.producer.startedAtNs)", eventTime: delivery.eventTimeNs)
+            await notify(.report(report()), id: "report-\(timer.tradingDay)-\(timer.count)-\(delivery.producer.startedAtNs)", eventTime: delivery.eventTimeNs)
         case .session(let session):
             core.values.withLock { $0.session = "\(session.phase) (\(session.tradingDay))" }
         default:
@@ -103,7 +110,7 @@ public struct NotifierService: Service {
     }
 
     /// Routes, throttles and stores one message.
-    func notify(_ kind: MessageKind, id: String, eventTime: Int64) {
+    func notify(_ kind: MessageKind, id: String, eventTime: Int64) async {
         let config = environment.config.notifications
         let priority = config.priorities[kind.priorityKey] ?? "normal"
         // Slack and Discord are webhooks as far as routing goes.
@@ -116,7 +123,7 @@ public struct NotifierService: Service {
         if priority != "high" {
             let period = config.throttlePeriod * (priority == "low" ? 3 : 1)
             let key = kind.throttleKey
-            let last = try? outbox.lastSent(key: key)
+            let last = try? await outbox.lastSent(key: key)
             let held = core.values.withLock { values -> Bool in
                 if let pending = values.inFlight[key], Date().timeIntervalSince(pending) < period { return true }
                 return false
@@ -129,7 +136,7 @@ public struct NotifierService: Service {
         }
         let message = Render.message(kind, id: id, priority: priority, eventTime: eventTime)
         do {
-            let added = try outbox.enqueue(message, channels: targets, throttleKey: priority == "high" ? nil : kind.throttleKey)
+            let added = try await outbox.enqueue(message, channels: targets, throttleKey: priority == "high" ? nil : kind.throttleKey)
             environment.counters.add("notifications.queued", UInt64(added.count))
         } catch {
             environment.counters.addError()
@@ -147,7 +154,7 @@ public struct NotifierService: Service {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(wait, .seconds(1))) }
                 continue
             }
-            let due = (try? outbox.due(channel: channel.name, limit: 10)) ?? []
+            let due = (try? await outbox.due(channel: channel.name, limit: 10)) ?? []
             if due.isEmpty {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(200)) }
                 continue
@@ -163,9 +170,9 @@ public struct NotifierService: Service {
         let config = environment.config.notifications
         do {
             try await channel.deliver(item.message)
-            try? outbox.markSent(item)
+            try? await outbox.markSent(item)
             if let key = item.throttleKey {
-                try? outbox.recordSent(key: key)
+                try? await outbox.recordSent(key: key)
                 _ = core.values.withLock { $0.inFlight.removeValue(forKey: key) }
             }
             breaker?.recordSuccess()
@@ -178,15 +185,15 @@ public struct NotifierService: Service {
             let attempts = item.attempts + 1
             let permanent = error.isPermanent || attempts >= config.maxAttempts
             let delay = min(config.retryInitialSeconds * pow(2, Double(attempts - 1)), config.retryMaxSeconds)
-            try? outbox.markFailed(item, error: error.description, retryAt: permanent ? nil : Date().addingTimeInterval(delay))
+            try? await outbox.markFailed(item, error: error.description, retryAt: permanent ? nil : Date().addingTimeInterval(delay))
             environment.logger.warning(
                 "\(channel.name): \(item.id) attempt \(attempts) failed: \(error)\(permanent ? "; giving up" : String(format: "; retrying in %.0f s", delay))")
-            if case .open? = breaker?.state { channelDown(channel.name, error: error.description) }
+            if case .open? = breaker?.state { await channelDown(channel.name, error: error.description) }
         }
     }
 
     /// A dead channel raises one error alert, delivered on the working channels.
-    func channelDown(_ name: String, error: String) {
+    func channelDown(_ name: String, error: String) async {
         let first = core.values.withLock { $0.circuitAlerted.insert(name).inserted }
         guard first else { return }
         var alert = Alert()
@@ -198,7 +205,7 @@ public struct NotifierService: Service {
         environment.publish(.alert(alert), on: .alert(.error))
         let others = channels.filter { $0.name != name }.map(\.name)
         let message = Render.message(.alert(alert), id: "channel-down-\(name)-\(Int(Date().timeIntervalSince1970))", priority: "normal", eventTime: WallClock.nanoseconds())
-        _ = try? outbox.enqueue(message, channels: others, throttleKey: nil)
+        _ = try? await outbox.enqueue(message, channels: others, throttleKey: nil)
     }
 
     // MARK: Heartbeats and the report
@@ -220,7 +227,7 @@ public struct NotifierService: Service {
             }
             for (service, seconds) in quiet {
                 environment.logger.warning("\(service) has gone quiet (\(Int(seconds)) s without a heartbeat)")
-                notify(.serviceQuiet(service: service, seconds: seconds), id: "quiet-\(service)-\(Int(Date().timeIntervalSince1970))", eventTime: WallClock.nanoseconds())
+                await notify(.serviceQuiet(service: service, seconds: seconds), id: "quiet-\(service)-\(Int(Date().timeIntervalSince1970))", eventTime: WallClock.nanoseconds())
             }
         }
     }

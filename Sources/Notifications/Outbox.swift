@@ -4,7 +4,8 @@ import GRDB
 /// The notifier's durable outbox, in SQLite: every alert is stored (once per channel) before it
 /// is sent, and stays until a channel confirms it. A restart resumes what was pending; the
 /// (message id, channel) key means a message confirmed before a crash is never sent again
-/// through that channel — at-least-once delivery, deduplicated by key.
+/// through that channel — at-least-once delivery, deduplicated by key. Every query is async:
+/// GRDB runs it on its own queue, so SQLite I/O never blocks the cooperative pool.
 public final class Outbox: Sendable {
     /// One message waiting for (or done with) one channel.
     public struct Delivery: Sendable, Equatable {
@@ -59,9 +60,9 @@ public final class Outbox: Sendable {
     /// Stores `message` for each of `channels`; a (message id, channel) already stored is left
     /// alone. Returns the channels it was newly stored for.
     @discardableResult
-    public func enqueue(_ message: OutgoingMessage, channels: [String], throttleKey: String? = nil, now: Date = Date()) throws -> [String] {
+    public func enqueue(_ message: OutgoingMessage, channels: [String], throttleKey: String? = nil, now: Date = Date()) async throws -> [String] {
         let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
-        return try database.write { db in
+        return try await database.write { db in
             var added: [String] = []
             for channel in channels {
                 try db.execute(
@@ -77,8 +78,8 @@ public final class Outbox: Sendable {
     }
 
     /// Pending deliveries for `channel` that are due, oldest first.
-    public func due(channel: String, now: Date = Date(), limit: Int = 20) throws -> [Delivery] {
-        try database.read { db in
+    public func due(channel: String, now: Date = Date(), limit: Int = 20) async throws -> [Delivery] {
+        try await database.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -97,8 +98,8 @@ public final class Outbox: Sendable {
         }
     }
 
-    public func markSent(_ delivery: Delivery, at now: Date = Date()) throws {
-        try database.write { db in
+    public func markSent(_ delivery: Delivery, at now: Date = Date()) async throws {
+        try await database.write { db in
             try db.execute(
                 sql: "UPDATE delivery SET state = 'sent', sentAt = ?, attempts = attempts + 1 WHERE id = ? AND channel = ?",
                 arguments: [now.timeIntervalSince1970, delivery.id, delivery.channel])
@@ -106,8 +107,8 @@ public final class Outbox: Sendable {
     }
 
     /// Records a failed attempt: retried at `retryAt`, or given up (`failed`) when nil.
-    public func markFailed(_ delivery: Delivery, error: String, retryAt: Date?) throws {
-        try database.write { db in
+    public func markFailed(_ delivery: Delivery, error: String, retryAt: Date?) async throws {
+        try await database.write { db in
             try db.execute(
                 sql: """
                     UPDATE delivery SET attempts = attempts + 1, lastError = ?, state = ?, nextAttemptAt = ?
@@ -121,8 +122,8 @@ public final class Outbox: Sendable {
     }
 
     /// Deliveries in each state, for heartbeats and tests.
-    public func counts() throws -> [State: Int] {
-        try database.read { db in
+    public func counts() async throws -> [State: Int] {
+        try await database.read { db in
             var result: [State: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM delivery GROUP BY state") {
                 if let state = State(rawValue: row["state"]) { result[state] = row["n"] }
@@ -132,8 +133,8 @@ public final class Outbox: Sendable {
     }
 
     /// The state of one delivery, if stored.
-    public func state(id: String, channel: String) throws -> State? {
-        try database.read { db in
+    public func state(id: String, channel: String) async throws -> State? {
+        try await database.read { db in
             try String.fetchOne(db, sql: "SELECT state FROM delivery WHERE id = ? AND channel = ?", arguments: [id, channel])
                 .flatMap(State.init(rawValue:))
         }
@@ -142,16 +143,16 @@ public final class Outbox: Sendable {
     // MARK: Throttle
 
     /// When a message with throttle key `key` was last delivered.
-    public func lastSent(key: String) throws -> Date? {
-        try database.read { db in
+    public func lastSent(key: String) async throws -> Date? {
+        try await database.read { db in
             try Double.fetchOne(db, sql: "SELECT lastSentAt FROM throttle WHERE key = ?", arguments: [key])
                 .map { Date(timeIntervalSince1970: $0) }
         }
     }
 
     /// Records a successful delivery of a message with throttle key `key`.
-    public func recordSent(key: String, at now: Date = Date()) throws {
-        try database.write { db in
+    public func recordSent(key: String, at now: Date = Date()) async throws {
+        try await database.write { db in
             try db.execute(
                 sql: "INSERT INTO throttle (key, lastSentAt) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET lastSentAt = excluded.lastSentAt",
                 arguments: [key, now.timeIntervalSince1970])

@@ -181,6 +181,34 @@ struct NotifierTests {
         #expect(bodies.filter { $0.contains("channel email is failing") }.count == 1, "\(bodies)")
     }
 
+    @Test("a service that stops sending heartbeats is reported as gone quiet, once")
+    func serviceQuiet() async throws {
+        let bus = try TestBus()
+        let data = try TemporaryDirectory()
+        let config = try writeConfig(#"""
+            {
+                "tickers": ["AAPL"],
+                "heartbeat": { "interval_seconds": 0.5 },
+                "notifications": { "enabled": true, "data_directory": "\#(data.path)", "quiet_after_intervals": 3 }
+            }
+            """#)
+        let proxy = try await startProxy(bus)
+        let notifier = try RunningProcess("notifier", arguments: ["--config", config], environment: bus.environment)
+        try await Task.sleep(for: .seconds(1.5))
+        let ingestor = try RunningProcess("ingestor", arguments: ["--config", config, "--instance", "quiet-1"], environment: bus.environment)
+        try await Task.sleep(for: .seconds(2.5))
+        #expect(!notifier.stderr.contains("has gone quiet"), "reported while alive: \(notifier.stderr)")
+        ingestor.signal(SIGKILL)
+        _ = await ingestor.wait(seconds: 5)
+        let reported = await notifier.waitForOutput(seconds: 10) { $0.contains("ingestor/quiet-1 has gone quiet") }
+        try await Task.sleep(for: .seconds(2))
+        #expect(await notifier.stop() == 0, "\(notifier.stderr)")
+        await proxy.stop()
+        #expect(reported, "\(notifier.stderr)")
+        let mentions = notifier.stderr.components(separatedBy: "Tickwire: ingestor/quiet-1 has gone quiet").count - 1
+        #expect(mentions == 1, "reported \(mentions) times")
+    }
+
     func waitFor(seconds: Double, _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {

@@ -75,7 +75,7 @@ struct ReferenceAccuracyTests {
         return (largest, total / (3 * count), Double(agree) / count)
     }
 
-    struct Outcome: @unchecked Sendable {
+    struct Outcome: Sendable {
         var models: [String: (accuracy: Double, model: any Classifier)]
         init(_ models: [String: (accuracy: Double, model: any Classifier)]) { self.models = models }
     }
