@@ -32,10 +32,9 @@ public struct SignalService: Service {
         let values = Mutex(Values())
     }
 
-    /// One ticker's memory: its bar count, recent closes and the predictions awaiting outcomes.
+    /// One ticker's memory: its bar count and the predictions awaiting outcomes.
     struct Ticker {
         var bars = 0
-        var closes: [Int: Double] = [:]
         var pending: [(index: Int, close: Double, choices: [String: Int])] = []
         var last: (action: Action, at: ContinuousClock.Instant)?
     }
@@ -114,8 +113,6 @@ public struct SignalService: Service {
             var ticker = values.tickers[features.symbol] ?? Ticker()
             ticker.bars += 1
             let index = ticker.bars
-            ticker.closes[index] = features.close
-            ticker.closes[index - 2 * first.horizon - 2] = nil
             // Outcomes that are now known.
             var drifted: [LiveModel] = []
             while let head = ticker.pending.first, head.index + first.horizon <= index {
