@@ -98,6 +98,8 @@ final class RunningProcess: Sendable {
     }
 
     private let stdoutData = Collected()
+    /// Kept here, not only in `Process`, so the child's stdin stays open while we live.
+    private let input = Pipe()
     private let stderrData = Collected()
 
     init(_ name: String, arguments: [String], environment: [String: String], executable: String? = nil) throws {
@@ -110,8 +112,8 @@ final class RunningProcess: Sendable {
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
-        // A stdin that stays open while the test runs (peers such as smtp_sink.py stop at EOF).
-        process.standardInput = Pipe()
+        // A stdin that stays open as long as this object (peers such as smtp_sink.py stop at EOF).
+        process.standardInput = input
         process.standardError = err
         try process.run()
         // Blocking reads on threads of their own until EOF (no libdispatch sources).
