@@ -17,6 +17,9 @@ public struct TickerPipeline: Sendable {
     public private(set) var lastBarEnd = Int64.min
     public private(set) var counts = Counts()
     private var tradeIDs = RecentSet<String>(capacity: 20_000)
+    /// Bars fed live (not from history), and the end of the first of them.
+    private var liveCount = 0
+    private var firstLiveEnd: Int64?
     private var provider = ""
 
     public struct Counts: Sendable, Equatable {
@@ -83,7 +86,12 @@ public struct TickerPipeline: Sendable {
             return nil
         }
         lastBarEnd = bar.endTimeNs
-        if fromHistory { builder.skip(through: bar.endTimeNs) }
+        if fromHistory {
+            builder.skip(through: bar.endTimeNs)
+        } else {
+            liveCount += 1
+            if firstLiveEnd == nil { firstLiveEnd = bar.endTimeNs }
+        }
         counts.bars += 1
         if window.count == windowSize { window.removeFirst() }
         window.append(bar)
@@ -95,21 +103,25 @@ public struct TickerPipeline: Sendable {
     /// True once every feature is defined.
     public var isReady: Bool { pipeline.isReady }
 
-    /// Warms up from history that arrived after live bars started: when every live bar fed
-    /// so far is still in the window, starts the indicators again from the history bars that
-    /// end before the first live bar, then the live bars. Returns the newest output, or nil
-    /// when the pipeline was already ready, no history bar is older than the live ones, or
-    /// live bars have already left the window (then it simply carries on).
+    /// Warms up from history that arrived late: after live bars started, or after an earlier,
+    /// shorter answer (an ingestor still publishing its backfill). When every live bar fed so
+    /// far is still in the window and `history` offers more bars before the first live one than
+    /// were fed, the indicators start again from those history bars, then the live bars.
+    /// Returns the newest output, or nil when the pipeline is ready, nothing is gained, or live
+    /// bars have already left the window (then it simply carries on).
     public mutating func warmUp(from history: [Bar]) -> Output? {
-        guard !pipeline.isReady, counts.bars == UInt64(window.count) else { return nil }
-        let live = window
-        let firstLive = live.first?.startTimeNs ?? Int64.max
-        let older = history.filter { $0.endTimeNs <= firstLive }
-        guard !older.isEmpty else { return nil }
+        guard !pipeline.isReady else { return nil }
+        let live = firstLiveEnd.map { end in window.filter { $0.endTimeNs >= end } } ?? []
+        guard live.count == liveCount else { return nil }
+        let cutoff = live.first?.startTimeNs ?? Int64.max
+        let older = history.filter { $0.endTimeNs <= cutoff }
+        guard older.count > window.count - live.count else { return nil }
         pipeline = FeaturePipeline(timeZone: pipeline.indicators.timeZone)
         window.removeAll(keepingCapacity: true)
         lastBarEnd = Int64.min
         counts.bars = 0
+        liveCount = 0
+        firstLiveEnd = nil
         var newest: Output?
         for bar in older { newest = feed(bar, fromHistory: true) ?? newest }
         for bar in live { newest = feed(bar) ?? newest }

@@ -97,6 +97,21 @@ struct TickerPipelineTests {
         #expect(late.warmUp(from: Array(bars[..<65])) == nil, "a ready pipeline is left alone")
     }
 
+    @Test("a short history first (an ingestor still backfilling), the full one later: ready, as in order")
+    func shortThenFullHistory() {
+        let bars = (0..<70).map { bar(minute: $0, close: 80 + sin(Double($0) / 3) * 2 + Double($0) * 0.02) }
+        var inOrder = TickerPipeline(symbol: "AAPL", settings: settings())
+        var last: TickerPipeline.Output?
+        for b in bars { last = inOrder.feed(b) }
+        var pipeline = TickerPipeline(symbol: "AAPL", settings: settings())
+        #expect(pipeline.warmUp(from: Array(bars[..<30]))?.features == nil, "30 bars: not ready yet")
+        for b in bars[65...] { _ = pipeline.feed(b) }  // live bars meanwhile
+        #expect(pipeline.warmUp(from: Array(bars[..<30])) == nil, "the same short history gains nothing")
+        let warmed = pipeline.warmUp(from: Array(bars[..<65]))
+        #expect(warmed?.features?.values == last?.features?.values)
+        #expect(pipeline.isReady && pipeline.window.count == 70)
+    }
+
     @Test("a bar that does not end after the last one is stale and ignored")
     func staleBars() {
         var pipeline = TickerPipeline(symbol: "AAPL", settings: settings())
