@@ -17,15 +17,16 @@ import Foundation
 /// cached, so a calendar is a plain value, cheap to copy and share.
 public struct MarketCalendar: Sendable {
     /// The NYSE with its published rules and nothing added.
-    public static let xnys = MarketCalendar()
+    public static func xnys() throws(MissingTimeZone) -> MarketCalendar {
+        MarketCalendar(timeZone: try newYork())
+    }
 
-    /// America/New_York.
-    public static let newYork: TimeZone = {
-        guard let zone = TimeZone(identifier: "America/New_York") else {
-            fatalError("the time zone database has no America/New_York (is tzdata installed?)")
-        }
+    /// America/New_York, from the system's time zone database; a clear error, not a wrong
+    /// calendar, when the database lacks it (no tzdata).
+    public static func newYork() throws(MissingTimeZone) -> TimeZone {
+        guard let zone = TimeZone(identifier: "America/New_York") else { throw MissingTimeZone(identifier: "America/New_York") }
         return zone
-    }()
+    }
 
     /// Local session times.
     public static let preOpenTime = LocalTime(hour: 4)
@@ -53,7 +54,7 @@ public struct MarketCalendar: Sendable {
     ///   - extraEarlyCloses: the regular close, local time, of days that trade; replaces the
     ///     rules' close (13:00 or 16:00) — 16:00 cancels a rule's early close. A close before
     ///     16:00 makes it an early-close day, whose after-hours end at 17:00.
-    public init(timeZone: TimeZone = MarketCalendar.newYork,
+    public init(timeZone: TimeZone,
                 extraClosures: [SpecialClosure] = [],
                 extraEarlyCloses: [LocalDate: LocalTime] = [:]) {
         self.timeZone = timeZone
@@ -220,5 +221,13 @@ public struct MarketCalendar: Sendable {
             if let session = session(on: day) { return session }
             day = day.adding(days: -1)
         }
+    }
+}
+
+/// The system's time zone database has no entry for the exchange's zone.
+public struct MissingTimeZone: Error, Sendable, Equatable, CustomStringConvertible {
+    public var identifier: String
+    public var description: String {
+        "the time zone database has no \(identifier): install tzdata (apt-get install -y tzdata)"
     }
 }

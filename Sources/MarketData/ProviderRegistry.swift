@@ -31,12 +31,12 @@ public enum IngestorBuilder {
     public static func build(_ environment: ServiceEnvironment) throws -> [any Service] {
         let provider = try ProviderRegistry.makeProvider(config: environment.config)
         guard !environment.config.ingestor.historyBind.isEmpty else {
-            return [ProviderService(environment: environment, provider: provider)]
+            return [try ProviderService(environment: environment, provider: provider)]
         }
         let history = BarHistory(settings: BarHistory.Settings(config: environment.config))
         return [
             HistoryService(environment: environment, history: history),
-            ProviderService(environment: environment, provider: provider) { payload, time in
+            try ProviderService(environment: environment, provider: provider) { payload, time in
                 history.record(payload, eventTime: time)
             },
         ]

@@ -44,12 +44,12 @@ public struct ProviderService: Service {
     public init(
         environment: ServiceEnvironment, provider: any MarketDataProvider,
         observer: (@Sendable (Envelope.OneOf_Payload, _ eventTime: Int64) -> Void)? = nil
-    ) {
+    ) throws(ConfigError) {
         self.environment = environment
         self.provider = provider
         self.observer = observer
         symbols = environment.config.tickers
-        calendar = MarketCalendar.configured(environment.config)
+        calendar = try MarketCalendar.configured(environment.config)
         let (phase, _) = SessionFollower.fallback(config: environment.config, calendar: calendar, now: WallClock.nanoseconds())
         state = SharedState(session: phase == .closed ? .closed : .open(phase))
     }

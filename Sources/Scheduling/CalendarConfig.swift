@@ -6,7 +6,13 @@ import ServiceKit
 extension MarketCalendar {
     /// The XNYS calendar with the config's special closures and early closes
     /// (`market_hours.special_closures`, `market_hours.early_closes`).
-    public static func configured(_ config: TickwireConfig) -> MarketCalendar {
+    public static func configured(_ config: TickwireConfig) throws(ConfigError) -> MarketCalendar {
+        let zone: TimeZone
+        do {
+            zone = try newYork()
+        } catch {
+            throw ConfigError(path: "market_hours", message: "\(error)")
+        }
         let closures = config.marketHours.specialClosures.compactMap { closure in
             LocalDate(closure.date).map { SpecialClosure($0, name: closure.name) }
         }
@@ -14,7 +20,7 @@ extension MarketCalendar {
         for early in config.marketHours.earlyCloses {
             if let date = LocalDate(early.date), let time = LocalTime(early.close) { earlyCloses[date] = time }
         }
-        return MarketCalendar(extraClosures: closures, extraEarlyCloses: earlyCloses)
+        return MarketCalendar(timeZone: zone, extraClosures: closures, extraEarlyCloses: earlyCloses)
     }
 }
 

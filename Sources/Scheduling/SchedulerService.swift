@@ -24,7 +24,7 @@ public struct SchedulerService: Service {
         let logger = environment.logger
         let statusInterval = Duration.milliseconds(Int64(config.scheduler.statusIntervalSeconds * 1000))
         let reportInterval = Int64(config.scheduler.reportIntervalSeconds * 1e9)
-        let zone = TimeZone(identifier: config.marketHours.timezone) ?? MarketCalendar.newYork
+        let zone = TimeZone(identifier: config.marketHours.timezone) ?? calendar.timeZone
         if clock.isSimulated {
             logger.notice(
                 "simulated clock from \(Instants.iso8601(clock.now(), in: zone)) at \(clock.speed)x: a trading day takes \(String(format: "%.1f", 6.5 * 3600 / clock.speed / 60)) minutes")

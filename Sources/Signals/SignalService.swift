@@ -71,7 +71,7 @@ public struct SignalService: Service {
         let includeExtended = config.marketHours.includeExtendedHours
         let core = self.core
         let logger = environment.logger
-        let follower = SessionFollower(environment: environment, calendar: .configured(config)) { phase, _ in
+        let follower = SessionFollower(environment: environment, calendar: try .configured(config)) { phase, _ in
             let open = phase == .regular || (includeExtended && (phase == .preMarket || phase == .postMarket))
             let changed = core.values.withLock { values -> Bool in
                 defer { values.sessionOpen = open }

@@ -31,7 +31,7 @@ struct Run: AsyncParsableCommand {
             let clock = SchedulerClock(
                 simulatedStart: config.scheduler.simulatedStart.isEmpty ? nil : ISO8601Instant.parse(config.scheduler.simulatedStart),
                 speed: config.scheduler.simulatedSpeed)
-            let calendar = MarketCalendar.configured(config)
+            let calendar = try MarketCalendar.configured(config)
             for date in calendar.ignoredOverrides {
                 environment.logger.warning("market_hours: the override for \(date) changes nothing (a weekend, a holiday, or a close outside 09:30–16:00)")
             }
@@ -60,7 +60,12 @@ struct CalendarOptions: ParsableArguments {
         }
         let name = timezone ?? loaded.marketHours.timezone
         guard let zone = TimeZone(identifier: name) else { throw ValidationError("unknown time zone '\(name)'") }
-        return (MarketCalendar.configured(loaded), zone)
+        do {
+            return (try MarketCalendar.configured(loaded), zone)
+        } catch {
+            FileHandle.standardError.write(Data("scheduler: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
     }
 }
 

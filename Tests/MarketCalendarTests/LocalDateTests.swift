@@ -65,15 +65,15 @@ struct LocalDateTests {
     @Test("ISO 8601 with the zone's offset at that instant")
     func iso8601() {
         let open = utc(1_710_423_000)  // 2024-03-14 09:30 EDT
-        #expect(Instants.iso8601(open, in: MarketCalendar.newYork) == "2024-03-14T09:30:00-04:00")
-        #expect(Instants.iso8601(utc(1_704_897_000), in: MarketCalendar.newYork) == "2024-01-10T09:30:00-05:00")
+        #expect(Instants.iso8601(open, in: newYork) == "2024-03-14T09:30:00-04:00")
+        #expect(Instants.iso8601(utc(1_704_897_000), in: newYork) == "2024-01-10T09:30:00-05:00")
         #expect(Instants.iso8601(open, in: TimeZone(identifier: "UTC")!) == "2024-03-14T13:30:00+00:00")
         #expect(Instants.iso8601(open, in: TimeZone(identifier: "Asia/Kolkata")!) == "2024-03-14T19:00:00+05:30")
         #expect(Instants.iso8601(open, in: TimeZone(identifier: "Europe/London")!) == "2024-03-14T13:30:00+00:00")
         #expect(Instants.iso8601(open + 500_000_000, in: TimeZone(identifier: "UTC")!) == "2024-03-14T13:30:00.500+00:00")
         #expect(Instants.iso8601(open + 1_500, in: TimeZone(identifier: "UTC")!) == "2024-03-14T13:30:00.000001500+00:00")
         #expect(Instants.iso8601(-500_000_000, in: TimeZone(identifier: "UTC")!) == "1969-12-31T23:59:59.500+00:00")
-        #expect(Instants.iso8601(Date(timeIntervalSince1970: 1_710_423_000), in: MarketCalendar.newYork)
+        #expect(Instants.iso8601(Date(timeIntervalSince1970: 1_710_423_000), in: newYork)
             == "2024-03-14T09:30:00-04:00")
     }
 

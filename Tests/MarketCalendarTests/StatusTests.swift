@@ -122,13 +122,14 @@ struct StatusTests {
         // Date overloads.
         let saturday = Date(timeIntervalSince1970: Double(ny("2024-03-16", "12:00") / 1_000_000_000))
         #expect(xnys.nextOpen(after: saturday) == Date(timeIntervalSince1970: Double(ny("2024-03-18", "09:30") / 1_000_000_000)))
-        #expect(Instants.iso8601(xnys.nextClose(after: saturday), in: MarketCalendar.newYork) == "2024-03-18T16:00:00-04:00")
+        #expect(Instants.iso8601(xnys.nextClose(after: saturday), in: newYork) == "2024-03-18T16:00:00-04:00")
         #expect(xnys.status(at: saturday, includeExtendedHours: false).nextChange == ny("2024-03-18", "09:30"))
     }
 
     @Test("configured closures and early closes override the rules")
     func overrides() throws {
         let calendar = MarketCalendar(
+            timeZone: newYork,
             extraClosures: [SpecialClosure(day("2024-03-14"), name: "Exchange outage"),
                             SpecialClosure(day("2024-03-13")),
                             SpecialClosure(day("2024-03-16"), name: "A Saturday")],

@@ -23,4 +23,5 @@ func ny(_ date: String, _ time: String) -> Int64 {
 /// UTC epoch seconds as nanoseconds.
 func utc(_ seconds: Int64) -> Int64 { seconds * 1_000_000_000 }
 
-let xnys = MarketCalendar.xnys
+let newYork = TimeZone(identifier: "America/New_York")!
+let xnys = MarketCalendar(timeZone: newYork)

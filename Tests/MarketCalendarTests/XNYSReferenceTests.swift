@@ -78,7 +78,7 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
 func differences(ours: [TradingDay], reference: [XNYSReference.Session]) -> [String] {
     let theirs = Dictionary(uniqueKeysWithValues: reference.map { ($0.date, $0) })
     let mine = Dictionary(uniqueKeysWithValues: ours.map { ($0.date, $0) })
-    let zone = MarketCalendar.newYork
+    let zone = newYork
     func show(_ instant: Int64) -> String { Instants.iso8601(instant, in: zone) }
     var lines = [String]()
     for date in Set(theirs.keys).union(mine.keys).sorted() {
@@ -86,7 +86,7 @@ func differences(ours: [TradingDay], reference: [XNYSReference.Session]) -> [Str
         case (.some, nil):
             lines.append("\(date): we trade, exchange_calendars does not")
         case let (nil, session?):
-            let name = MarketCalendar.xnys.holiday(on: date) ?? "weekend"
+            let name = xnys.holiday(on: date) ?? "weekend"
             lines.append("\(date): exchange_calendars trades \(show(session.open))–\(show(session.close)), we are closed (\(name))")
         case let (day?, session?):
             if day.open != session.open { lines.append("\(date): open \(show(day.open)), exchange_calendars \(show(session.open))") }
@@ -107,7 +107,7 @@ struct XNYSReferenceTests {
     func matchesExchangeCalendars() async throws {
         let (reference, ours) = try await offPool {
             let reference = try XNYSReference.load()
-            let ours = MarketCalendar.xnys.sessions(
+            let ours = xnys.sessions(
                 from: LocalDate(year: 2000, month: 1, day: 1), to: LocalDate(year: 2035, month: 12, day: 31))
             return (reference, ours)
         }
@@ -123,7 +123,7 @@ struct XNYSReferenceTests {
 
     @Test("the comparison reports a difference with its date")
     func comparisonReportsDates() {
-        let day = MarketCalendar.xnys.session(on: LocalDate(year: 2024, month: 11, day: 29))!
+        let day = xnys.session(on: LocalDate(year: 2024, month: 11, day: 29))!
         let moved = XNYSReference.Session(date: day.date, open: day.open, close: day.close + 3_600_000_000_000, earlyClose: false)
         let extra = XNYSReference.Session(date: LocalDate(year: 2024, month: 11, day: 28), open: day.open, close: day.close, earlyClose: false)
         let lines = differences(ours: [day], reference: [moved, extra])

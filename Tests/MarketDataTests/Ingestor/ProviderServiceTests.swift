@@ -87,7 +87,7 @@ func withIngestor(
             publish: { servicePublisher.publish(Fixtures.control(.starting), on: Fixtures.controlTopic) },
             giveUp: { await subscription.close() },
             isWarmUp: Fixtures.isControl)
-        let service = ProviderService(environment: environment, provider: provider)
+        let service = try ProviderService(environment: environment, provider: provider)
         let running = Task { try await service.run() }
         let watchdog = closeAfter(seconds: 20) { await subscription.close() }
         do {

@@ -29,7 +29,7 @@ struct ReplayIngestorTests {
                 publish: { publisher.publish(Fixtures.control(.starting), on: Fixtures.controlTopic) },
                 giveUp: { await subscription.close() },
                 isWarmUp: Fixtures.isControl)
-            let service = ProviderService(environment: environment, provider: provider)
+            let service = try ProviderService(environment: environment, provider: provider)
             let running = Task { try await service.run() }
             let watchdog = closeAfter(seconds: 20) { await subscription.close() }
             let received = try await collect(12, from: &iterator) { $0.topic.kind != Fixtures.controlTopic.kind }
