@@ -9,6 +9,13 @@ public enum Direction: Int, Sendable, CaseIterable, Codable {
     case up = 2
 
     public static let count = 3
+
+    /// The index of the most probable direction in `probabilities` (the first on ties).
+    public static func mostLikely(_ probabilities: [Double]) -> Int {
+        var best = 0
+        for k in 1..<probabilities.count where probabilities[k] > probabilities[best] { best = k }
+        return best
+    }
 }
 
 /// A trained model: features in, one probability per ``Direction`` out (summing to 1).

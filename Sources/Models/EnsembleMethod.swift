@@ -35,7 +35,7 @@ public enum EnsembleMethod: String, Sendable, CaseIterable, Codable {
         }
         func vote(_ voteWeights: [Double]) -> [Double] {
             var tally = [Double](repeating: 0, count: Direction.count)
-            let choices = distributions.map { Self.argmax($0) }
+            let choices = distributions.map { Direction.mostLikely($0) }
             for (choice, w) in zip(choices, voteWeights) { tally[choice] += w }
             let top = tally.max() ?? 0
             let winners = tally.indices.filter { tally[$0] == top }
@@ -52,11 +52,5 @@ public enum EnsembleMethod: String, Sendable, CaseIterable, Codable {
         case .confidenceWeighted: effective = normalized(distributions.map { $0.max() ?? 0 })
         }
         return (weightedMean(effective), effective)
-    }
-
-    static func argmax(_ p: [Double]) -> Int {
-        var best = 0
-        for k in 1..<p.count where p[k] > p[best] { best = k }
-        return best
     }
 }

@@ -20,8 +20,8 @@ public struct NotifierService: Service {
             var inFlight: [String: Date] = [:]
             /// Last heartbeat per service/instance, its interval, and whether it was reported quiet.
             var heartbeats: [String: (at: ContinuousClock.Instant, interval: Double, quiet: Bool)] = [:]
-            var signalsToday = 0
-            var errorsToday = 0
+            var signalsSinceStart = 0
+            var errorsSinceStart = 0
             var session = "unknown"
             var circuitAlerted: Set<String> = []
         }
@@ -78,13 +78,13 @@ public struct NotifierService: Service {
         environment.counters.addIn()
         switch delivery.payload {
         case .signal(let signal):
-            core.values.withLock { $0.signalsToday += 1 }
+            core.values.withLock { $0.signalsSinceStart += 1 }
             guard signal.action != .hold || environment.config.notifications.notifyHold else { return }
             await notify(.signal(signal), id: signal.id.isEmpty ? "signal-\(signal.symbol)-\(delivery.eventTimeNs)" : signal.id, eventTime: delivery.eventTimeNs)
         case .alert(let alert):
             // The notifier's own alerts were already routed to the working channels directly.
             guard delivery.producer.service != environment.name else { return }
-            if alert.severity.rawValue >= Severity.error.rawValue { core.values.withLock { $0.errorsToday += 1 } }
+            if alert.severity.rawValue >= Severity.error.rawValue { core.values.withLock { $0.errorsSinceStart += 1 } }
             let id = "alert-\(delivery.producer.service)-\(delivery.producer.startedAtNs)-\(delivery.sequence)"
             await notify(.alert(alert), id: id, eventTime: delivery.eventTimeNs)
         case .status(let status):
@@ -239,8 +239,8 @@ public struct NotifierService: Service {
             return """
                 services alive: \(alive.isEmpty ? "none seen" : alive.joined(separator: ", "))
                 services quiet: \(quiet.isEmpty ? "none" : quiet.joined(separator: ", "))
-                signals since start: \(values.signalsToday)
-                errors since start: \(values.errorsToday)
+                signals since start: \(values.signalsSinceStart)
+                errors since start: \(values.errorsSinceStart)
                 session: \(values.session)
                 """
         }

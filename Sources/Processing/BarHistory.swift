@@ -35,8 +35,7 @@ public final class BarHistory: Sendable {
 
     private struct Values {
         var tickers: [String: Ticker] = [:]
-        var newestEvent = Int64.min
-        var newestEventSeenAt = ContinuousClock.now
+        var clock = EventClock()
     }
 
     public let settings: Settings
@@ -51,10 +50,7 @@ public final class BarHistory: Sendable {
         values.withLock { values in
             switch payload {
             case .trade(let trade):
-                if time > values.newestEvent {
-                    values.newestEvent = time
-                    values.newestEventSeenAt = .now
-                }
+                values.clock.observe(eventTime: time)
                 var ticker = values.tickers.removeValue(forKey: trade.symbol) ?? newTicker()
                 if ticker.builder.add(time: time, price: trade.price, size: trade.size) == .accepted {
                     ticker.lastTradeProvider = trade.provider
@@ -74,7 +70,7 @@ public final class BarHistory: Sendable {
     /// Closes built bars that are due: call a few times per bar interval.
     public func closeDueBars() {
         values.withLock { values in
-            let watermark = Self.watermark(values)
+            let watermark = values.clock.watermark()
             for symbol in Array(values.tickers.keys) {
                 var ticker = values.tickers.removeValue(forKey: symbol)!
                 let provider = ticker.lastTradeProvider
@@ -140,12 +136,6 @@ public final class BarHistory: Sendable {
 
     private func newTicker() -> Ticker {
         Ticker(builder: BarBuilder(intervalNs: settings.intervalNs, lateToleranceNs: settings.lateToleranceNs, timeZone: settings.timeZone))
-    }
-
-    private static func watermark(_ values: Values) -> Int64 {
-        guard values.newestEvent != Int64.min else { return WallClock.nanoseconds() }
-        let elapsed = ContinuousClock.now - values.newestEventSeenAt
-        return values.newestEvent + elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
     }
 
     private static func append(_ bar: Bar, to bars: inout [Bar], capacity: Int) {

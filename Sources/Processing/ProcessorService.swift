@@ -224,7 +224,7 @@ public struct ProcessorService: Service {
     }
 }
 
-/// Exchange time as the processor knows it: the newest event time seen, advanced by the
+/// Exchange time as the processor (and the ingestor's bar history) knows it: the newest event time seen, advanced by the
 /// wall clock since it was seen, so bars still close when every ticker goes quiet.
 struct EventClock: Sendable {
     private var newestEvent = Int64.min

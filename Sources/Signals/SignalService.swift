@@ -142,11 +142,10 @@ public struct SignalService: Service {
             let (combined, modelWeights) = method.combine(distributions, weights: weights)
             let probabilities = TemperatureScaling.apply(combined, temperature: first.ensembleTemperature)
             var choices: [String: Int] = [:]
-            for (model, p) in zip(values.models, distributions) { choices[model.name] = EnsembleMethod.argmaxIndex(p) }
+            for (model, p) in zip(values.models, distributions) { choices[model.name] = Direction.mostLikely(p) }
             ticker.pending.append((index, features.close, choices))
             let open = values.sessionOpen
-            let atrIndex = FeaturePipeline.schema.index(of: "natr_14")
-            let atr = atrIndex.map { features.values[$0] * features.close } ?? 0
+            let atr = Self.natrIndex.map { features.values[$0] * features.close } ?? 0
             let decision = policy.decide(probabilities: probabilities, price: features.close, atr: atr)
             let due: Bool
             if let last = ticker.last {
@@ -159,7 +158,7 @@ public struct SignalService: Service {
             let votes = zip(values.models, zip(distributions, modelWeights)).map { model, pair -> ModelVote in
                 var vote = ModelVote()
                 vote.model = model.name
-                let choice = EnsembleMethod.argmaxIndex(pair.0)
+                let choice = Direction.mostLikely(pair.0)
                 vote.action = choice == Direction.up.rawValue ? .buy : (choice == Direction.down.rawValue ? .sell : .hold)
                 vote.probability = pair.0[choice]
                 vote.weight = pair.1
@@ -216,6 +215,9 @@ public struct SignalService: Service {
                 "\(signal.symbol) \(signal.action) confidence \(String(format: "%.2f", signal.confidence)) at \(signal.price)")
         }
     }
+
+    /// Where `natr_14` (ATR / close) sits in the feature vector, for the stop distance.
+    static let natrIndex = FeaturePipeline.schema.index(of: "natr_14")
 
     enum Outcome {
         case none
@@ -310,14 +312,5 @@ public struct SignalService: Service {
         } catch {
             environment.logger.error("cannot save live accuracies to \(environment.config.models.stateFile): \(error)")
         }
-    }
-}
-
-extension EnsembleMethod {
-    /// The index of the largest probability.
-    public static func argmaxIndex(_ p: [Double]) -> Int {
-        var best = 0
-        for k in 1..<p.count where p[k] > p[best] { best = k }
-        return best
     }
 }

@@ -42,7 +42,7 @@ public struct Scores: Sendable, Codable, Equatable {
         let bounds = [0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0001]
         var bins = (0..<bounds.count - 1).map { CalibrationBin(lower: bounds[$0], upper: min(bounds[$0 + 1], 1), count: 0, meanConfidence: 0, accuracy: 0) }
         for (p, y) in zip(probabilities, labels) {
-            let predicted = Scores.argmax(p)
+            let predicted = Direction.mostLikely(p)
             perClass[y] += 1
             if predicted == y { correct += 1; perClassCorrect[y] += 1 }
             loss -= log(max(p[y], 1e-15))
@@ -69,12 +69,6 @@ public struct Scores: Sendable, Codable, Equatable {
             aucs.append(Scores.auc(scores: probabilities.map { $0[k] }, positives: labels.map { $0 == k }))
         }
         auc = aucs.isEmpty ? 0.5 : aucs.reduce(0, +) / Double(aucs.count)
-    }
-
-    static func argmax(_ p: [Double]) -> Int {
-        var best = 0
-        for k in 1..<p.count where p[k] > p[best] { best = k }
-        return best
     }
 
     /// ROC AUC by ranks (ties get the average rank): the probability that a positive scores
