@@ -58,6 +58,8 @@ let package = Package(
         ),
 
         // Libraries.
+        // Nanosecond instants and durations with arithmetic that cannot trap: no dependencies.
+        .target(name: "Timekeeping", swiftSettings: strictSettings),
         .target(name: "Bus", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
         .target(
             name: "Contracts",
@@ -244,6 +246,7 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"], swiftSettings: strictSettings),
         .testTarget(name: "BusTests", dependencies: ["Bus", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "ContractsTests",
