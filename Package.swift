@@ -60,17 +60,21 @@ let package = Package(
         // Libraries.
         // Nanosecond instants and durations with arithmetic that cannot trap: no dependencies.
         .target(name: "Timekeeping", swiftSettings: strictSettings),
-        .target(name: "Bus", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
+        .target(name: "Bus", dependencies: ["CZeroMQ", "Timekeeping"], swiftSettings: strictSettings),
         .target(
             name: "Contracts",
-            dependencies: ["Bus", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "Bus", "Timekeeping",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             exclude: ["Proto"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "ServiceKit",
             dependencies: [
-                "Bus", "Contracts",
+                "Bus", "Contracts", "Timekeeping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +108,7 @@ let package = Package(
         .target(
             name: "Scheduling",
             dependencies: [
-                "Contracts", "MarketCalendar", "ServiceKit",
+                "Contracts", "MarketCalendar", "ServiceKit", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -107,14 +107,14 @@ public final class Proxy: Sendable {
                     // Drain a bounded batch so subscriptions and stop requests are not starved.
                     for _ in 0..<batchLimit {
                         guard let moved = try xsub.forward(to: xpub) else { break }
-                        local.messages += 1
-                        local.frames += UInt64(moved.frames)
-                        local.bytes += UInt64(moved.bytes)
-                        if moved.frames != 2 { local.malformed += 1 }
+                        local.messages &+= 1
+                        local.frames &+= UInt64(moved.frames)
+                        local.bytes &+= UInt64(moved.bytes)
+                        if moved.frames != 2 { local.malformed &+= 1 }
                     }
                 }
                 if items[1].revents & Int16(ZMQ_POLLIN) != 0 {
-                    while try xpub.forward(to: xsub) != nil { local.subscriptionChanges += 1 }
+                    while try xpub.forward(to: xsub) != nil { local.subscriptionChanges &+= 1 }
                 }
             } catch {
                 if !error.isTermination { failure = error }

@@ -115,14 +115,14 @@ public final class Publisher: Sendable {
             guard !state.closing, state.queue.count < limit else {
                 // The number is used up: subscribers see the drop as a gap.
                 state.sequences[topic] = sequence
-                state.statistics.dropped += 1
+                state.statistics.dropped &+= 1
                 return (.dropped(sequence: sequence), false)
             }
             // Encoded before the number is taken: a payload that fails to encode leaves no gap.
             let bytes = try payload(sequence)
             state.sequences[topic] = sequence
             state.queue.append(Outbound(topic: topic, payload: bytes))
-            state.statistics.queued += 1
+            state.statistics.queued &+= 1
             let wake = state.ownerSleeping
             state.ownerSleeping = false
             return (.queued(sequence: sequence), wake)
@@ -196,8 +196,8 @@ public final class Publisher: Sendable {
             }
             batch.removeAll(keepingCapacity: true)
             core.state.withLock {
-                $0.statistics.sent += sent
-                $0.statistics.sendErrors += failures
+                $0.statistics.sent &+= sent
+                $0.statistics.sendErrors &+= failures
                 if let lastError { $0.lastError = lastError }
             }
         }

@@ -1,5 +1,6 @@
 import CZeroMQ
 import Synchronization
+import Timekeeping
 
 /// Answers requests on a ROUTER socket, on a thread of its own.
 ///
@@ -80,13 +81,13 @@ public final class Replier: Sendable {
                 while let frames = try socket.receiveFrames() {
                     // [identity, (more routing ids...), empty delimiter, body...]
                     guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0 else {
-                        core.state.withLock { $0.malformed += 1 }
+                        core.state.withLock { $0.malformed &+= 1 }
                         continue
                     }
                     let reply = handler(Array(frames[(delimiter + 1)...]))
                     // A ROUTER drops a reply to a peer that has gone; nothing else can fail here.
                     try socket.send(frames: Array(frames[...delimiter]) + reply)
-                    core.state.withLock { $0.answered += 1 }
+                    core.state.withLock { $0.answered &+= 1 }
                 }
             } catch {
                 if !error.isTermination { failure = error }
@@ -116,18 +117,19 @@ public enum Requester {
                 continuation.resume(returning: Result { () throws(ZeroMQError) -> [[UInt8]]? in
                     var options = SocketOptions()
                     options.lingerMilliseconds = 0
+                    // Replies (a history of many symbols) may be large; requests never are.
+                    options.maxMessageBytes = 64 << 20
                     let socket = try Socket(context: context, type: .dealer, options: options)
                     defer { socket.close() }
                     try socket.connect(endpoint)
-                    let deadline = ContinuousClock.now.advanced(by: .milliseconds(timeoutMilliseconds))
+                    let deadline = ContinuousClock.now.advanced(by: .milliseconds(max(0, timeoutMilliseconds)))
                     // A DEALER with no connected peer yet refuses to queue; retry until the deadline.
                     while try !socket.send(frames: [[]] + request) {
                         guard ContinuousClock.now < deadline else { return nil }
                         _ = try socket.waitReadable(timeoutMilliseconds: 5)
                     }
                     while ContinuousClock.now < deadline {
-                        let left = deadline - ContinuousClock.now
-                        let millis = max(1, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+                        let millis = max(1, Nanoseconds.timeoutMilliseconds(deadline - ContinuousClock.now))
                         guard try socket.waitReadable(timeoutMilliseconds: millis) else { continue }
                         guard let frames = try socket.receiveFrames() else { continue }
                         // Drop the empty delimiter the replier echoes back.

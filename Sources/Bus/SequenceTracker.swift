@@ -3,6 +3,10 @@
 /// Publishers number each topic's messages 1, 2, 3, …. The first number seen from a stream
 /// only starts tracking (the reader may have joined late); after that, a jump forward is a
 /// gap of the numbers skipped and a number not above the last is a duplicate or reordering.
+///
+/// Streams are keyed by what senders put in their messages, so at most `capacity` are
+/// tracked: a flood of new producers or topics evicts the streams seen least recently
+/// (counted in ``Totals/evictions``); an evicted stream that comes back starts afresh.
 public struct SequenceTracker<Stream: Hashable>: Sendable where Stream: Sendable {
     /// What one sequence number meant.
     public enum Outcome: Sendable, Equatable {
@@ -22,45 +26,66 @@ public struct SequenceTracker<Stream: Hashable>: Sendable where Stream: Sendable
         /// Messages lost in those gaps.
         public var missing: UInt64 = 0
         public var duplicates: UInt64 = 0
+        /// Streams forgotten to stay within the capacity.
+        public var evictions: UInt64 = 0
         public init() {}
     }
 
-    private var last: [Stream: UInt64] = [:]
-    public private(set) var totals = Totals()
+    /// The last sequence number of each stream (`nil` only while a first one is recorded).
+    private var last: RecencyMap<Stream, UInt64?>
+    private var counts = Totals()
 
-    public init() {}
+    /// A tracker of at most `capacity` streams.
+    public init(capacity: Int = 65_536) {
+        last = RecencyMap(capacity: capacity)
+    }
+
+    /// Totals across every stream.
+    public var totals: Totals {
+        var totals = counts
+        totals.evictions = last.evictions
+        return totals
+    }
 
     /// Records `sequence` for `stream` and says what it meant.
     @discardableResult
     public mutating func record(_ sequence: UInt64, for stream: Stream) -> Outcome {
-        totals.messages &+= 1
-        guard let previous = last[stream] else {
-            last[stream] = sequence
-            return .first
+        counts.messages &+= 1
+        let outcome = last.update(stream, default: nil) { stored -> Outcome in
+            guard let previous = stored else {
+                stored = sequence
+                return .first
+            }
+            if sequence == previous &+ 1 {
+                stored = sequence
+                return .inOrder
+            }
+            if sequence > previous {
+                stored = sequence
+                return .gap(missing: sequence - previous - 1)
+            }
+            return .duplicate
         }
-        if sequence == previous &+ 1 {
-            last[stream] = sequence
-            return .inOrder
+        switch outcome {
+        case .gap(let missing):
+            counts.gaps &+= 1
+            counts.missing &+= missing
+        case .duplicate:
+            counts.duplicates &+= 1
+        case .first, .inOrder:
+            break
         }
-        if sequence > previous {
-            last[stream] = sequence
-            let missing = sequence - previous - 1
-            totals.gaps &+= 1
-            totals.missing &+= missing
-            return .gap(missing: missing)
-        }
-        totals.duplicates &+= 1
-        return .duplicate
+        return outcome
     }
 
     /// Forgets `stream`, e.g. when its producer restarted.
     public mutating func reset(_ stream: Stream) {
-        last[stream] = nil
+        last.remove(stream)
     }
 
     /// Forgets every stream matching `predicate`.
     public mutating func reset(where predicate: (Stream) -> Bool) {
-        for key in last.keys where predicate(key) { last[key] = nil }
+        last.removeAll(where: predicate)
     }
 
     /// Number of streams tracked.

@@ -47,6 +47,9 @@ public struct SocketOptions: Sendable, Hashable {
     public var tcpKeepaliveIdleSeconds: Int32 = 30
     /// Seconds between keepalive probes.
     public var tcpKeepaliveIntervalSeconds: Int32 = 10
+    /// The largest inbound message accepted, in bytes; a peer that sends a larger one is
+    /// disconnected by libzmq (`ZMQ_MAXMSGSIZE`). -1 is unlimited.
+    public var maxMessageBytes: Int64 = 1 << 20
 
     public init() {}
 }
@@ -87,6 +90,7 @@ public final class Socket {
         try setOption(ZMQ_LINGER, options.lingerMilliseconds, name: "ZMQ_LINGER")
         try setOption(ZMQ_RECONNECT_IVL, options.reconnectIntervalMilliseconds, name: "ZMQ_RECONNECT_IVL")
         try setOption(ZMQ_RECONNECT_IVL_MAX, options.reconnectIntervalMaxMilliseconds, name: "ZMQ_RECONNECT_IVL_MAX")
+        try setOption(ZMQ_MAXMSGSIZE, int64: options.maxMessageBytes, name: "ZMQ_MAXMSGSIZE")
         try setOption(ZMQ_TCP_KEEPALIVE, options.tcpKeepalive ? 1 : 0, name: "ZMQ_TCP_KEEPALIVE")
         if options.tcpKeepalive {
             try setOption(ZMQ_TCP_KEEPALIVE_IDLE, options.tcpKeepaliveIdleSeconds, name: "ZMQ_TCP_KEEPALIVE_IDLE")
@@ -98,6 +102,17 @@ public final class Socket {
     public func setOption(_ option: Int32, _ value: Int32, name: String? = nil) throws(ZeroMQError) {
         var value = value
         let size = MemoryLayout<Int32>.size
+        do throws(ZeroMQError) {
+            try zmqCheck("zmq_setsockopt") { zmq_setsockopt(handle, option, &value, size) }
+        } catch {
+            throw ZeroMQError(code: error.code, operation: "zmq_setsockopt(\(name ?? String(option)))")
+        }
+    }
+
+    /// Sets a 64-bit integer socket option such as `ZMQ_MAXMSGSIZE`.
+    public func setOption(_ option: Int32, int64 value: Int64, name: String? = nil) throws(ZeroMQError) {
+        var value = value
+        let size = MemoryLayout<Int64>.size
         do throws(ZeroMQError) {
             try zmqCheck("zmq_setsockopt") { zmq_setsockopt(handle, option, &value, size) }
         } catch {

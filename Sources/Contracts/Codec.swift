@@ -169,9 +169,11 @@ public struct StreamID: Hashable, Sendable {
         self.topic = topic
     }
 
-    /// Hashes the start time and topic only (cheap, and distinct enough); equality still
-    /// compares every field.
+    /// Hashes every field: the identity fields come from senders, and a hash that ignored
+    /// some would let a flood of streams differing only there collide.
     public func hash(into hasher: inout Hasher) {
+        hasher.combine(service)
+        hasher.combine(instance)
         hasher.combine(startedAt)
         hasher.combine(topic)
     }
@@ -198,13 +200,13 @@ public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// A short name for counters: `frames`, `topic`, `payload`, `version`.
-    public var counterName: String {
+    /// The reason it is counted under (`rejected.frames`, `.topic`, `.undecodable`, `.version`).
+    public var reason: RejectReason {
         switch self {
-        case .wrongFrameCount: "frames"
-        case .badTopic: "topic"
-        case .undecodable, .missingPayload, .kindMismatch: "payload"
-        case .unknownSchemaVersion: "version"
+        case .wrongFrameCount: .frames
+        case .badTopic: .topic
+        case .undecodable, .missingPayload, .kindMismatch: .undecodable
+        case .unknownSchemaVersion: .version
         }
     }
 }

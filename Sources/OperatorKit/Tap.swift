@@ -39,13 +39,13 @@ public struct TapReport: Sendable {
 
     /// One JSON line for standard error.
     public var jsonLine: String {
-        let skipped = subscription.skipped.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }
+        let rejected = subscription.rejected.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }
             .joined(separator: ",")
         let rate = seconds > 0 ? Double(received) / seconds : 0
         return "{\"summary\":true,\"received\":\(received),\"seconds\":\(String(format: "%.3f", seconds)),"
             + "\"rate_per_s\":\(String(format: "%.1f", rate)),\"gaps\":\(subscription.sequence.gaps),"
             + "\"missing\":\(subscription.sequence.missing),\"duplicates\":\(subscription.sequence.duplicates),"
-            + "\"skipped\":{\(skipped)},\"complete\":\(satisfied)}"
+            + "\"rejected\":{\(rejected)},\"complete\":\(satisfied)}"
     }
 }
 
@@ -61,7 +61,7 @@ public enum Tap {
                 guard throttle.shouldReport() else { return }
                 let text: String
                 switch issue {
-                case .skipped(let error): text = "skipped a message: \(error)"
+                case .rejected(let rejection): text = "rejected a message: \(rejection)"
                 case .gap(let stream, let missing):
                     text = "gap: \(missing) message(s) missing on \(stream.topic) from \(stream.service)/\(stream.instance)"
                 case .duplicate(let stream, let sequence):

@@ -142,7 +142,7 @@ public struct TapStatistics: Sendable {
         }
         lines.append(
             "total \(total) · gaps \(subscription.sequence.gaps) (missing \(subscription.sequence.missing)) · "
-                + "duplicates \(subscription.sequence.duplicates) · skipped \(subscription.skippedTotal)")
+                + "duplicates \(subscription.sequence.duplicates) · rejected \(subscription.rejectedTotal)")
         return lines.joined(separator: "\n")
     }
 }

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Timekeeping
 
 /// The scheduler's notion of now: the real clock, or a simulated one that starts at a given
 /// instant and runs `speed` times faster, so a demo or a test sees a whole trading day in
@@ -13,10 +14,11 @@ public struct SchedulerClock: Sendable {
 
     public static let real = SchedulerClock(simulatedStart: nil, speed: 1)
 
+    /// A clock from `simulatedStart` at `speed` (a speed that is not a positive finite number
+    /// runs at 1).
     public init(simulatedStart: Int64?, speed: Double) {
-        precondition(speed > 0, "clock speed must be positive")
         self.simulatedStart = simulatedStart
-        self.speed = simulatedStart == nil ? 1 : speed
+        self.speed = simulatedStart == nil || !(speed.isFinite && speed > 0) ? 1 : speed
         origin = .now
     }
 
@@ -25,15 +27,14 @@ public struct SchedulerClock: Sendable {
     /// Now, in UTC nanoseconds.
     public func now() -> Int64 {
         guard let simulatedStart else { return WallClock.nanoseconds() }
-        let elapsed = ContinuousClock.now - origin
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return simulatedStart + Int64(seconds * speed * 1e9)
+        let elapsed = Nanoseconds.seconds(Nanoseconds.of(ContinuousClock.now - origin))
+        return Nanoseconds.adding(simulatedStart, Nanoseconds.clampingSeconds(elapsed * speed))
     }
 
     /// The real time to wait until this clock reads `instant` (zero if it already has).
     public func realDuration(until instant: Int64) -> Duration {
-        let ahead = instant - now()
+        let ahead = Nanoseconds.subtracting(instant, now())
         guard ahead > 0 else { return .zero }
-        return .nanoseconds(Int64(Double(ahead) / speed))
+        return .nanoseconds(Nanoseconds.clamping(Double(ahead) / speed))
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import MarketCalendar
 import ServiceKit
 import ServiceLifecycle
+import Timekeeping
 
 /// Publishes `market.session` on every phase change and every `status_interval_seconds`, and
 /// the timers `timer.status_report` (every `report_interval_seconds` of scheduler time) and
@@ -22,8 +23,8 @@ public struct SchedulerService: Service {
     public func run() async throws {
         let config = environment.config
         let logger = environment.logger
-        let statusInterval = Duration.milliseconds(Int64(config.scheduler.statusIntervalSeconds * 1000))
-        let reportInterval = Int64(config.scheduler.reportIntervalSeconds * 1e9)
+        let statusInterval = Nanoseconds.duration(seconds: config.scheduler.statusIntervalSeconds)
+        let reportInterval = Nanoseconds.clampingSeconds(config.scheduler.reportIntervalSeconds)
         let zone = TimeZone(identifier: config.marketHours.timezone) ?? calendar.timeZone
         if clock.isSimulated {
             logger.notice(
@@ -33,7 +34,7 @@ public struct SchedulerService: Service {
         let endOfDayTopic = try Topic.timer("end_of_day")
         var lastPhase: MarketPhase?
         var nextPeriodic = ContinuousClock.now
-        var nextReport = clock.now() + reportInterval
+        var nextReport = Nanoseconds.adding(clock.now(), reportInterval)
         var reports: UInt64 = 0
         var endsOfDay: UInt64 = 0
         var pendingClose: TradingDay?
@@ -67,7 +68,8 @@ public struct SchedulerService: Service {
                 reports += 1
                 publishTimer(on: reportTopic, name: "status_report", day: status.tradingDay, now: now, count: reports)
                 // A simulated clock may have run past several periods: fire once, then realign.
-                while nextReport <= now { nextReport += reportInterval }
+                let behind = Nanoseconds.subtracting(now, nextReport)
+                nextReport = Nanoseconds.adding(now, reportInterval - behind % reportInterval)
             }
 
             // Sleep until the next thing due, at most a second (bounded; a slow clock check).

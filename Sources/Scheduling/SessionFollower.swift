@@ -5,6 +5,7 @@ import MarketCalendar
 import ServiceKit
 import ServiceLifecycle
 import Synchronization
+import Timekeeping
 
 /// Follows the scheduler's `market.session` for a service that must act only in some sessions
 /// (the ingestor's polling, the signal generator's signals).
@@ -45,7 +46,7 @@ public struct SessionFollower: Sendable {
         self.environment = environment
         self.calendar = calendar
         self.onChange = onChange
-        staleAfter = .milliseconds(Int64(environment.config.scheduler.statusIntervalSeconds * 3000))
+        staleAfter = Nanoseconds.duration(seconds: environment.config.scheduler.statusIntervalSeconds * 3)
     }
 
     /// The phase `session_default` gives without a scheduler, at `now` (UTC nanoseconds).

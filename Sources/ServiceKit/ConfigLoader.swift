@@ -351,6 +351,7 @@ public struct ConfigLoader: Sendable {
                 "unknown provider '\(config.provider)' (known: \(ProviderName.all.joined(separator: ", ")))")
         }
         guard !config.tickers.isEmpty else { throw fail("tickers", "at least one ticker is needed") }
+        guard config.tickers.count <= 100_000 else { throw fail("tickers", "lists more than 100000 symbols") }
         for (index, ticker) in config.tickers.enumerated() {
             do {
                 try Topic.validate(key: ticker)
@@ -394,8 +395,9 @@ public struct ConfigLoader: Sendable {
         for (path, endpoint) in endpoints where !isEndpoint(endpoint) {
             throw fail(path, "'\(endpoint)' is not a ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH or inproc://NAME)")
         }
-        guard config.heartbeat.intervalSeconds > 0 else {
-            throw fail("heartbeat.interval_seconds", "must be more than 0")
+        try validateBus(config.bus, fail: fail)
+        guard config.heartbeat.intervalSeconds >= 0.05, config.heartbeat.intervalSeconds <= 3_600 else {
+            throw fail("heartbeat.interval_seconds", "must be from 0.05 to 3600 seconds")
         }
         guard config.simulator.speed > 0 else { throw fail("simulator.speed", "must be more than 0") }
         guard config.simulator.tradesPerSecond > 0 else {
@@ -440,6 +442,24 @@ public struct ConfigLoader: Sendable {
         try validateSchedule(config, fail: fail)
     }
 
+    static func validateBus(_ bus: TickwireConfig.BusSettings, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        for (path, value) in [("bus.send_high_water_mark", bus.sendHighWaterMark), ("bus.receive_high_water_mark", bus.receiveHighWaterMark)]
+        where !(0...10_000_000).contains(value) {
+            throw fail(path, "must be from 0 (unlimited) to 10000000 messages")
+        }
+        guard (1_024...(256 << 20)).contains(bus.maxMessageBytes) else {
+            throw fail("bus.max_message_bytes", "must be from 1024 to 268435456 bytes")
+        }
+        let century = 100 * 365 * 86_400.0
+        let validation = bus.validation
+        for (key, value) in [
+            ("max_event_age_seconds", validation.maxEventAgeSeconds), ("max_event_lead_seconds", validation.maxEventLeadSeconds),
+            ("max_publish_age_seconds", validation.maxPublishAgeSeconds), ("max_clock_skew_seconds", validation.maxClockSkewSeconds),
+        ] where !(value.isFinite && value >= 0 && value <= century) {
+            throw fail("bus.validation.\(key)", "must be from 0 (no bound) to \(Int(century)) seconds (100 years)")
+        }
+    }
+
     static func validateSchedule(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
         func isDate(_ text: String) -> Bool {
             let parts = text.split(separator: "-")
@@ -465,10 +485,22 @@ public struct ConfigLoader: Sendable {
                 throw fail("market_hours.early_closes[\(index)].close", "'\(early.close)' is not a time HH:MM between 09:30 and 16:00")
             }
         }
+        for (path, count) in [
+            ("market_hours.special_closures", config.marketHours.specialClosures.count),
+            ("market_hours.early_closes", config.marketHours.earlyCloses.count),
+        ] where count > 10_000 {
+            throw fail(path, "lists more than 10000 days")
+        }
         let scheduler = config.scheduler
-        guard scheduler.statusIntervalSeconds > 0 else { throw fail("scheduler.status_interval_seconds", "must be more than 0") }
-        guard scheduler.reportIntervalSeconds > 0 else { throw fail("scheduler.report_interval_seconds", "must be more than 0") }
-        guard scheduler.simulatedSpeed > 0 else { throw fail("scheduler.simulated_speed", "must be more than 0") }
+        guard scheduler.statusIntervalSeconds >= 0.05, scheduler.statusIntervalSeconds <= 3_600 else {
+            throw fail("scheduler.status_interval_seconds", "must be from 0.05 to 3600 seconds")
+        }
+        guard scheduler.reportIntervalSeconds >= 1, scheduler.reportIntervalSeconds <= 31_536_000 else {
+            throw fail("scheduler.report_interval_seconds", "must be from 1 second to 1 year (31536000)")
+        }
+        guard scheduler.simulatedSpeed > 0, scheduler.simulatedSpeed <= 1_000_000 else {
+            throw fail("scheduler.simulated_speed", "must be more than 0 and at most 1000000")
+        }
         if !scheduler.simulatedStart.isEmpty && ISO8601Instant.parse(scheduler.simulatedStart) == nil {
             throw fail("scheduler.simulated_start", "'\(scheduler.simulatedStart)' is not an ISO 8601 instant with a UTC offset, e.g. 2025-03-14T09:25:00-04:00")
         }

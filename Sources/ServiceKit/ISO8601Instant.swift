@@ -1,14 +1,17 @@
 import Foundation
+import Timekeeping
 
 /// ISO 8601 instants with an explicit UTC offset (`2025-03-14T09:25:00-04:00`, `…Z`), as
 /// config and command lines give them, in UTC nanoseconds.
 public enum ISO8601Instant {
+    /// The instant `text` names, or `nil` when it is not one or lies outside what
+    /// nanoseconds can hold (before 1677 or after 2262).
     public static func parse(_ text: String) -> Int64? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return Int64((date.timeIntervalSince1970 * 1e9).rounded()) }
+        if let date = formatter.date(from: text) { return Nanoseconds.checkedSeconds(date.timeIntervalSince1970) }
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return Int64((date.timeIntervalSince1970 * 1e9).rounded()) }
+        if let date = formatter.date(from: text) { return Nanoseconds.checkedSeconds(date.timeIntervalSince1970) }
         return nil
     }
 }

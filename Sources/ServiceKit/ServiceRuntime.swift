@@ -29,12 +29,7 @@ public struct ServiceEnvironment: Sendable {
     }
 
     /// Socket options from the `bus` config section.
-    public var socketOptions: SocketOptions {
-        var options = SocketOptions()
-        options.sendHighWaterMark = Int32(clamping: config.bus.sendHighWaterMark)
-        options.receiveHighWaterMark = Int32(clamping: config.bus.receiveHighWaterMark)
-        return options
-    }
+    public var socketOptions: SocketOptions { config.socketOptions }
 
     /// Publishes `payload` on `topic` and counts it as output.
     @discardableResult
@@ -77,11 +72,17 @@ public struct ServiceEnvironment: Sendable {
         logger.log(level: level, "alert \(category): \(title): \(message)")
     }
 
-    /// Subscribes to `patterns` on the bus. Skipped frames and sequence gaps are counted
-    /// (heartbeat counters) and logged, the first few each and then one in a thousand.
+    /// Subscribes to `patterns` on the bus. Every message is validated against the config's
+    /// ``TickwireConfig/envelopeLimits``; refused ones and sequence gaps are counted
+    /// (`rejected.<reason>`, heartbeat counters) and logged, the first few of each and then
+    /// one in a thousand.
     public func subscribe(_ patterns: [TopicPattern]) async throws(ZeroMQError) -> MessageSubscription {
         var configuration = Subscription.Configuration()
         configuration.socket = socketOptions
+        // bus-proxy enforces bus.max_message_bytes on what it accepts. libzmq cuts a connecting
+        // socket off for good when it receives a larger message, so a subscriber allows more,
+        // lest another process's larger setting leave it deaf.
+        configuration.socket.maxMessageBytes = min(socketOptions.maxMessageBytes, Int64.max / 4) * 4
         let counters = self.counters
         let logger = self.logger
         let reporter = LogThrottle()
@@ -90,12 +91,13 @@ public struct ServiceEnvironment: Sendable {
             endpoint: config.bus.subscribeEndpoint,
             patterns: patterns,
             configuration: configuration,
+            limits: config.envelopeLimits,
             onIssue: { issue in
                 switch issue {
-                case .skipped(let error):
+                case .rejected(let rejection):
                     counters.addError()
-                    counters.add("skipped.\(error.counterName)")
-                    if reporter.shouldReport() { logger.warning("skipped a bus message: \(error)") }
+                    counters.add(rejection.reason.counterName)
+                    if reporter.shouldReport() { logger.warning("rejected a bus message: \(rejection)") }
                 case .gap(let stream, let missing):
                     counters.addGaps()
                     counters.add("gap.messages", missing)
@@ -197,13 +199,11 @@ public enum ServiceRuntime {
     public static func openEnvironment(
         name: String, config: TickwireConfig, logger: Logger, context: Context, instance: String
     ) async throws(ZeroMQError) -> ServiceEnvironment {
-        var options = SocketOptions()
-        options.sendHighWaterMark = Int32(clamping: config.bus.sendHighWaterMark)
         let publisher = try await MessagePublisher(
             context: context,
             endpoint: config.bus.publishEndpoint,
             producer: Producer(service: name, instance: instance),
-            options: options
+            options: config.socketOptions
         )
         return ServiceEnvironment(
             name: name, config: config, logger: logger, context: context, publisher: publisher,

@@ -362,7 +362,27 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         /// Per-peer queue bounds in messages (0 = unlimited).
         public var sendHighWaterMark = 100_000
         public var receiveHighWaterMark = 100_000
+        /// The largest message a bus socket accepts, in bytes; a peer sending a larger one is
+        /// disconnected. Request/reply answers (history) may be up to 64 times this.
+        public var maxMessageBytes = 1_048_576
+        /// What every received message is checked against before a service sees it.
+        public var validation = Validation()
         public init() {}
+
+        /// Time bounds for received messages, relative to the receiver's clock (seconds; 0
+        /// leaves that side open). `provider: replay` opens the event-time past by itself, and
+        /// `provider: simulated` with `simulator.speed` above 1 opens its future.
+        public struct Validation: Sendable, Equatable, Codable {
+            /// How old an event time (trade, bar, features) may be: 20 years.
+            public var maxEventAgeSeconds: Double = 630_720_000
+            /// How far ahead of the receiver's clock an event time may be.
+            public var maxEventLeadSeconds: Double = 3_600
+            /// How old a publish time may be (a consumer catching up reads old messages): 10 years.
+            public var maxPublishAgeSeconds: Double = 315_360_000
+            /// How far a producer's clock may run ahead of the receiver's.
+            public var maxClockSkewSeconds: Double = 300
+            public init() {}
+        }
     }
 
     public struct Logging: Sendable, Equatable, Codable {

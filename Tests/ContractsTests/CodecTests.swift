@@ -156,7 +156,7 @@ struct CodecTests {
         for frames in [1, 3, 4] {
             let error = try #require(throws: DecodeError.self) { try Codec.decode(try raw(envelope, frames: frames)) }
             #expect(error == .wrongFrameCount(frames))
-            #expect(error.counterName == "frames")
+            #expect(error.reason == .frames)
         }
         #expect(DecodeError.wrongFrameCount(1).description == "message has 1 frame(s), expected 2 (topic, envelope)")
     }
@@ -168,7 +168,7 @@ struct CodecTests {
             try Codec.decode(try raw(envelope, topic: Array("tick.AAPL".utf8)))
         }
         #expect(noTerminator == .badTopic(.missingTerminator("tick.AAPL")))
-        #expect(noTerminator.counterName == "topic")
+        #expect(noTerminator.reason == .topic)
         #expect(throws: DecodeError.badTopic(.unknownKind("tock"))) {
             try Codec.decode(try raw(envelope, topic: Array("tock.AAPL\0".utf8)))
         }
@@ -187,7 +187,7 @@ struct CodecTests {
             return
         }
         #expect(detail.hasPrefix("topic tick.AAPL: 3-byte payload is not an Envelope"))
-        #expect(error.counterName == "payload")
+        #expect(error.reason == .undecodable)
     }
 
     @Test("any schema version but 1 is unknownSchemaVersion, counted as version")
@@ -195,7 +195,7 @@ struct CodecTests {
         let v2 = Fixtures.envelope(Fixtures.trade("AAPL"), sequence: 1, schemaVersion: 2)
         let error = try #require(throws: DecodeError.self) { try Codec.decode(try raw(v2)) }
         #expect(error == .unknownSchemaVersion(2, topic: "tick.AAPL"))
-        #expect(error.counterName == "version")
+        #expect(error.reason == .version)
         #expect(error.description == "unknown schema version 2 on tick.AAPL (this build reads 1)")
         // An empty payload decodes as an all-default envelope: version 0.
         #expect(throws: DecodeError.unknownSchemaVersion(0, topic: "tick.AAPL")) {
@@ -208,7 +208,7 @@ struct CodecTests {
         let empty = Fixtures.envelope(nil, sequence: 1)
         let error = try #require(throws: DecodeError.self) { try Codec.decode(try raw(empty)) }
         #expect(error == .missingPayload(topic: "tick.AAPL"))
-        #expect(error.counterName == "payload")
+        #expect(error.reason == .undecodable)
     }
 
     @Test("a payload on another kind's topic is kindMismatch, counted as payload")
@@ -216,7 +216,7 @@ struct CodecTests {
         let bar = Fixtures.envelope(PayloadCase.bar.payload, sequence: 1)
         let error = try #require(throws: DecodeError.self) { try Codec.decode(try raw(bar)) }
         #expect(error == .kindMismatch(topic: "tick.AAPL", payload: "bar"))
-        #expect(error.counterName == "payload")
+        #expect(error.reason == .undecodable)
         #expect(error.description == "topic tick.AAPL carries a bar payload")
         let trade = Fixtures.envelope(Fixtures.trade("AAPL"), sequence: 1)
         #expect(throws: DecodeError.kindMismatch(topic: "status.ingestor", payload: "trade")) {

@@ -89,7 +89,7 @@ struct MessageBusTests {
                     "tick.AAPL#3", "tick.BRK.B#2",
                 ])
             for subscription in subscriptions {
-                #expect(subscription.statistics.skippedTotal == 0)
+                #expect(subscription.statistics.rejectedTotal == 0)
                 #expect(subscription.statistics.sequence.gaps == 0)
                 #expect(subscription.statistics.sequence.duplicates == 0)
             }
@@ -103,7 +103,7 @@ struct MessageBusTests {
     @Test("the publisher stamps schema version 1, its producer, per-topic sequences and both times")
     func envelopeStamping() async throws {
         try await withContext { context in
-            let producer = Producer(service: "ingestor", instance: "sim-1", startedAt: 1_234)
+            let producer = Producer(service: "ingestor", instance: "sim-1", startedAt: Fixtures.time - 1_234)
             let publisher = try await MessagePublisher(
                 context: context, endpoint: loopbackWildcard, producer: producer, bind: true,
                 clock: { Fixtures.time })
@@ -116,7 +116,7 @@ struct MessageBusTests {
 
             let aapl = try Topic.tick("AAPL")
             #expect(publisher.publish(Fixtures.trade("AAPL"), on: aapl) == .queued(sequence: 1))
-            #expect(publisher.publish(Fixtures.trade("AAPL"), on: aapl, eventTime: 77) == .queued(sequence: 2))
+            #expect(publisher.publish(Fixtures.trade("AAPL"), on: aapl, eventTime: Fixtures.time - 77) == .queued(sequence: 2))
             #expect(publisher.publish(PayloadCase.status.payload, on: try Topic.status("ingestor")) == .queued(sequence: 1))
             publisher.publish(Fixtures.control(.stopping), on: Fixtures.controlTopic)
 
@@ -128,7 +128,7 @@ struct MessageBusTests {
                 #expect(delivery.envelope.publishTimeNs == Fixtures.time)
             }
             #expect(deliveries.map(\.envelope.sequence) == [1, 2, 1])
-            #expect(deliveries.map(\.envelope.eventTimeNs) == [Fixtures.time, 77, Fixtures.time])
+            #expect(deliveries.map(\.envelope.eventTimeNs) == [Fixtures.time, Fixtures.time - 77, Fixtures.time])
             #expect(deliveries[0].envelope.payload == Fixtures.trade("AAPL"))
             #expect(deliveries[2].envelope.payload == PayloadCase.status.payload)
             #expect(deliveries[2].topic.description == "status.ingestor")
@@ -166,7 +166,7 @@ struct MessageSubscriptionIssueTests {
         return (raw, subscription, iterator, controlSequence)
     }
 
-    @Test("schema version 2 is skipped and counted under version; the subscription keeps going")
+    @Test("schema version 2 is rejected and counted under version; the subscription keeps going")
     func unknownSchemaVersion() async throws {
         try await withContext { context in
             let issues = Collector<SubscriptionIssue>()
@@ -182,15 +182,16 @@ struct MessageSubscriptionIssueTests {
             let first = try await readUntilFence(&iterator)
             #expect(first.deliveries.map(\.envelope.sequence) == [2])
             #expect(first.deliveries.first?.envelope.payload == Fixtures.trade("AAPL", price: 1))
-            #expect(subscription.statistics.skipped == ["version": 1])
-            #expect(issues.values == [.skipped(.unknownSchemaVersion(2, topic: "tick.AAPL"))])
+            #expect(subscription.statistics.rejected == ["version": 1])
+            let version = DecodeError.unknownSchemaVersion(2, topic: "tick.AAPL")
+            #expect(issues.values == [.rejected(Rejection(.version, version.description))])
 
             // Still running: a later version-1 message arrives.
             raw.send(try Fixtures.frames(aapl, Fixtures.envelope(Fixtures.trade("AAPL", price: 2), sequence: 3)))
             raw.send(Fixtures.controlFrames(.stopping, sequence: control.next()))
             let second = try await readUntilFence(&iterator)
             #expect(second.deliveries.map(\.envelope.sequence) == [3])
-            #expect(subscription.statistics.skipped == ["version": 1])
+            #expect(subscription.statistics.rejected == ["version": 1])
             #expect(subscription.statistics.sequence.gaps == 0)
             watchdog.cancel()
             await raw.close()
@@ -198,7 +199,7 @@ struct MessageSubscriptionIssueTests {
         }
     }
 
-    @Test("malformed frames, topics and payloads are skipped and counted by reason")
+    @Test("malformed frames, topics and payloads are rejected and counted by reason")
     func skippedByReason() async throws {
         try await withContext { context in
             let issues = Collector<SubscriptionIssue>()
@@ -222,17 +223,19 @@ struct MessageSubscriptionIssueTests {
             let read = try await readUntilFence(&iterator)
             #expect(read.deliveries.count == 1)
             let statistics = subscription.statistics
-            #expect(statistics.skipped == ["frames": 2, "topic": 1, "payload": 3, "version": 1])
-            #expect(statistics.skippedTotal == 7)
+            #expect(statistics.rejected == ["frames": 2, "topic": 1, "undecodable": 3, "version": 1])
+            #expect(statistics.rejectedTotal == 7)
             // Warm-up seen + late warm-ups and fence + the good trade.
             #expect(statistics.delivered == UInt64(1 + read.controls + 1))
-            let skipped = issues.values.compactMap { issue -> String? in
-                if case .skipped(let error) = issue { return error.counterName }
+            let rejected = issues.values.compactMap { issue -> RejectReason? in
+                if case .rejected(let rejection) = issue { return rejection.reason }
                 return nil
             }
-            #expect(skipped == ["frames", "frames", "topic", "payload", "payload", "payload", "version"])
-            #expect(issues.values.first == .skipped(.wrongFrameCount(1)))
-            #expect(issues.values.dropFirst(2).first == .skipped(.badTopic(.missingTerminator("tick.AAPL"))))
+            #expect(rejected == [.frames, .frames, .topic, .undecodable, .undecodable, .undecodable, .version])
+            let oneFrame = DecodeError.wrongFrameCount(1)
+            #expect(issues.values.first == .rejected(Rejection(.frames, oneFrame.description)))
+            let noTerminator = DecodeError.badTopic(.missingTerminator("tick.AAPL"))
+            #expect(issues.values.dropFirst(2).first == .rejected(Rejection(.topic, noTerminator.description)))
             watchdog.cancel()
             await raw.close()
             await subscription.close()
@@ -271,7 +274,7 @@ struct MessageSubscriptionIssueTests {
             #expect(totals.gaps == 1)
             #expect(totals.missing == 2)
             #expect(totals.duplicates == 1)
-            #expect(subscription.statistics.skippedTotal == 0)
+            #expect(subscription.statistics.rejectedTotal == 0)
             watchdog.cancel()
             await raw.close()
             await subscription.close()

@@ -125,11 +125,11 @@ struct StackTests {
         await ingestor.stop()
         await proxy.stop()
         #expect(status == 0, "bus-tap: \(tap.stderr)")
-        let skipped = tapSummary(tap.stderr)?["skipped"] as? [String: Int] ?? [:]
-        #expect((skipped["frames"] ?? 0) >= 1, "\(tap.stderr)")
-        #expect((skipped["topic"] ?? 0) >= 1, "\(tap.stderr)")
-        #expect((skipped["payload"] ?? 0) >= 1, "\(tap.stderr)")
-        #expect((skipped["version"] ?? 0) >= 1, "\(tap.stderr)")
+        let rejected = tapSummary(tap.stderr)?["rejected"] as? [String: Int] ?? [:]
+        #expect((rejected["frames"] ?? 0) >= 1, "\(tap.stderr)")
+        #expect((rejected["topic"] ?? 0) >= 1, "\(tap.stderr)")
+        #expect((rejected["undecodable"] ?? 0) >= 1, "\(tap.stderr)")
+        #expect((rejected["version"] ?? 0) >= 1, "\(tap.stderr)")
         #expect(jsonLines(tap.stdout).allSatisfy { $0["topic"] as? String == "tick.AAPL" })
     }
 

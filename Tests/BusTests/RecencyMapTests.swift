@@ -1,0 +1,47 @@
+import Bus
+import Testing
+
+@Suite("RecencyMap and SequenceTracker stay bounded under a flood of new keys")
+struct RecencyMapTests {
+    @Test("a full map evicts the least recently used entries and counts them")
+    func evictsLeastRecentlyUsed() {
+        var map = RecencyMap<Int, String>(capacity: 8)
+        for key in 0..<8 { map.set("v\(key)", for: key) }
+        // Touch 0 and 1 so they are the most recent.
+        #expect(map.value(for: 0) == "v0")
+        map.update(1, default: "") { $0 += "!" }
+        map.set("v8", for: 8)
+        #expect(map.count == 8)
+        #expect(map.evictions == 1)
+        #expect(map.peek(2) == nil)  // the oldest untouched key went
+        #expect(map.peek(0) == "v0")
+        #expect(map.peek(1) == "v1!")
+        #expect(map.peek(8) == "v8")
+    }
+
+    @Test("a million distinct keys through a 1,000-entry map: never above capacity")
+    func flood() {
+        var map = RecencyMap<UInt64, UInt64>(capacity: 1_000)
+        for key in 0..<UInt64(1_000_000) {
+            map.update(key, default: 0) { $0 += 1 }
+            if key % 100_003 == 0 { #expect(map.count <= 1_000) }
+        }
+        #expect(map.count <= 1_000)
+        #expect(map.evictions >= 999_000)
+        #expect(map.peek(999_999) == 1)
+    }
+
+    @Test("SequenceTracker: an evicted stream that comes back starts afresh; evictions are counted")
+    func trackerEviction() {
+        var tracker = SequenceTracker<String>(capacity: 4)
+        #expect(tracker.record(1, for: "a") == .first)
+        #expect(tracker.record(2, for: "a") == .inOrder)
+        for stream in ["b", "c", "d", "e"] { #expect(tracker.record(1, for: stream) == .first) }
+        #expect(tracker.streamCount <= 4)
+        #expect(tracker.totals.evictions >= 1)
+        // "a" was the least recently seen, so it went: its next number is a first again.
+        #expect(tracker.record(9, for: "a") == .first)
+        #expect(tracker.record(11, for: "a") == .gap(missing: 1))
+        #expect(tracker.totals.gaps == 1)
+    }
+}
