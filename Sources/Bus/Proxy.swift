@@ -12,8 +12,10 @@ public final class Proxy: Sendable {
         public var messages: UInt64 = 0
         public var frames: UInt64 = 0
         public var bytes: UInt64 = 0
-        /// Messages that were not the bus's two frames (counted, still forwarded).
+        /// Messages that were not the bus's two frames (forwarded without a gate, dropped with one).
         public var malformed: UInt64 = 0
+        /// Messages the gate refused, by reason (malformed ones included).
+        public var refused: [ProxyRefusal: UInt64] = [:]
         /// Subscribe and unsubscribe frames passed upstream.
         public var subscriptionChanges: UInt64 = 0
         public init() {}
@@ -37,12 +39,14 @@ public final class Proxy: Sendable {
     public let backend: String
 
     /// Binds the XSUB side to `frontend` and the XPUB side to `backend` and starts
-    /// forwarding on a thread of its own.
+    /// forwarding on a thread of its own. With a `gate`, every published message must pass
+    /// it (see ``ProxyGate``); refused ones are dropped and counted.
     public init(
         context: Context,
         frontend: String,
         backend: String,
         options: SocketOptions = .init(),
+        gate: (any ProxyGate)? = nil,
         pollTimeoutMilliseconds: Int = 100
     ) async throws(ZeroMQError) {
         let core = self.core
@@ -62,7 +66,32 @@ public final class Proxy: Sendable {
                     return
                 }
                 continuation.resume(returning: .success(bound))
-                Proxy.run(xsub: xsub, xpub: xpub, core: core, pollTimeoutMilliseconds: pollTimeoutMilliseconds)
+                if var gate {
+                    Proxy.run(xsub: xsub, xpub: xpub, core: core, pollTimeoutMilliseconds: pollTimeoutMilliseconds) {
+                        (local, xsub, xpub) throws(ZeroMQError) -> Bool in
+                        guard let outcome = try xsub.forward(to: xpub, checking: &gate) else { return false }
+                        local.messages &+= 1
+                        switch outcome {
+                        case .forwarded(let bytes):
+                            local.frames &+= 2
+                            local.bytes &+= UInt64(bytes)
+                        case .refused(let refusal):
+                            local.refused[refusal, default: 0] &+= 1
+                            if refusal == .malformed { local.malformed &+= 1 }
+                        }
+                        return true
+                    }
+                } else {
+                    Proxy.run(xsub: xsub, xpub: xpub, core: core, pollTimeoutMilliseconds: pollTimeoutMilliseconds) {
+                        (local, xsub, xpub) throws(ZeroMQError) -> Bool in
+                        guard let moved = try xsub.forward(to: xpub) else { return false }
+                        local.messages &+= 1
+                        local.frames &+= UInt64(moved.frames)
+                        local.bytes &+= UInt64(moved.bytes)
+                        if moved.frames != 2 { local.malformed &+= 1 }
+                        return true
+                    }
+                }
             }
         }
         let bound = try started.get()
@@ -86,7 +115,12 @@ public final class Proxy: Sendable {
         await core.exit.wait()
     }
 
-    private static func run(xsub: Socket, xpub: Socket, core: Core, pollTimeoutMilliseconds: Int) {
+    /// The forwarding loop. `forwardOne` moves one message upstream → downstream and
+    /// returns `false` when none was waiting.
+    private static func run(
+        xsub: Socket, xpub: Socket, core: Core, pollTimeoutMilliseconds: Int,
+        forwardOne: (inout Statistics, Socket, Socket) throws(ZeroMQError) -> Bool
+    ) {
         var items = [
             zmq_pollitem_t(socket: xsub.handle, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0),
             zmq_pollitem_t(socket: xpub.handle, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0),
@@ -106,11 +140,7 @@ public final class Proxy: Sendable {
                 if items[0].revents & Int16(ZMQ_POLLIN) != 0 {
                     // Drain a bounded batch so subscriptions and stop requests are not starved.
                     for _ in 0..<batchLimit {
-                        guard let moved = try xsub.forward(to: xpub) else { break }
-                        local.messages &+= 1
-                        local.frames &+= UInt64(moved.frames)
-                        local.bytes &+= UInt64(moved.bytes)
-                        if moved.frames != 2 { local.malformed &+= 1 }
+                        guard try forwardOne(&local, xsub, xpub) else { break }
                     }
                 }
                 if items[1].revents & Int16(ZMQ_POLLIN) != 0 {
@@ -129,4 +159,25 @@ public final class Proxy: Sendable {
         }
         core.exit.signal()
     }
+}
+
+/// Why the proxy dropped a published message.
+public enum ProxyRefusal: String, Sendable, CaseIterable {
+    /// The sender's connection carries no authenticated identity.
+    case unauthenticated
+    /// The identity may not publish this topic kind.
+    case notPermitted = "not_permitted"
+    /// The envelope names another producer than the authenticated identity.
+    case producerMismatch = "producer_mismatch"
+    /// Not the bus's two frames, or a payload the gate cannot read.
+    case malformed
+}
+
+/// Decides, on the proxy's thread, whether a published message may pass. It sees the
+/// identity the sender's connection was authenticated as (`User-Id`, `nil` without one), the
+/// topic frame and the payload; the buffers are valid only during the call.
+public protocol ProxyGate: Sendable {
+    mutating func admit(
+        userID: UnsafePointer<CChar>?, topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer
+    ) -> ProxyRefusal?
 }

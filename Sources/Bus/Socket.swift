@@ -2,7 +2,7 @@ import CZeroMQ
 
 /// The ZeroMQ socket types Tickwire uses.
 public enum SocketType: Sendable, CustomStringConvertible {
-    case pub, sub, xpub, xsub, router, dealer, pair
+    case pub, sub, xpub, xsub, router, dealer, pair, rep
 
     var rawValue: Int32 {
         switch self {
@@ -13,6 +13,7 @@ public enum SocketType: Sendable, CustomStringConvertible {
         case .router: ZMQ_ROUTER
         case .dealer: ZMQ_DEALER
         case .pair: ZMQ_PAIR
+        case .rep: ZMQ_REP
         }
     }
 
@@ -25,6 +26,7 @@ public enum SocketType: Sendable, CustomStringConvertible {
         case .router: "ROUTER"
         case .dealer: "DEALER"
         case .pair: "PAIR"
+        case .rep: "REP"
         }
     }
 }
@@ -50,6 +52,8 @@ public struct SocketOptions: Sendable, Hashable {
     /// The largest inbound message accepted, in bytes; a peer that sends a larger one is
     /// disconnected by libzmq (`ZMQ_MAXMSGSIZE`). -1 is unlimited.
     public var maxMessageBytes: Int64 = 1 << 20
+    /// CURVE encryption and authentication; `nil` is ZeroMQ's NULL mechanism (none).
+    public var curve: CurveRole?
 
     public init() {}
 }
@@ -62,6 +66,8 @@ public final class Socket {
     /// Reused for every receive; libzmq keeps small messages inside the struct, so it lives
     /// at a stable address and its data is only read inside the receive call.
     private let message: UnsafeMutablePointer<zmq_msg_t>
+    /// A second message, for forwarding a topic and payload together.
+    private let spare: UnsafeMutablePointer<zmq_msg_t>
     private var isClosed = false
 
     /// Creates a socket of `type` in `context` and applies `options`.
@@ -70,6 +76,8 @@ public final class Socket {
         handle = try zmqPointer("zmq_socket") { zmq_socket(context.handle, type.rawValue) }
         message = .allocate(capacity: 1)
         zmq_msg_init(message)
+        spare = .allocate(capacity: 1)
+        zmq_msg_init(spare)
         do {
             try apply(options)
         } catch {
@@ -82,6 +90,8 @@ public final class Socket {
         close()
         zmq_msg_close(message)
         message.deallocate()
+        zmq_msg_close(spare)
+        spare.deallocate()
     }
 
     private func apply(_ options: SocketOptions) throws(ZeroMQError) {
@@ -95,6 +105,34 @@ public final class Socket {
         if options.tcpKeepalive {
             try setOption(ZMQ_TCP_KEEPALIVE_IDLE, options.tcpKeepaliveIdleSeconds, name: "ZMQ_TCP_KEEPALIVE_IDLE")
             try setOption(ZMQ_TCP_KEEPALIVE_INTVL, options.tcpKeepaliveIntervalSeconds, name: "ZMQ_TCP_KEEPALIVE_INTVL")
+        }
+        if let curve = options.curve { try apply(curve) }
+    }
+
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN` (93), hidden behind `ZMQ_BUILD_DRAFT_API` in zmq.h.
+    static let zapEnforceDomain: Int32 = 93
+
+    private func apply(_ curve: CurveRole) throws(ZeroMQError) {
+        func key(_ text: String, _ name: String) throws(ZeroMQError) -> [UInt8] {
+            guard let bytes = Curve.decode(text) else {
+                throw ZeroMQError(code: .invalidArgument, operation: "\(name): not a 40-character Z85 key")
+            }
+            return bytes
+        }
+        switch curve {
+        case .server(let secretKey, let domain):
+            // The domain makes libzmq ask the context's ZAP handler about every client.
+            try setOption(ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8), name: "ZMQ_ZAP_DOMAIN")
+            // Without this, libzmq accepts every client when no ZAP handler is bound (the
+            // "Stonehouse" legacy mode). zmq.h lists it under the draft API, but 4.3's
+            // release builds implement it.
+            try setOption(Socket.zapEnforceDomain, 1, name: "ZMQ_ZAP_ENFORCE_DOMAIN")
+            try setOption(ZMQ_CURVE_SERVER, 1, name: "ZMQ_CURVE_SERVER")
+            try setOption(ZMQ_CURVE_SECRETKEY, bytes: try key(secretKey, "ZMQ_CURVE_SECRETKEY"), name: "ZMQ_CURVE_SECRETKEY")
+        case .client(let publicKey, let secretKey, let serverKey):
+            try setOption(ZMQ_CURVE_SERVERKEY, bytes: try key(serverKey, "ZMQ_CURVE_SERVERKEY"), name: "ZMQ_CURVE_SERVERKEY")
+            try setOption(ZMQ_CURVE_PUBLICKEY, bytes: try key(publicKey, "ZMQ_CURVE_PUBLICKEY"), name: "ZMQ_CURVE_PUBLICKEY")
+            try setOption(ZMQ_CURVE_SECRETKEY, bytes: try key(secretKey, "ZMQ_CURVE_SECRETKEY"), name: "ZMQ_CURVE_SECRETKEY")
         }
     }
 
@@ -250,6 +288,48 @@ public final class Socket {
                 if !more { return (frames, bytes) }
             }
         }
+    }
+
+    /// What ``forward(to:checking:)`` did with one message.
+    public enum CheckedForward {
+        /// Passed on (`bytes` in both frames).
+        case forwarded(bytes: Int)
+        /// Dropped: the gate refused it.
+        case refused(ProxyRefusal)
+    }
+
+    /// Receives one waiting message and forwards it to `destination` without copying, if it
+    /// has the bus's two frames and `gate` admits it (the gate sees the `User-Id` that the
+    /// sender's connection was authenticated as, the topic and the payload). Returns `nil`
+    /// when no message was waiting.
+    public func forward(to destination: Socket, checking gate: inout some ProxyGate) throws(ZeroMQError) -> CheckedForward? {
+        let first = message
+        let second = spare
+        let handle = self.handle
+        guard case .done(let topicSize) = try zmqCall("zmq_msg_recv", { zmq_msg_recv(first, handle, ZMQ_DONTWAIT) }) else {
+            return nil
+        }
+        guard zmq_msg_more(first) != 0 else { return .refused(.malformed) }
+        // Later frames of a message arrive with the first: a blocking receive returns at once.
+        let payloadSize = try zmqCall("zmq_msg_recv", { zmq_msg_recv(second, handle, 0) })
+        if zmq_msg_more(second) != 0 {
+            while zmq_msg_more(second) != 0 {
+                _ = try zmqCall("zmq_msg_recv", { zmq_msg_recv(second, handle, 0) })
+            }
+            return .refused(.malformed)
+        }
+        let topic = UnsafeRawBufferPointer(start: zmq_msg_data(first), count: zmq_msg_size(first))
+        let payload = UnsafeRawBufferPointer(start: zmq_msg_data(second), count: zmq_msg_size(second))
+        if let refusal = gate.admit(userID: zmq_msg_gets(first, "User-Id"), topic: topic, payload: payload) {
+            return .refused(refusal)
+        }
+        let target = destination.handle
+        // zmq_msg_send takes ownership of the content and leaves the message empty. A full
+        // destination drops the message, as PUB does.
+        _ = try zmqCall("zmq_msg_send", { zmq_msg_send(first, target, ZMQ_DONTWAIT | ZMQ_SNDMORE) })
+        _ = try zmqCall("zmq_msg_send", { zmq_msg_send(second, target, ZMQ_DONTWAIT) })
+        guard case .done(let payloadBytes) = payloadSize else { return .forwarded(bytes: Int(topicSize)) }
+        return .forwarded(bytes: Int(topicSize) + Int(payloadBytes))
     }
 
     /// Waits up to `timeoutMilliseconds` for this socket to become readable.
