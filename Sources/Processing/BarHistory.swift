@@ -40,7 +40,8 @@ public final class BarHistory: Sendable {
     /// Events dropped and tickers evicted so far.
     public struct Statistics: Sendable, Equatable {
         /// By counter name: `history.rejected.future_time`, `history.rejected.time_range`,
-        /// `history.rejected.bar_span`, … (``BarProblem``).
+        /// `history.rejected.symbol` (not a valid topic key), `history.rejected.bar_span`, …
+        /// (``BarProblem``).
         public var rejected: [String: UInt64] = [:]
         /// Tickers forgotten to make room for new ones (`history.evicted_tickers`).
         public var evictedTickers: UInt64 = 0
@@ -88,6 +89,7 @@ public final class BarHistory: Sendable {
         values.withLock { values in
             switch payload {
             case .trade(let trade):
+                guard Self.isSymbol(trade.symbol) else { return values.reject("symbol") }
                 guard values.clock.accepts(time) else { return values.reject("future_time") }
                 guard BarTime.isSupported(time) else { return values.reject("time_range") }
                 let outcome = values.tickers.withValue(for: trade.symbol, insert: newTicker) { ticker in
@@ -98,6 +100,7 @@ public final class BarHistory: Sendable {
                 if outcome != .invalid { values.clock.observe(eventTime: time) }
             case .bar(let bar):
                 guard bar.origin != .built else { return }
+                guard Self.isSymbol(bar.symbol) else { return values.reject("symbol") }
                 if let problem = bar.problem { return values.reject(problem.rawValue) }
                 guard values.clock.accepts(bar.startTimeNs) else { return values.reject("future_time") }
                 let capacity = settings.capacity
@@ -205,6 +208,17 @@ public final class BarHistory: Sendable {
         reply.producer = producer
         reply.error = error
         return reply
+    }
+
+    /// Whether `symbol` could be a topic key (short, plain characters): the tickers map never
+    /// keeps a megabyte-long key.
+    private static func isSymbol(_ symbol: String) -> Bool {
+        do {
+            try Topic.validate(key: symbol)
+            return true
+        } catch {
+            return false
+        }
     }
 
     private func newTicker() -> Ticker {

@@ -60,9 +60,9 @@ struct OfflineOptions: ParsableArguments {
         }
         do {
             let rows = try OfflineTable.run(kind: kind, input: input, output: output, timeZone: zone)
-            FileHandle.standardError.write(Data("processor: wrote \(rows) rows to \(output)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("processor: wrote \(rows) rows to \(output)\n".utf8))
         } catch {
-            FileHandle.standardError.write(Data("processor: \(error)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("processor: \(error)\n".utf8))
             throw ExitCode(65)  // EX_DATAERR
         }
     }

@@ -145,6 +145,14 @@ struct HostileBarFilesTests {
         #expect(error(bytes: random) != nil)
     }
 
+    @Test("a replay-style '#interval' line (huge, or 0) is no header: an error on line 1")
+    func intervalHeader() throws {
+        for interval in ["99999999999999999999", "1e300", "0", "-1"] {
+            let error = try #require(self.error("#interval=\(interval)\n" + Self.header + Self.good))
+            #expect(error.line == 1 && error.reason.contains("no 'timestamp' column"), "\(error)")
+        }
+    }
+
     @Test("line numbers count CRLF and CR-only lines once")
     func lineEndings() throws {
         let crlfHeader = Self.header.replacingOccurrences(of: "\n", with: "\r\n")

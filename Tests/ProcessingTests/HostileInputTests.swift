@@ -225,9 +225,11 @@ struct HostileHistoryTests {
         for symbol in ["A", "B", "C"] { history.record(.bar(bar(minute: 0, close: 1, symbol: symbol)), eventTime: 0) }
         history.record(.bar(bar(minute: 1, close: 1, symbol: "A")), eventTime: 0)  // A is recent again
         history.record(.bar(bar(minute: 0, close: 1, symbol: "D")), eventTime: 0)  // evicts B
+        history.record(.bar(bar(minute: 0, close: 1, symbol: String(repeating: "X", count: 1 << 20))), eventTime: 0)
         let reply = history.reply(to: request(["A", "B", "C", "D"], source: "provider"), producer: Producer())
         #expect(Set(reply.bars.map(\.symbol)) == ["A", "C", "D"])
-        #expect(history.statistics.evictedTickers == 1)
+        #expect(history.statistics.evictedTickers == 1, "a megabyte-long symbol is refused, not kept")
+        #expect(history.statistics.rejected["history.rejected.symbol"] == 1)
     }
 
     @Test("a hostile reply: unrequested symbols, bad bars and too many bars are dropped and counted")
