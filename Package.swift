@@ -86,7 +86,7 @@ let package = Package(
         // Bars, streaming indicators and the feature vector (SHA-256 for the schema hash only).
         .target(
             name: "Indicators",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Timekeeping", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         // Models: pure Swift, deterministic under a seed; no dependencies.
@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "Processing",
             dependencies: [
-                "Bus", "Contracts", "Indicators", "ServiceKit",
+                "Bus", "Contracts", "Indicators", "ServiceKit", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -264,7 +264,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IndicatorsTests",
-            dependencies: ["Indicators"],
+            dependencies: ["Indicators", "Timekeeping"],
             exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
@@ -286,7 +286,8 @@ let package = Package(
         .testTarget(
             name: "ProcessingTests",
             dependencies: [
-                "Bus", "Contracts", "Indicators", "Processing", "ServiceKit", "TestSupport",
+                "Bus", "Contracts", "Indicators", "Processing", "ServiceKit", "TestSupport", "Timekeeping",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSettings

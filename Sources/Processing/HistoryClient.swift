@@ -2,6 +2,7 @@ import Bus
 import Contracts
 import Logging
 import SwiftProtobuf
+import Timekeeping
 
 /// Asks history endpoints (the ingestors' `history_bind`) for recent bars, so a processor
 /// that starts mid-session is ready at once instead of after `window_size` bars.
@@ -18,14 +19,22 @@ public struct HistoryClient: Sendable {
         self.requester = requester
     }
 
-    /// What came back: bars per symbol (oldest first) and a note per endpoint that failed.
+    /// What came back: bars per symbol (oldest first), a note per endpoint that failed, and
+    /// bars dropped from the replies by counter name (`history.rejected.<reason>`).
     public struct Result: Sendable {
         public var bars: [String: [Bar]] = [:]
         public var problems: [String] = []
+        public var rejected: [String: UInt64] = [:]
     }
 
     /// Asks every endpoint at once and keeps, per symbol, the longest answer whose bar
     /// length matches `intervalNs`.
+    ///
+    /// A reply is outside data: only symbols asked for are kept (else
+    /// `history.rejected.unrequested`), at most `maxBars` per symbol (else
+    /// `history.rejected.excess`), bars of another length are dropped
+    /// (`history.rejected.interval`) and so is every bar with a ``Bar/problem``
+    /// (`history.rejected.<problem>`).
     public func fetch(symbols: [String], intervalNs: Int64, maxBars: Int, source: String) async -> Result {
         var request = HistoryRequest()
         request.schemaVersion = Codec.schemaVersion
@@ -40,7 +49,9 @@ public struct HistoryClient: Sendable {
         } catch {
             return Result(problems: ["cannot encode the request: \(error)"])
         }
-        let millis = Int(timeout.components.seconds * 1000) + Int(timeout.components.attoseconds / 1_000_000_000_000_000)
+        let millis = Nanoseconds.timeoutMilliseconds(timeout)
+        let wanted = Set(symbols)
+        let perSymbol = max(1, maxBars)
         let context = self.context
         return await withTaskGroup(of: (String, Swift.Result<HistoryReply?, any Error>).self) { group in
             for endpoint in endpoints {
@@ -75,8 +86,24 @@ public struct HistoryClient: Sendable {
                         continue
                     }
                     var bySymbol: [String: [Bar]] = [:]
-                    for bar in reply.bars where bar.endTimeNs - bar.startTimeNs == intervalNs {
-                        bySymbol[bar.symbol, default: []].append(bar)
+                    for bar in reply.bars {
+                        let reason: String?
+                        if !wanted.contains(bar.symbol) {
+                            reason = "unrequested"
+                        } else if let problem = bar.problem {
+                            reason = problem.rawValue
+                        } else if Nanoseconds.checkedSubtracting(bar.endTimeNs, bar.startTimeNs) != intervalNs {
+                            reason = "interval"
+                        } else if bySymbol[bar.symbol, default: []].count >= perSymbol {
+                            reason = "excess"
+                        } else {
+                            reason = nil
+                        }
+                        if let reason {
+                            result.rejected["history.rejected." + reason, default: 0] &+= 1
+                        } else {
+                            bySymbol[bar.symbol, default: []].append(bar)
+                        }
                     }
                     for (symbol, bars) in bySymbol where bars.count > (result.bars[symbol]?.count ?? 0) {
                         result.bars[symbol] = bars.sorted { $0.endTimeNs < $1.endTimeNs }

@@ -9,6 +9,7 @@ import ServiceLifecycle
 public struct HistoryService: Service {
     let environment: ServiceEnvironment
     public let history: BarHistory
+    let rejectionLog = LogThrottle()
 
     public init(environment: ServiceEnvironment, history: BarHistory) {
         self.environment = environment
@@ -37,9 +38,25 @@ public struct HistoryService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
             history.closeDueBars()
+            publishStatistics()
         }
         let served = replier.statistics
         await replier.close()
         environment.logger.info("history endpoint closed after \(served.answered) requests (\(served.malformed) malformed)")
+    }
+
+    /// Copies what the history dropped into the heartbeat counters (`history.rejected.<reason>`,
+    /// `history.evicted_tickers`), logging when they grow (rate-limited).
+    func publishStatistics() {
+        let statistics = history.statistics
+        let counters = environment.counters
+        let before = counters.snapshot.named
+        for (name, count) in statistics.rejected {
+            if count > before[name, default: 0] && rejectionLog.shouldReport() {
+                environment.logger.warning("history: dropped events (\(name) now \(count))")
+            }
+            counters.set(name, count)
+        }
+        if statistics.evictedTickers > 0 { counters.set("history.evicted_tickers", statistics.evictedTickers) }
     }
 }

@@ -12,7 +12,9 @@ public enum OfflineTable {
     }
 
     /// Reads `input`, computes every row, writes `output` (oldest-first, empty cells where a
-    /// value is not defined yet). Returns the number of rows written.
+    /// value is not defined yet). Returns the number of rows written. A bad input throws a
+    /// ``BarsCSVError`` naming `file:line` (see ``BarsCSV`` for what is refused) before
+    /// anything is written.
     @discardableResult
     public static func run(kind: Kind, input: String, output: String, timeZone: TimeZone) throws -> Int {
         let rows = try BarsCSV.read(path: input, timeZone: timeZone)
@@ -27,7 +29,11 @@ public enum OfflineTable {
         text.reserveCapacity(1 << 20)
         func flush(force: Bool) throws {
             guard force || text.utf8.count > 1 << 20 else { return }
-            try handle.write(contentsOf: Data(text.utf8))
+            do {
+                try handle.write(contentsOf: Data(text.utf8))
+            } catch {
+                throw OfflineError(message: "\(output): cannot write: \(error.localizedDescription)")
+            }
             text.removeAll(keepingCapacity: true)
         }
         func append(_ timestamp: String, _ values: [Double], order: [Int]) {
@@ -41,7 +47,7 @@ public enum OfflineTable {
         }
         switch kind {
         case .indicators:
-            let order = IndicatorSet.displayColumns.map { IndicatorSet.columnIndex[$0]! }
+            let order = IndicatorSet.displayColumns.compactMap { IndicatorSet.columnIndex[$0] }
             text += (["timestamp"] + IndicatorSet.displayColumns).joined(separator: ",") + "\n"
             var set = IndicatorSet(timeZone: timeZone)
             for row in rows {

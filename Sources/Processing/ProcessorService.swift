@@ -6,6 +6,7 @@ import Logging
 import ServiceKit
 import ServiceLifecycle
 import Synchronization
+import Timekeeping
 
 /// The processor: for its ticker set, turns trades (or provider bars) into bars, indicators
 /// and features, and publishes `bar.<SYMBOL>` and `features.<SYMBOL>`.
@@ -27,20 +28,28 @@ public struct ProcessorService: Service {
 
     final class State: Sendable {
         struct Values {
+            /// One per ticker of this instance, made at start; never grows with what arrives.
             var pipelines: [String: TickerPipeline]
-            var clock = EventClock()
+            var clock: EventClock
+            /// Keyed by a fixed category and one of our tickers (or ""): bounded by construction.
             var alertedAt: [String: ContinuousClock.Instant] = [:]
         }
         let values: Mutex<Values>
-        init(pipelines: [String: TickerPipeline]) { values = Mutex(Values(pipelines: pipelines)) }
+        /// Rate-limits the log lines about dropped messages.
+        let rejectionLog = LogThrottle()
+        init(pipelines: [String: TickerPipeline], clock: EventClock) {
+            values = Mutex(Values(pipelines: pipelines, clock: clock))
+        }
     }
 
-    public init(environment: ServiceEnvironment, settings: ProcessorSettings) {
+    /// - Parameter reference: the clock event times are checked against (`max_event_lead_seconds`):
+    ///   the wall clock live; a replay or backtest passes the data's own clock.
+    public init(environment: ServiceEnvironment, settings: ProcessorSettings, reference: ReferenceClock = .wall) {
         self.environment = environment
         self.settings = settings
         var pipelines: [String: TickerPipeline] = [:]
         for symbol in settings.tickers { pipelines[symbol] = TickerPipeline(symbol: symbol, settings: settings) }
-        state = State(pipelines: pipelines)
+        state = State(pipelines: pipelines, clock: EventClock(maxLeadNs: settings.maxEventLeadNs, reference: reference))
     }
 
     public func run() async throws {
@@ -52,6 +61,15 @@ public struct ProcessorService: Service {
         let subscription = try await environment.subscribe(patterns)
         logger.info(
             "processor \(settings.instance) for \(settings.tickers.joined(separator: ",")): \(Int(settings.barIntervalNs / 1_000_000_000)) s bars from \(settings.barSource.rawValue)")
+        if let speed = settings.simulatorSpeed {
+            let lead = Nanoseconds.seconds(settings.maxEventLeadNs)
+            logger.warning(
+                """
+                simulator.speed \(speed) runs the market ahead of the wall clock by \(speed - 1) s every second; \
+                trades more than processor.max_event_lead_seconds (\(lead) s) ahead are dropped \
+                (rejected.future_time): raise it to at least (speed - 1) x the run's length in seconds
+                """)
+        }
         let missing = await warmUp(symbols: settings.tickers)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await retryWarmUp(missing) }
@@ -89,13 +107,26 @@ public struct ProcessorService: Service {
             environment.logger.warning("history: \(problem)")
             environment.counters.add("history.failures")
         }
+        for (counter, count) in result.rejected.sorted(by: { $0.key < $1.key }) {
+            environment.counters.add(counter, count)
+            environment.logger.warning("history: dropped \(count) bar(s) from the replies (\(counter))")
+        }
         var latest: [FeatureVector] = []
         var fed = 0
+        var future: UInt64 = 0
         let notReady = state.values.withLock { values -> [String] in
             var notReady: [String] = []
             for symbol in symbols {
                 guard values.pipelines[symbol]?.isReady == false else { continue }
-                if let bars = result.bars[symbol], !bars.isEmpty,
+                let clock = values.clock
+                let bars = result.bars[symbol]?.filter { bar in
+                    guard clock.accepts(bar.startTimeNs) else {
+                        future += 1
+                        return false
+                    }
+                    return true
+                }
+                if let bars, !bars.isEmpty,
                     let output = values.pipelines[symbol]?.warmUp(from: bars)
                 {
                     fed += bars.count
@@ -106,6 +137,7 @@ public struct ProcessorService: Service {
             }
             return notReady
         }
+        if future > 0 { environment.counters.add("history.rejected.future_time", future) }
         if !latest.isEmpty { try? await Task.sleep(until: startedAt + Self.publisherSettle, clock: .continuous) }
         for features in latest { publishFeatures(features) }
         environment.counters.add("history.bars", UInt64(fed))
@@ -137,45 +169,124 @@ public struct ProcessorService: Service {
 
     // MARK: Live
 
+    /// What became of one trade.
+    enum TradeResult {
+        case pipeline(TickerPipeline.TradeOutcome)
+        /// Further ahead of the reference clock than `max_event_lead_seconds`.
+        case future
+        case unknownTicker
+    }
+
+    /// What became of one provider bar.
+    enum BarResult {
+        case fed(TickerPipeline.Output?)
+        case future
+        case unknownTicker
+    }
+
     func handle(_ delivery: Delivery) {
         environment.counters.addIn()
         let symbol = delivery.topic.key
         switch delivery.payload {
         case .trade(let trade):
-            let outcome = state.values.withLock { values -> TickerPipeline.TradeOutcome? in
-                values.clock.observe(eventTime: delivery.eventTimeNs)
-                return values.pipelines[symbol]?.add(trade, time: delivery.eventTimeNs)
+            guard trade.symbol == symbol else {
+                return reject("symbol_mismatch", delivery, "the trade's symbol is not its topic's")
             }
-            switch outcome {
-            case .late?: environment.counters.add("trades.late")
-            case .duplicate?: environment.counters.add("trades.duplicate")
-            case .invalid?:
+            let time = delivery.eventTimeNs
+            let result = state.values.withLock { values -> TradeResult in
+                guard values.pipelines[symbol] != nil else { return .unknownTicker }
+                guard values.clock.accepts(time) else { return .future }
+                guard let outcome = values.pipelines[symbol]?.add(trade, time: time) else { return .unknownTicker }
+                // Only a trade that could be real moves the clock.
+                if outcome != .invalid && outcome != .outOfRange { values.clock.observe(eventTime: time) }
+                return .pipeline(outcome)
+            }
+            switch result {
+            case .pipeline(.accepted): break
+            case .pipeline(.late): environment.counters.add("trades.late")
+            case .pipeline(.duplicate): environment.counters.add("trades.duplicate")
+            case .pipeline(.invalid):
                 environment.counters.add("trades.invalid")
                 environment.counters.addError()
                 alertOncePerMinute(
                     "processor.invalid_trade", symbol: symbol,
                     title: "invalid trade dropped",
-                    message: "\(delivery.producer.displayName) sent a trade for \(symbol) with price \(trade.price) and size \(trade.size); it was dropped (counter trades.invalid)")
-            default: break
+                    message: """
+                        \(Self.short(delivery.producer.displayName)) sent a trade for \(symbol) with price \
+                        \(trade.price), size \(trade.size) and an id of \(trade.tradeID.utf8.count) bytes; \
+                        it was dropped (counter trades.invalid)
+                        """)
+            case .pipeline(.outOfRange):
+                reject("time_range", delivery, "its time lies outside \(BarTime.rangeDescription)")
+            case .future:
+                rejectFuture(delivery, what: "a trade")
+            case .unknownTicker:
+                reject("unknown_ticker", delivery, "this processor does not serve \(symbol)")
             }
         case .quote:
             break  // not used for bars
         case .bar(let bar):
             // Provider bars only; bars built by processors (ours included) are outputs.
-            guard settings.barSource == .provider, bar.origin != .built, bar.symbol == symbol else { return }
-            let output = state.values.withLock { values -> TickerPipeline.Output? in
-                values.clock.observe(eventTime: bar.endTimeNs)
-                return values.pipelines[symbol]?.feed(bar)
+            guard settings.barSource == .provider, bar.origin != .built else { return }
+            guard bar.symbol == symbol else {
+                return reject("symbol_mismatch", delivery, "the bar's symbol is not its topic's")
             }
-            if let output {
+            if let problem = bar.problem {
+                return reject(problem.rawValue, delivery, "the bar is not valid (\(problem.rawValue))")
+            }
+            let result = state.values.withLock { values -> BarResult in
+                guard values.pipelines[symbol] != nil else { return .unknownTicker }
+                // A bar may end ahead of the clock (today's daily bar); it may not start ahead.
+                guard values.clock.observe(eventTime: bar.startTimeNs) else { return .future }
+                return .fed(values.pipelines[symbol]?.feed(bar))
+            }
+            switch result {
+            case .fed(let output?):
                 if let features = output.features { publishFeatures(features) }
                 else { environment.counters.add("features.not_ready") }
-            } else {
+            case .fed(nil):
                 environment.counters.add("bars.stale")
+            case .future:
+                rejectFuture(delivery, what: "a bar")
+            case .unknownTicker:
+                reject("unknown_ticker", delivery, "this processor does not serve \(symbol)")
             }
         default:
             environment.counters.add("skipped.unexpected_payload")
         }
+    }
+
+    /// Counts `rejected.<reason>` and logs it, rate-limited.
+    func reject(_ reason: String, _ delivery: Delivery, _ why: String) {
+        environment.counters.add("rejected." + reason)
+        if state.rejectionLog.shouldReport() {
+            let producer = Self.short(delivery.producer.displayName)
+            environment.logger.warning(
+                "dropped a message on \(delivery.topic) from \(producer): \(why) (counter rejected.\(reason))")
+        }
+    }
+
+    /// Counts `rejected.future_time`, logs it (rate-limited) and raises a warning at most once a minute.
+    func rejectFuture(_ delivery: Delivery, what: String) {
+        let lead = Nanoseconds.seconds(settings.maxEventLeadNs)
+        reject("future_time", delivery, "its time \(delivery.eventTimeNs) ns is more than \(lead) s ahead of the clock")
+        var hint = "a provider's or publisher's clock is wrong, or the data is not live"
+        if let speed = settings.simulatorSpeed {
+            hint = "simulator.speed \(speed) runs ahead of the wall clock: raise processor.max_event_lead_seconds"
+        }
+        alertOncePerMinute(
+            "processor.future_time", symbol: "",
+            title: "events from the future dropped",
+            message: """
+                \(what) on \(delivery.topic) from \(Self.short(delivery.producer.displayName)) lies more than \
+                processor.max_event_lead_seconds (\(lead) s) ahead of the clock and was dropped \
+                (counter rejected.future_time); \(hint)
+                """)
+    }
+
+    /// Text from outside, cut for a log line or an alert.
+    static func short(_ text: String) -> String {
+        text.utf8.count <= 64 ? text : String(decoding: Array(text.utf8.prefix(64)), as: UTF8.self) + "…"
     }
 
     /// Closes due bars about four times per bar interval (at least every 250 ms).
@@ -183,20 +294,28 @@ public struct ProcessorService: Service {
         let period = Duration.nanoseconds(min(250_000_000, max(10_000_000, settings.barIntervalNs / 4)))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: period)
-            let outputs = state.values.withLock { values -> [TickerPipeline.Output] in
-                let watermark = values.clock.watermark()
-                var outputs: [TickerPipeline.Output] = []
-                for symbol in settings.tickers {
-                    outputs += values.pipelines[symbol]?.close(asOf: watermark) ?? []
-                }
-                return outputs
-            }
-            for output in outputs {
-                publishBar(output.bar)
-                if let features = output.features { publishFeatures(features) }
-                else { environment.counters.add("features.not_ready") }
-            }
+            closeDueBars()
         }
+    }
+
+    /// Closes the bars the event clock has passed and publishes them and their features.
+    /// Returns how many bars closed.
+    @discardableResult
+    func closeDueBars() -> Int {
+        let outputs = state.values.withLock { values -> [TickerPipeline.Output] in
+            let watermark = values.clock.watermark()
+            var outputs: [TickerPipeline.Output] = []
+            for symbol in settings.tickers {
+                outputs += values.pipelines[symbol]?.close(asOf: watermark) ?? []
+            }
+            return outputs
+        }
+        for output in outputs {
+            publishBar(output.bar)
+            if let features = output.features { publishFeatures(features) }
+            else { environment.counters.add("features.not_ready") }
+        }
+        return outputs.count
     }
 
     /// Raises a warning alert, at most once a minute per category and symbol.
@@ -221,25 +340,5 @@ public struct ProcessorService: Service {
         guard let topic = try? Topic.features(features.symbol) else { return }
         environment.publish(.features(features), on: topic, eventTime: features.barEndTimeNs)
         environment.counters.add("features.published")
-    }
-}
-
-/// Exchange time as the processor (and the ingestor's bar history) knows it: the newest event time seen, advanced by the
-/// wall clock since it was seen, so bars still close when every ticker goes quiet.
-struct EventClock: Sendable {
-    private var newestEvent = Int64.min
-    private var seenAt = ContinuousClock.now
-
-    mutating func observe(eventTime: Int64) {
-        guard eventTime > newestEvent else { return }
-        newestEvent = eventTime
-        seenAt = .now
-    }
-
-    /// The newest event time plus the wall time since; the wall clock before any event.
-    func watermark() -> Int64 {
-        guard newestEvent != Int64.min else { return WallClock.nanoseconds() }
-        let elapsed = ContinuousClock.now - seenAt
-        return newestEvent + elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
     }
 }

@@ -1,6 +1,8 @@
+import Contracts
 import Foundation
 import Indicators
 import ServiceKit
+import Timekeeping
 
 /// What one processor instance does, resolved from the config and its command line.
 public struct ProcessorSettings: Sendable, Equatable {
@@ -13,6 +15,11 @@ public struct ProcessorSettings: Sendable, Equatable {
     public var historyEndpoints: [String]
     public var historyTimeout: Duration
     public var timeZone: TimeZone
+    /// How far ahead of the reference clock a trade or bar may be (`max_event_lead_seconds`).
+    public var maxEventLeadNs: Int64
+    /// The market runs ahead of the wall clock (the simulated provider at `simulator.speed`
+    /// > 1): the lead must be raised for long runs; said at start and in the drop alert.
+    public var simulatorSpeed: Double?
 
     public enum BarSource: String, Sendable, Equatable {
         /// Built here from `tick.<SYMBOL>` trades.
@@ -23,35 +30,76 @@ public struct ProcessorSettings: Sendable, Equatable {
 
     /// Which tickers this instance serves: `--tickers` when given, else the `processors`
     /// entry named by `--instance`, else every ticker in the config (when there is no
-    /// `processors` section).
+    /// `processors` section). At most `TickwireConfig.Processor.maxTickersPerInstance`, each a
+    /// valid symbol, repeats dropped. Numbers are checked again here (settings may be built
+    /// in code, without the config loader), so nothing below can trap on them.
     public static func resolve(
         config: TickwireConfig, instance: String, tickersFromCommandLine: [String]?
     ) throws(ConfigError) -> ProcessorSettings {
-        let tickers: [String]
+        typealias Limits = TickwireConfig.Processor
+        let listed: [String]
+        let path: String
         if let tickersFromCommandLine, !tickersFromCommandLine.isEmpty {
-            tickers = tickersFromCommandLine
-        } else if let entry = config.processors.first(where: { $0.name == instance }) {
-            tickers = entry.tickers
+            listed = tickersFromCommandLine
+            path = "--tickers"
+        } else if let index = config.processors.firstIndex(where: { $0.name == instance }) {
+            listed = config.processors[index].tickers
+            path = "processors[\(index)].tickers"
         } else if config.processors.isEmpty {
-            tickers = config.tickers
+            listed = config.tickers
+            path = "tickers"
         } else {
             let names = config.processors.map(\.name).joined(separator: ", ")
             throw ConfigError(
                 path: "processors",
                 message: "no processor named '\(instance)': start it with --instance and one of \(names), or give --tickers")
         }
+        var tickers: [String] = []
+        var seen: Set<String> = []
+        for (index, ticker) in listed.enumerated() where seen.insert(ticker).inserted {
+            do {
+                try Topic.validate(key: ticker)
+            } catch {
+                throw ConfigError(path: "\(path)[\(index)]", message: "'\(ticker)' is not a valid symbol: \(error)")
+            }
+            tickers.append(ticker)
+        }
+        guard tickers.count <= Limits.maxTickersPerInstance else {
+            throw ConfigError(
+                path: path,
+                message: """
+                    \(tickers.count) tickers; one processor serves at most \(Limits.maxTickersPerInstance): \
+                    split them over `processors`
+                    """)
+        }
         guard let timeZone = TimeZone(identifier: config.marketHours.timezone) else {
             throw ConfigError(path: "market_hours.timezone", message: "unknown time zone '\(config.marketHours.timezone)'")
         }
+        let processor = config.processor
+        guard let interval = Nanoseconds.checkedSeconds(processor.barIntervalSeconds),
+            (Nanoseconds.perSecond...Nanoseconds.perDay).contains(interval)
+        else {
+            throw ConfigError(path: "processor.bar_interval_seconds", message: "must be from 1 to 86400 seconds")
+        }
+        guard let lead = Nanoseconds.checkedSeconds(processor.maxEventLeadSeconds), lead > 0,
+            processor.maxEventLeadSeconds <= Limits.maxEventLeadSecondsLimit
+        else {
+            throw ConfigError(
+                path: "processor.max_event_lead_seconds", message: "must be more than 0 and at most 7 days")
+        }
+        let simulated = config.provider == ProviderName.simulated && config.simulator.speed > 1
         return ProcessorSettings(
             instance: instance,
             tickers: tickers,
-            barIntervalNs: Int64(config.processor.barIntervalSeconds * 1e9),
-            lateToleranceNs: Int64(config.processor.lateToleranceSeconds * 1e9),
-            barSource: BarSource(rawValue: config.processor.barSource) ?? .trades,
-            windowSize: config.windowSize,
-            historyEndpoints: config.processor.historyEndpoints,
-            historyTimeout: .milliseconds(Int64(config.processor.historyTimeoutSeconds * 1000)),
-            timeZone: timeZone)
+            barIntervalNs: interval,
+            lateToleranceNs: min(max(0, Nanoseconds.clampingSeconds(processor.lateToleranceSeconds)), 10 * interval),
+            barSource: BarSource(rawValue: processor.barSource) ?? .trades,
+            windowSize: min(max(1, config.windowSize), Limits.maxWindowSize),
+            historyEndpoints: Array(processor.historyEndpoints.prefix(Limits.maxHistoryEndpoints)),
+            historyTimeout: Nanoseconds.duration(
+                seconds: min(processor.historyTimeoutSeconds, Limits.maxHistoryTimeoutSeconds)),
+            timeZone: timeZone,
+            maxEventLeadNs: lead,
+            simulatorSpeed: simulated ? config.simulator.speed : nil)
     }
 }

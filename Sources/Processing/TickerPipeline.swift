@@ -27,8 +27,10 @@ public struct TickerPipeline: Sendable {
         public var lateTrades: UInt64 = 0
         public var duplicateTrades: UInt64 = 0
         public var invalidTrades: UInt64 = 0
+        public var outOfRangeTrades: UInt64 = 0
         public var bars: UInt64 = 0
         public var staleBars: UInt64 = 0
+        public var invalidBars: UInt64 = 0
     }
 
     /// A closed bar and, when every feature is defined, the features after it.
@@ -47,26 +49,45 @@ public struct TickerPipeline: Sendable {
     }
 
     public enum TradeOutcome: Sendable, Equatable {
-        case accepted, late, duplicate, invalid
+        case accepted, late, duplicate
+        /// Price not positive and finite, size negative or not finite, or a provider and trade
+        /// id longer than ``maxTradeKeyBytes`` together.
+        case invalid
+        /// The time lies outside `BarTime`'s range (1800 to 2200).
+        case outOfRange
     }
+
+    /// The longest provider + trade id kept for spotting repeats (bounds the memory of the
+    /// last 20,000 ids).
+    public static let maxTradeKeyBytes = 256
 
     /// Adds one trade. A trade id seen before (from the same provider) is ignored.
     public mutating func add(_ trade: Trade, time: Int64) -> TradeOutcome {
-        if !trade.tradeID.isEmpty && !tradeIDs.insert(trade.provider + "/" + trade.tradeID) {
-            counts.duplicateTrades += 1
-            return .duplicate
+        if !trade.tradeID.isEmpty {
+            let key = trade.provider + "/" + trade.tradeID
+            guard key.utf8.count <= Self.maxTradeKeyBytes else {
+                counts.invalidTrades &+= 1
+                return .invalid
+            }
+            if !tradeIDs.insert(key) {
+                counts.duplicateTrades &+= 1
+                return .duplicate
+            }
         }
         switch builder.add(time: time, price: trade.price, size: trade.size) {
         case .accepted:
-            counts.trades += 1
+            counts.trades &+= 1
             provider = trade.provider
             return .accepted
         case .late:
-            counts.lateTrades += 1
+            counts.lateTrades &+= 1
             return .late
         case .invalid:
-            counts.invalidTrades += 1
+            counts.invalidTrades &+= 1
             return .invalid
+        case .outOfRange:
+            counts.outOfRangeTrades &+= 1
+            return .outOfRange
         }
     }
 
@@ -79,10 +100,15 @@ public struct TickerPipeline: Sendable {
     }
 
     /// Feeds one closed bar (built here, from the provider, or from history). A bar that
-    /// does not end after the last one fed is stale: counted and ignored.
+    /// does not end after the last one fed is stale, and one with a ``Bar/problem`` is
+    /// invalid: counted and ignored.
     public mutating func feed(_ bar: Bar, fromHistory: Bool = false) -> Output? {
+        guard bar.problem == nil else {
+            counts.invalidBars &+= 1
+            return nil
+        }
         guard bar.endTimeNs > lastBarEnd else {
-            counts.staleBars += 1
+            counts.staleBars &+= 1
             return nil
         }
         lastBarEnd = bar.endTimeNs
@@ -92,7 +118,7 @@ public struct TickerPipeline: Sendable {
             liveCount += 1
             if firstLiveEnd == nil { firstLiveEnd = bar.endTimeNs }
         }
-        counts.bars += 1
+        counts.bars &+= 1
         if window.count == windowSize { window.removeFirst() }
         window.append(bar)
         let ready = pipeline.update(
@@ -158,7 +184,7 @@ extension Bar {
         close = built.close
         volume = built.volume
         vwap = built.vwap
-        tradeCount = UInt64(built.tradeCount)
+        tradeCount = UInt64(clamping: built.tradeCount)
         origin = .built
         self.provider = provider
     }

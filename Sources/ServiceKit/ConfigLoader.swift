@@ -507,28 +507,55 @@ public struct ConfigLoader: Sendable {
     }
 
     static func validateProcessors(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        typealias Limits = TickwireConfig.Processor
         if !config.ingestor.historyBind.isEmpty && !isEndpoint(config.ingestor.historyBind) {
             throw fail("ingestor.history_bind", "'\(config.ingestor.historyBind)' is not a ZeroMQ endpoint (or empty to turn it off)")
         }
-        guard config.ingestor.historyBars >= 1 else { throw fail("ingestor.history_bars", "must be at least 1") }
+        guard (1...Limits.maxHistoryBars).contains(config.ingestor.historyBars) else {
+            throw fail("ingestor.history_bars", "must be from 1 to \(Limits.maxHistoryBars)")
+        }
+        guard (1...Limits.maxWindowSize).contains(config.windowSize) else {
+            throw fail("window_size", "must be from 1 to \(Limits.maxWindowSize)")
+        }
         let processor = config.processor
         guard processor.barIntervalSeconds >= 1, processor.barIntervalSeconds == processor.barIntervalSeconds.rounded(),
             processor.barIntervalSeconds <= 86_400
         else {
             throw fail("processor.bar_interval_seconds", "must be a whole number of seconds from 1 to 86400")
         }
-        guard processor.lateToleranceSeconds >= 0, processor.lateToleranceSeconds < processor.barIntervalSeconds * 10 else {
+        guard processor.lateToleranceSeconds.isFinite, processor.lateToleranceSeconds >= 0,
+            processor.lateToleranceSeconds < processor.barIntervalSeconds * 10
+        else {
             throw fail("processor.late_tolerance_seconds", "must be from 0 to 10 bar intervals")
         }
         guard ["trades", "provider"].contains(processor.barSource) else {
             throw fail("processor.bar_source", "must be 'trades' or 'provider'")
         }
+        guard processor.historyEndpoints.count <= Limits.maxHistoryEndpoints else {
+            throw fail("processor.history_endpoints", "at most \(Limits.maxHistoryEndpoints) endpoints")
+        }
         for (index, endpoint) in processor.historyEndpoints.enumerated() where !isEndpoint(endpoint) {
             throw fail("processor.history_endpoints[\(index)]", "'\(endpoint)' is not a ZeroMQ endpoint")
         }
-        guard processor.historyTimeoutSeconds > 0 else { throw fail("processor.history_timeout_seconds", "must be more than 0") }
+        guard processor.historyTimeoutSeconds.isFinite, processor.historyTimeoutSeconds > 0,
+            processor.historyTimeoutSeconds <= Limits.maxHistoryTimeoutSeconds
+        else {
+            throw fail(
+                "processor.history_timeout_seconds",
+                "must be more than 0 and at most \(Int(Limits.maxHistoryTimeoutSeconds)) seconds")
+        }
+        guard processor.maxEventLeadSeconds.isFinite, processor.maxEventLeadSeconds > 0,
+            processor.maxEventLeadSeconds <= Limits.maxEventLeadSecondsLimit
+        else {
+            throw fail(
+                "processor.max_event_lead_seconds",
+                "must be more than 0 and at most \(Int(Limits.maxEventLeadSecondsLimit)) seconds (7 days)")
+        }
         guard processor.featureSet == "default" else {
             throw fail("processor.feature_set", "unknown feature set '\(processor.featureSet)' (known: default)")
+        }
+        guard config.processors.count <= Limits.maxInstances else {
+            throw fail("processors", "at most \(Limits.maxInstances) processor instances")
         }
         var owner: [String: Int] = [:]
         var names: Set<String> = []
@@ -538,6 +565,11 @@ public struct ConfigLoader: Sendable {
                 throw fail("processors[\(index)].name", "'\(instance.name)' is used twice")
             }
             guard !instance.tickers.isEmpty else { throw fail("processors[\(index)].tickers", "at least one ticker is needed") }
+            guard instance.tickers.count <= Limits.maxTickersPerInstance else {
+                throw fail(
+                    "processors[\(index)].tickers",
+                    "at most \(Limits.maxTickersPerInstance) tickers per processor; split them over more instances")
+            }
             for (k, ticker) in instance.tickers.enumerated() {
                 if let other = owner[ticker] {
                     throw fail(

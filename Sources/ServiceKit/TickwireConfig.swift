@@ -280,11 +280,27 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         public var barSource = "trades"
         /// History endpoints to ask for recent bars at start (every ingestor's `history_bind`).
         public var historyEndpoints = ["tcp://127.0.0.1:7752"]
-        /// How long to wait for a history reply, in seconds.
+        /// How long to wait for a history reply, in seconds (at most 300).
         public var historyTimeoutSeconds: Double = 2
         /// The feature vector to publish on features.<SYMBOL>: `default` (see docs/features.md).
         public var featureSet = "default"
+        /// How far ahead of the wall clock an event time may be, in seconds (more than 0, at
+        /// most 7 days): a later trade or bar is dropped and counted (`rejected.future_time`)
+        /// and does not move the event clock. Raise it when `simulator.speed` > 1, whose
+        /// market runs ahead of the wall clock by (speed - 1) s every second.
+        public var maxEventLeadSeconds: Double = 300
         public init() {}
+
+        /// Upper bounds checked by the config loader (and by the processor, for settings
+        /// built in code).
+        public static let maxHistoryTimeoutSeconds: Double = 300
+        public static let maxEventLeadSecondsLimit: Double = 7 * 86_400
+        public static let maxHistoryEndpoints = 64
+        public static let maxWindowSize = 100_000
+        public static let maxInstances = 256
+        /// Tickers one processor serves, at most.
+        public static let maxTickersPerInstance = 1_000
+        public static let maxHistoryBars = 100_000
     }
 
     /// One processor instance.

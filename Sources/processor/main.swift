@@ -53,13 +53,16 @@ struct OfflineOptions: ParsableArguments {
         }
     }
 
+    /// Writes the table; any error (a bad row names `file:line`) is printed and exits 65.
     func run(_ kind: OfflineTable.Kind) throws {
+        guard let zone = TimeZone(identifier: timezone) else {
+            throw ValidationError("unknown time zone '\(timezone)' (e.g. America/New_York, UTC)")
+        }
         do {
-            let rows = try OfflineTable.run(
-                kind: kind, input: input, output: output, timeZone: TimeZone(identifier: timezone)!)
-            FileHandle.standardError.write(Data("processor: wrote \(rows) rows to \(output)\n".utf8))
+            let rows = try OfflineTable.run(kind: kind, input: input, output: output, timeZone: zone)
+            try? FileHandle.standardError.write(contentsOf: Data("processor: wrote \(rows) rows to \(output)\n".utf8))
         } catch {
-            FileHandle.standardError.write(Data("processor: \(error)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("processor: \(error)\n".utf8))
             throw ExitCode(65)  // EX_DATAERR
         }
     }

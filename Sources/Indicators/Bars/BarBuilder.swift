@@ -1,4 +1,5 @@
 import Foundation
+import Timekeeping
 
 /// A time bar built from trades: OHLCV, VWAP and the trade count over `[start, end)`.
 public struct BuiltBar: Sendable, Equatable {
@@ -44,6 +45,9 @@ public struct BuiltBar: Sendable, Equatable {
 /// Where bars start: multiples of the interval counted from local midnight in the exchange's
 /// time zone, so 60-minute bars start on the hour and daily bars at the exchange's midnight,
 /// whatever the UTC offset.
+///
+/// Total: an interval outside `1...BarTime.maxIntervalNs` is clamped into it, and a time
+/// outside ``BarTime``'s range is taken as that range's nearest end, so no input traps.
 public struct BarAlignment: Sendable {
     public let intervalNs: Int64
     public let timeZone: TimeZone
@@ -51,30 +55,32 @@ public struct BarAlignment: Sendable {
     private var dayEnd = Int64.min
     private var offsetNs: Int64 = 0
 
+    /// - Parameter intervalNs: the bar length, clamped into `1...BarTime.maxIntervalNs`.
     public init(intervalNs: Int64, timeZone: TimeZone) {
-        precondition(intervalNs > 0, "bar interval must be positive")
-        self.intervalNs = intervalNs
+        self.intervalNs = BarTime.clampedInterval(intervalNs)
         self.timeZone = timeZone
     }
 
-    /// The start of the bar that contains `time`.
+    /// The start of the bar that contains `time` (clamped into ``BarTime``'s range first).
     public mutating func start(of time: Int64) -> Int64 {
+        let time = BarTime.clamped(time)
         if !(time >= dayStart && time < dayEnd) { refresh(for: time) }
-        let local = time + offsetNs
-        let floored = local >= 0 ? local / intervalNs * intervalNs : ((local - intervalNs + 1) / intervalNs) * intervalNs
-        return floored - offsetNs
+        // In range, `time ± offset ± interval` stays far from Int64's ends; saturating anyway.
+        let local = Nanoseconds.adding(time, offsetNs)
+        let floored = Nanoseconds.floor(local, toMultipleOf: intervalNs) ?? local
+        return Nanoseconds.subtracting(floored, offsetNs)
     }
 
     /// Caches the UTC offset for the local day around `time` (offsets change only at DST
-    /// transitions, in the small hours).
+    /// transitions, in the small hours). `time` is in ``BarTime``'s range.
     private mutating func refresh(for time: Int64) {
-        let day: Int64 = 86_400 * 1_000_000_000
-        let offset = Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(time) / 1e9))) * 1_000_000_000
+        let date = Date(timeIntervalSince1970: Nanoseconds.seconds(time))
+        let offset = Nanoseconds.multiplying(Int64(timeZone.secondsFromGMT(for: date)), Nanoseconds.perSecond)
         offsetNs = offset
-        let local = time + offset
-        let localMidnight = local >= 0 ? local / day * day : ((local - day + 1) / day) * day
-        dayStart = localMidnight - offset
-        dayEnd = dayStart + day
+        let local = Nanoseconds.adding(time, offset)
+        let localMidnight = Nanoseconds.floor(local, toMultipleOf: Nanoseconds.perDay) ?? local
+        dayStart = Nanoseconds.subtracting(localMidnight, offset)
+        dayEnd = Nanoseconds.adding(dayStart, Nanoseconds.perDay)
     }
 }
 
@@ -92,6 +98,8 @@ public struct BarBuilder: Sendable {
         case late
         /// Price not positive and finite, or size negative or not finite.
         case invalid
+        /// The time lies outside ``BarTime``'s range (1800 to 2200).
+        case outOfRange
     }
 
     public let intervalNs: Int64
@@ -102,11 +110,13 @@ public struct BarBuilder: Sendable {
     /// End of the newest bar closed so far; trades before it are late.
     public private(set) var closedThrough = Int64.min
 
+    /// - Parameters:
+    ///   - intervalNs: the bar length, clamped into `1...BarTime.maxIntervalNs`.
+    ///   - lateToleranceNs: how long a bar stays open after its end; negatives count as 0.
     public init(intervalNs: Int64, lateToleranceNs: Int64, timeZone: TimeZone) {
-        precondition(lateToleranceNs >= 0, "late tolerance must not be negative")
-        self.intervalNs = intervalNs
-        self.lateToleranceNs = lateToleranceNs
         alignment = BarAlignment(intervalNs: intervalNs, timeZone: timeZone)
+        self.intervalNs = alignment.intervalNs
+        self.lateToleranceNs = max(0, lateToleranceNs)
         open.reserveCapacity(4)
     }
 
@@ -116,6 +126,7 @@ public struct BarBuilder: Sendable {
     /// Adds one trade at `time` (UTC nanoseconds).
     public mutating func add(time: Int64, price: Double, size: Double) -> Outcome {
         guard price.isFinite, price > 0, size.isFinite, size >= 0 else { return .invalid }
+        guard BarTime.isSupported(time) else { return .outOfRange }
         guard time >= closedThrough else { return .late }
         let start = alignment.start(of: time)
         // Newest bars are at the end; late trades search backwards a step or two.
@@ -125,7 +136,8 @@ public struct BarBuilder: Sendable {
             open[index].add(price: price, size: size, time: time)
         } else {
             var bar = BuiltBar(
-                start: start, end: start + intervalNs, open: price, high: price, low: price, close: price,
+                start: start, end: Nanoseconds.adding(start, intervalNs),
+                open: price, high: price, low: price, close: price,
                 volume: 0, vwap: price, tradeCount: 0)
             bar.add(price: price, size: size, time: time)
             open.insert(bar, at: index + 1)
@@ -136,7 +148,7 @@ public struct BarBuilder: Sendable {
     /// Closes every open bar whose end plus the tolerance is at or before `watermark`, and
     /// hands them to `closed`, oldest first.
     public mutating func close(asOf watermark: Int64, _ closed: (BuiltBar) -> Void) {
-        while let first = open.first, first.end + lateToleranceNs <= watermark {
+        while let first = open.first, Nanoseconds.adding(first.end, lateToleranceNs) <= watermark {
             open.removeFirst()
             closedThrough = max(closedThrough, first.end)
             closed(first)
@@ -144,7 +156,7 @@ public struct BarBuilder: Sendable {
     }
 
     /// When the oldest open bar may close, if any is open.
-    public var nextCloseTime: Int64? { open.first.map { $0.end + lateToleranceNs } }
+    public var nextCloseTime: Int64? { open.first.map { Nanoseconds.adding($0.end, lateToleranceNs) } }
 
     /// Marks everything before `time` as closed, e.g. after warming up from history that
     /// already covers it; open bars before it are discarded.
