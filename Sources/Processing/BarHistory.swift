@@ -1,4 +1,5 @@
 import Contracts
+import Bus
 import Foundation
 import Indicators
 import ServiceKit
@@ -61,7 +62,7 @@ public final class BarHistory: Sendable {
     }
 
     private struct Values {
-        var tickers: LeastRecentlyUsed<String, Ticker>
+        var tickers: RecencyMap<String, Ticker>
         var clock: EventClock
         var rejected: [String: UInt64] = [:]
 
@@ -76,7 +77,7 @@ public final class BarHistory: Sendable {
     public init(settings: Settings, reference: ReferenceClock = .wall) {
         self.settings = settings
         values = Mutex(Values(
-            tickers: LeastRecentlyUsed(capacity: settings.maxTickers),
+            tickers: RecencyMap(capacity: settings.maxTickers),
             clock: EventClock(maxLeadNs: settings.maxEventLeadNs, reference: reference)))
     }
 
@@ -92,7 +93,7 @@ public final class BarHistory: Sendable {
                 guard Self.isSymbol(trade.symbol) else { return values.reject("symbol") }
                 guard values.clock.accepts(time) else { return values.reject("future_time") }
                 guard BarTime.isSupported(time) else { return values.reject("time_range") }
-                let outcome = values.tickers.withValue(for: trade.symbol, insert: newTicker) { ticker in
+                let outcome = values.tickers.update(trade.symbol, default: newTicker()) { ticker in
                     let outcome = ticker.builder.add(time: time, price: trade.price, size: trade.size)
                     if outcome == .accepted { ticker.lastTradeProvider = trade.provider }
                     return outcome
@@ -104,7 +105,7 @@ public final class BarHistory: Sendable {
                 if let problem = bar.problem { return values.reject(problem.rawValue) }
                 guard values.clock.accepts(bar.startTimeNs) else { return values.reject("future_time") }
                 let capacity = settings.capacity
-                values.tickers.withValue(for: bar.symbol, insert: newTicker) { ticker in
+                values.tickers.update(bar.symbol, default: newTicker()) { ticker in
                     Self.append(bar, to: &ticker.provider, capacity: capacity)
                 }
             default:

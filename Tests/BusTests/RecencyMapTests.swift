@@ -19,6 +19,40 @@ struct RecencyMapTests {
         #expect(map.peek(8) == "v8")
     }
 
+    @Test("evicts the least recently used, never holds more than its capacity; forEach marks nothing used")
+    func exactOrder() {
+        var map = RecencyMap<String, Int>(capacity: 3)
+        for (index, key) in ["a", "b", "c"].enumerated() { map.update(key, default: index) { _ in } }
+        map.update("a", default: -1) { $0 += 10 }  // a is the newest now
+        map.update("d", default: 3) { _ in }  // evicts b
+        #expect(map.peek("b") == nil && map.peek("a") == 10 && map.peek("c") == 2 && map.peek("d") == 3)
+        #expect(map.evictions == 1 && map.count == 3)
+        for index in 0..<10_000 { map.update("k\(index)", default: index) { _ in } }
+        #expect(map.count == 3 && map.evictions == 10_001)
+        #expect(map.peek("k9999") == 9_999 && map.peek("k9996") == nil)
+        var seen = 0
+        map.forEach { _, value in value += 1; seen += 1 }
+        #expect(seen == 3 && map.peek("k9999") == 10_000)
+        #expect(map.all.map(\.key) == ["k9997", "k9998", "k9999"])
+    }
+
+    @Test("removing from any position keeps the recency order of the rest")
+    func removal() {
+        for removed in 0..<5 {
+            var map = RecencyMap<Int, Int>(capacity: 5)
+            for key in 0..<5 { map.set(key * 10, for: key) }
+            #expect(map.remove(removed) == removed * 10)
+            #expect(map.remove(removed) == nil)
+            #expect(map.all.map(\.key) == (0..<5).filter { $0 != removed }, "removed \(removed)")
+            map.set(99, for: 7)
+            map.set(98, for: 8)  // full again: evicts the oldest survivor
+            let survivors = (0..<5).filter { $0 != removed }
+            #expect(map.all.map(\.key) == Array(survivors.dropFirst()) + [7, 8], "removed \(removed)")
+            map.removeAll { $0 >= 7 }
+            #expect(map.all.map(\.key) == Array(survivors.dropFirst()))
+        }
+    }
+
     @Test("a million distinct keys through a 1,000-entry map: never above capacity")
     func flood() {
         var map = RecencyMap<UInt64, UInt64>(capacity: 1_000)

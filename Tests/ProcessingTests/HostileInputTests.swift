@@ -382,22 +382,3 @@ struct ProcessorBoundsTests {
         #expect(repeated.tickers == ["A"])
     }
 }
-
-@Suite("Least-recently-used map")
-struct LeastRecentlyUsedTests {
-    @Test("evicts the entry used least recently, counts it, never holds more than its capacity")
-    func evicts() {
-        var map = LeastRecentlyUsed<String, Int>(capacity: 3)
-        for (index, key) in ["a", "b", "c"].enumerated() { map.withValue(for: key, insert: { index }) { _ in } }
-        map.withValue(for: "a", insert: { -1 }) { $0 += 10 }  // a is the newest now
-        map.withValue(for: "d", insert: { 3 }) { _ in }          // evicts b
-        #expect(map.peek("b") == nil && map.peek("a") == 10 && map.peek("c") == 2 && map.peek("d") == 3)
-        #expect(map.evictions == 1 && map.count == 3)
-        for index in 0..<10_000 { map.withValue(for: "k\(index)", insert: { index }) { _ in } }
-        #expect(map.count == 3 && map.evictions == 10_001)
-        #expect(map.peek("k9999") == 9_999 && map.peek("k9996") == nil)
-        var seen = 0
-        map.forEach { _, value in value += 1; seen += 1 }
-        #expect(seen == 3 && map.peek("k9999") == 10_000)
-    }
-}
