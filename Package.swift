@@ -270,7 +270,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SignalsTests",
-            dependencies: ["Signals", "Models", "Contracts"],
+            dependencies: [
+                "Signals", "Models", "Contracts", "ServiceKit", "Bus", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -10,12 +10,17 @@ public enum Direction: Int, Sendable, CaseIterable, Codable {
 
     public static let count = 3
 
-    /// The index of the most probable direction in `probabilities` (the first on ties).
+    /// The index of the most probable direction in `probabilities` (the first on ties; flat
+    /// for an empty list).
     public static func mostLikely(_ probabilities: [Double]) -> Int {
+        guard !probabilities.isEmpty else { return flat.rawValue }
         var best = 0
-        for k in 1..<probabilities.count where probabilities[k] > probabilities[best] { best = k }
+        for k in probabilities.indices.dropFirst() where probabilities[k] > probabilities[best] { best = k }
         return best
     }
+
+    /// Every direction equally likely: what a model answers for a row it cannot read.
+    public static let uniform = [Double](repeating: 1.0 / Double(count), count: count)
 }
 
 /// A trained model: features in, one probability per ``Direction`` out (summing to 1).
@@ -26,8 +31,36 @@ public enum Direction: Int, Sendable, CaseIterable, Codable {
 public protocol Classifier: Sendable {
     /// Short kind name: `logreg`, `rf`, `gbt`, `svm`, `xgboost`.
     var kind: String { get }
-    /// Probabilities of down, flat and up for one feature row.
+    /// The number of features a row must have.
+    var featureCount: Int { get }
+    /// Whether a NaN feature means "missing" (XGBoost) rather than a bad row.
+    var acceptsMissingValues: Bool { get }
+    /// Probabilities of down, flat and up for one feature row of ``featureCount`` values. Never
+    /// traps: a row of another width gets ``Direction/uniform``. Rows from outside go through
+    /// ``predict(_:)``, which says what is wrong instead.
     func probabilities(_ features: [Double]) -> [Double]
+}
+
+extension Classifier {
+    public var acceptsMissingValues: Bool { false }
+
+    /// ``probabilities(_:)`` for a row from outside: throws when the row has the wrong width or
+    /// a non-finite value (NaN is allowed when ``acceptsMissingValues``), and when the answer is
+    /// not three finite probabilities (an extreme row can overflow a model's arithmetic).
+    public func predict(_ features: [Double]) throws(PredictionError) -> [Double] {
+        guard features.count == featureCount else {
+            throw .featureCount(count: features.count, expected: featureCount)
+        }
+        let missingAllowed = acceptsMissingValues
+        for (index, value) in features.enumerated() where !value.isFinite && !(missingAllowed && value.isNaN) {
+            throw .nonFiniteFeature(index: index)
+        }
+        let p = probabilities(features)
+        guard p.count == Direction.count, p.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw .nonFiniteOutput(kind: kind)
+        }
+        return p
+    }
 }
 
 /// Learns a ``Classifier`` from rows and labels (class indices 0...2), deterministically for a
@@ -50,9 +83,11 @@ public struct Standardizer: Sendable, Codable, Equatable {
         self.scale = scale
     }
 
-    /// Fits on `rows`; a constant feature gets scale 1 (it then maps to 0).
+    /// Fits on `rows` (all as wide as the first; others are skipped); a constant feature gets
+    /// scale 1 (it then maps to 0).
     public init(fitting rows: [[Double]]) {
         let width = rows.first?.count ?? 0
+        let rows = rows.filter { $0.count == width }
         var mean = [Double](repeating: 0, count: width)
         var squares = [Double](repeating: 0, count: width)
         for row in rows { for j in 0..<width { mean[j] += row[j] } }
@@ -63,9 +98,10 @@ public struct Standardizer: Sendable, Codable, Equatable {
         scale = squares.map { let sd = ($0 / n).squareRoot(); return sd > 1e-12 ? sd : 1 }
     }
 
+    /// `(row - mean) / scale`; values beyond the fitted width are left as they are.
     public func transform(_ row: [Double]) -> [Double] {
         var out = row
-        for j in out.indices { out[j] = (row[j] - mean[j]) / scale[j] }
+        for j in 0..<min(row.count, mean.count, scale.count) { out[j] = (row[j] - mean[j]) / scale[j] }
         return out
     }
 }

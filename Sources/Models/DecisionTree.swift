@@ -24,13 +24,13 @@ public struct DecisionTree: Sendable, Codable, Equatable {
 
     public var nodeCount: Int { feature.count }
 
-    /// The leaf `row` falls in.
+    /// The leaf `row` falls in. A split on a feature beyond the row ends the walk there.
     @inline(__always)
     public func leaf(_ row: [Double]) -> Int {
         var node = 0
         while true {
             let f = feature[node]
-            if f < 0 { return node }
+            if f < 0 || f >= row.count { return node }
             node = row[f] <= threshold[node] ? left[node] : right[node]
         }
     }
@@ -38,17 +38,43 @@ public struct DecisionTree: Sendable, Codable, Equatable {
     /// The largest feature index used, or -1 for a single leaf.
     var maxFeature: Int { feature.max() ?? -1 }
 
-    /// Structural consistency: equal array lengths, children inside the tree and after their
-    /// parent (so no cycle), features within `featureCount`, finite values.
-    func isConsistent(featureCount: Int) -> Bool {
+    /// Structural consistency: equal array lengths, `width` values per node, children inside
+    /// the tree and after their parent (so no cycle and no endless walk), depth at most
+    /// ``ModelLimits/treeDepth``, features within `featureCount`, finite numbers (and, when
+    /// `nonNegative`, values of at least 0: class frequencies). `path` is the tree's JSON path.
+    func validate(featureCount: Int, width expectedWidth: Int, nonNegative: Bool, at path: String) throws(ModelProblem) {
         let count = feature.count
-        guard count > 0, width > 0, threshold.count == count, left.count == count, right.count == count,
-              value.count == count * width, value.allSatisfy(\.isFinite) else { return false }
-        for i in 0..<count where feature[i] >= 0 {
-            guard feature[i] < featureCount, left[i] > i, left[i] < count, right[i] > i, right[i] < count,
-                  !threshold[i].isNaN else { return false }
+        guard count > 0 else { throw ModelProblem("\(path).feature", "the tree has no nodes") }
+        guard count <= ModelLimits.treeNodes else {
+            throw ModelProblem("\(path).feature", "\(count) nodes; a tree may have at most \(ModelLimits.treeNodes)")
         }
-        return true
+        guard width == expectedWidth else {
+            throw ModelProblem("\(path).width", "\(width), expected \(expectedWidth)")
+        }
+        for (field, n) in [("threshold", threshold.count), ("left", left.count), ("right", right.count)] where n != count {
+            throw ModelProblem("\(path).\(field)", "\(n) entries, feature has \(count)")
+        }
+        guard value.count == count * width else {  // count <= 2^22, width <= 3
+            throw ModelProblem("\(path).value", "\(value.count) entries, expected \(count) nodes × \(width)")
+        }
+        for (i, v) in value.enumerated() where !v.isFinite || (nonNegative && v < 0) {
+            throw ModelProblem("\(path).value[\(i)]", "\(v) is not a finite\(nonNegative ? " non-negative" : "") number")
+        }
+        var depth = [Int](repeating: 0, count: count)
+        for i in 0..<count where feature[i] >= 0 {
+            guard feature[i] < featureCount else {
+                throw ModelProblem("\(path).feature[\(i)]", "feature \(feature[i]) out of range (0..<\(featureCount))")
+            }
+            for (field, child) in [("left", left[i]), ("right", right[i])] where !(i + 1..<count).contains(child) {
+                throw ModelProblem("\(path).\(field)[\(i)]", "index \(child) out of range (\(i + 1)..<\(count))")
+            }
+            guard !threshold[i].isNaN else { throw ModelProblem("\(path).threshold[\(i)]", "NaN threshold") }
+            guard depth[i] < ModelLimits.treeDepth else {
+                throw ModelProblem(path, "deeper than \(ModelLimits.treeDepth) levels at node \(i)")
+            }
+            depth[left[i]] = max(depth[left[i]], depth[i] + 1)
+            depth[right[i]] = max(depth[right[i]], depth[i] + 1)
+        }
     }
 }
 

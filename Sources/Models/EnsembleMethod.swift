@@ -16,7 +16,7 @@ public enum EnsembleMethod: String, Sendable, CaseIterable, Codable {
     /// The mean weighted by each model's decayed accuracy on live outcomes.
     case dynamicEnsemble = "dynamic_ensemble"
 
-    /// Combines `distributions` (one 3-vector per model) with `weights` (configured weights
+    /// Combines `distributions` (one 3-vector per model; another length counts for nothing) with `weights` (configured weights
     /// for the weighted methods, live accuracies for `dynamic_ensemble`; ignored otherwise).
     /// Returns the combined distribution and the weight each model effectively had (sums to 1).
     public func combine(_ distributions: [[Double]], weights: [Double]) -> (probabilities: [Double], modelWeights: [Double]) {
@@ -29,7 +29,9 @@ public enum EnsembleMethod: String, Sendable, CaseIterable, Codable {
         }
         func weightedMean(_ w: [Double]) -> [Double] {
             var out = [Double](repeating: 0, count: Direction.count)
-            for (p, wi) in zip(distributions, w) { for k in 0..<Direction.count { out[k] += wi * p[k] } }
+            for (p, wi) in zip(distributions, w) where p.count == Direction.count {
+                for k in 0..<Direction.count { out[k] += wi * p[k] }
+            }
             let total = out.reduce(0, +)
             return total > 0 ? out.map { $0 / total } : [1.0 / 3, 1.0 / 3, 1.0 / 3]
         }

@@ -24,9 +24,9 @@ public struct GradientBoosting: Classifier, Codable, Equatable {
         self.rounds = rounds
     }
 
-    /// The raw (pre-softmax) scores of one row.
+    /// The raw (pre-softmax) scores of one row; zeros for a row that is not ``featureCount`` wide.
     public func scores(_ features: [Double]) -> [Double] {
-        precondition(features.count == featureCount, "gbt: \(features.count) features, model has \(featureCount)")
+        guard features.count == featureCount else { return [Double](repeating: 0, count: Direction.count) }
         var raw = initial
         for round in rounds {
             for (k, tree) in round.enumerated() { raw[k] += tree.value[tree.leaf(features)] }
@@ -35,6 +35,7 @@ public struct GradientBoosting: Classifier, Codable, Equatable {
     }
 
     public func probabilities(_ features: [Double]) -> [Double] {
+        guard features.count == featureCount else { return Direction.uniform }
         var raw = scores(features)
         softmaxInPlace(&raw)
         return raw
@@ -63,9 +64,9 @@ public struct GradientBoostingTrainer: ClassifierTrainer {
 
     public init(hyperparameters given: [String: Double] = [:]) throws {
         let h = try Hyperparameters(kind: "gbt", defaults: Self.defaults, given: given)
-        estimators = try h.integer("n_estimators", atLeast: 1)
+        estimators = try h.integer("n_estimators", atLeast: 1, atMost: ModelLimits.trees)
         learningRate = try h.number("learning_rate", "positive") { $0 > 0 }
-        maxDepth = try h.integer("max_depth", atLeast: 1)
+        maxDepth = try h.integer("max_depth", atLeast: 1, atMost: ModelLimits.treeDepth)
         minSamplesLeaf = try h.integer("min_samples_leaf", atLeast: 1)
         minSamplesSplit = try h.integer("min_samples_split", atLeast: 2)
         subsample = try h.number("subsample", "in (0, 1]") { $0 > 0 && $0 <= 1 }

@@ -82,7 +82,7 @@ func dot(_ a: [Double], _ b: [Double]) -> Double {
     a.withUnsafeBufferPointer { a in
         b.withUnsafeBufferPointer { b in
             var total = 0.0
-            for i in 0..<a.count { total += a[i] * b[i] }
+            for i in 0..<min(a.count, b.count) { total += a[i] * b[i] }
             return total
         }
     }

@@ -22,7 +22,7 @@ public struct LogisticRegression: Classifier, Codable, Equatable {
     public var featureCount: Int { standardizer.mean.count }
 
     public func probabilities(_ features: [Double]) -> [Double] {
-        precondition(features.count == featureCount, "logreg: \(features.count) features, model has \(featureCount)")
+        guard features.count == featureCount else { return Direction.uniform }
         let x = standardizer.transform(features)
         var scores = intercepts
         for k in scores.indices { scores[k] += dot(coefficients[k], x) }

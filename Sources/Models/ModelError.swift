@@ -3,6 +3,8 @@ import Foundation
 /// Why a trainer refused its input or hyperparameters.
 public enum ModelError: Error, Equatable, CustomStringConvertible {
     case emptyTrainingSet
+    /// The rows have no features.
+    case noFeatures
     case labelCountMismatch(rows: Int, labels: Int)
     case raggedRow(index: Int, count: Int, expected: Int)
     case nonFiniteFeature(row: Int, column: Int)
@@ -15,6 +17,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .emptyTrainingSet:
             return "no training rows"
+        case .noFeatures:
+            return "the training rows have no features"
         case let .labelCountMismatch(rows, labels):
             return "\(rows) rows but \(labels) labels"
         case let .raggedRow(index, count, expected):
@@ -34,9 +38,10 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Checks a training set: non-empty, one label per row, equal widths, finite values, labels
-/// 0...2. Returns the width.
+/// 0...2, at least one feature. Returns the width.
 func validateTrainingSet(rows: [[Double]], labels: [Int]) throws -> Int {
     guard let width = rows.first?.count, !rows.isEmpty else { throw ModelError.emptyTrainingSet }
+    guard width > 0 else { throw ModelError.noFeatures }
     guard rows.count == labels.count else {
         throw ModelError.labelCountMismatch(rows: rows.count, labels: labels.count)
     }
@@ -67,15 +72,17 @@ struct Hyperparameters {
     }
 
     func number(_ name: String, _ requirement: String, _ valid: (Double) -> Bool) throws -> Double {
-        let value = values[name]!
+        let value = values[name] ?? .nan
         guard value.isFinite, valid(value) else {
             throw ModelError.invalidHyperparameter(kind: kind, name: name, value: value, requirement: requirement)
         }
         return value
     }
 
-    func integer(_ name: String, atLeast minimum: Int) throws -> Int {
-        let value = try number(name, "an integer >= \(minimum)") { $0 == $0.rounded() && $0 >= Double(minimum) && $0 < 1e9 }
+    func integer(_ name: String, atLeast minimum: Int, atMost maximum: Int = 999_999_999) throws -> Int {
+        let value = try number(name, "an integer from \(minimum) to \(maximum)") {
+            $0 == $0.rounded() && $0 >= Double(minimum) && $0 <= Double(maximum)
+        }
         return Int(value)
     }
 }

@@ -53,51 +53,96 @@ public enum ModelPayload: Sendable, Codable, Equatable {
         }
     }
 
-    /// What is wrong with the model's arrays (sizes, indices, non-finite numbers), or nil: a
-    /// model that passes cannot trap or index out of range in ``Classifier/probabilities(_:)``
-    /// given `featureCount` features.
+    /// What is wrong with the model's arrays (sizes, indices, depths, non-finite numbers), or
+    /// nil: a model that passes cannot trap, loop or index out of range in
+    /// ``Classifier/probabilities(_:)`` given `featureCount` features.
     public var problem: String? {
+        do {
+            try validate()
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    /// Throws the first problem of the model's arrays, at its JSON path in a model file
+    /// (`payload.rf.trees[3].left[7]: index 912 out of range (8..<15)`).
+    public func validate() throws(ModelProblem) {
         let classes = Direction.count
+        let root = "payload.\(kind)"
+        func checkFeatureCount(_ count: Int, _ path: String) throws(ModelProblem) {
+            guard (1...ModelLimits.features).contains(count) else {
+                throw ModelProblem(path, "\(count) features, expected 1...\(ModelLimits.features)")
+            }
+        }
+        func checkFinite(_ values: [Double], _ path: String, count expected: Int) throws(ModelProblem) {
+            guard values.count == expected else { throw ModelProblem(path, "\(values.count) values, expected \(expected)") }
+            if let i = values.firstIndex(where: { !$0.isFinite }) {
+                throw ModelProblem("\(path)[\(i)]", "\(values[i]) is not a finite number")
+            }
+        }
+        func checkMatrix(_ rows: [[Double]], _ path: String, rows expectedRows: Int, columns: Int) throws(ModelProblem) {
+            guard rows.count == expectedRows else {
+                throw ModelProblem(path, "\(rows.count) rows, expected \(expectedRows) (down, flat, up)")
+            }
+            for (k, row) in rows.enumerated() { try checkFinite(row, "\(path)[\(k)]", count: columns) }
+        }
+        func checkStandardizer(_ standardizer: Standardizer, _ path: String) throws(ModelProblem) {
+            let d = standardizer.mean.count
+            try checkFeatureCount(d, "\(path).mean")
+            try checkFinite(standardizer.mean, "\(path).mean", count: d)
+            try checkFinite(standardizer.scale, "\(path).scale", count: d)
+            if let j = standardizer.scale.firstIndex(where: { !($0 > 0) }) {
+                throw ModelProblem("\(path).scale[\(j)]", "\(standardizer.scale[j]) must be more than 0")
+            }
+        }
+        func checkTreeCount(_ count: Int, _ path: String) throws(ModelProblem) {
+            guard (1...ModelLimits.trees).contains(count) else {
+                throw ModelProblem(path, "\(count) trees, expected 1...\(ModelLimits.trees)")
+            }
+        }
         switch self {
         case let .logreg(m):
             let d = m.featureCount
-            guard m.standardizer.scale.count == d, m.standardizer.scale.allSatisfy({ $0 > 0 && $0.isFinite }),
-                  m.standardizer.mean.allSatisfy(\.isFinite) else { return "logreg: bad standardizer" }
-            guard m.coefficients.count == classes, m.coefficients.allSatisfy({ $0.count == d && $0.allSatisfy(\.isFinite) }),
-                  m.intercepts.count == classes, m.intercepts.allSatisfy(\.isFinite) else {
-                return "logreg: expected \(classes)×\(d) finite coefficients and \(classes) intercepts"
-            }
+            try checkStandardizer(m.standardizer, "\(root).standardizer")
+            try checkMatrix(m.coefficients, "\(root).coefficients", rows: classes, columns: d)
+            try checkFinite(m.intercepts, "\(root).intercepts", count: classes)
         case let .rf(m):
-            guard !m.trees.isEmpty else { return "rf: no trees" }
-            for (t, tree) in m.trees.enumerated()
-            where tree.width != classes || !tree.isConsistent(featureCount: m.featureCount) {
-                return "rf: tree \(t) is malformed"
+            try checkFeatureCount(m.featureCount, "\(root).feature_count")
+            try checkTreeCount(m.trees.count, "\(root).trees")
+            for (t, tree) in m.trees.enumerated() {
+                try tree.validate(featureCount: m.featureCount, width: classes, nonNegative: true, at: "\(root).trees[\(t)]")
             }
         case let .gbt(m):
-            guard m.initial.count == classes, m.initial.allSatisfy(\.isFinite) else { return "gbt: bad initial scores" }
+            try checkFeatureCount(m.featureCount, "\(root).feature_count")
+            try checkFinite(m.initial, "\(root).initial", count: classes)
+            guard m.rounds.count <= ModelLimits.trees else {
+                throw ModelProblem("\(root).rounds", "\(m.rounds.count) rounds, at most \(ModelLimits.trees)")
+            }
             for (r, round) in m.rounds.enumerated() {
-                guard round.count == classes,
-                      round.allSatisfy({ $0.width == 1 && $0.isConsistent(featureCount: m.featureCount) }) else {
-                    return "gbt: round \(r) is malformed"
+                guard round.count == classes else {
+                    throw ModelProblem("\(root).rounds[\(r)]", "\(round.count) trees, expected \(classes) (one per class)")
+                }
+                for (k, tree) in round.enumerated() {
+                    try tree.validate(featureCount: m.featureCount, width: 1, nonNegative: false, at: "\(root).rounds[\(r)][\(k)]")
                 }
             }
         case let .svm(m):
             let d = m.featureCount, components = m.components
-            guard m.standardizer.scale.count == d, m.standardizer.scale.allSatisfy({ $0 > 0 && $0.isFinite }),
-                  m.standardizer.mean.allSatisfy(\.isFinite) else { return "svm: bad standardizer" }
-            guard components > 0, m.frequencies.count == components * d, m.gamma > 0,
-                  m.frequencies.allSatisfy(\.isFinite), m.phases.allSatisfy(\.isFinite) else {
-                return "svm: expected \(components)×\(d) finite frequencies"
+            try checkStandardizer(m.standardizer, "\(root).standardizer")
+            guard (1...ModelLimits.components).contains(components) else {
+                throw ModelProblem("\(root).phases", "\(components) components, expected 1...\(ModelLimits.components)")
             }
-            guard m.weights.count == classes,
-                  m.weights.allSatisfy({ $0.count == components + 1 && $0.allSatisfy(\.isFinite) }),
-                  m.calibrationCoefficients.count == classes,
-                  m.calibrationCoefficients.allSatisfy({ $0.count == classes && $0.allSatisfy(\.isFinite) }),
-                  m.calibrationIntercepts.count == classes, m.calibrationIntercepts.allSatisfy(\.isFinite) else {
-                return "svm: bad weights or calibration"
+            try checkFinite(m.phases, "\(root).phases", count: components)
+            guard let frequencies = checkedProduct(components, d), frequencies <= ModelLimits.frequencies else {
+                throw ModelProblem("\(root).phases", "\(components) components × \(d) features is more than \(ModelLimits.frequencies) frequencies")
             }
+            try checkFinite(m.frequencies, "\(root).frequencies", count: frequencies)
+            guard m.gamma.isFinite, m.gamma > 0 else { throw ModelProblem("\(root).gamma", "\(m.gamma) must be a finite number more than 0") }
+            try checkMatrix(m.weights, "\(root).weights", rows: classes, columns: components + 1)
+            try checkMatrix(m.calibrationCoefficients, "\(root).calibration_coefficients", rows: classes, columns: classes)
+            try checkFinite(m.calibrationIntercepts, "\(root).calibration_intercepts", count: classes)
         }
-        return nil
     }
 
     private struct Key: CodingKey {
@@ -233,20 +278,27 @@ public struct ModelFile: Sendable, Codable, Equatable {
     /// Reads and checks a model file: the format and version must be this code's, the schema
     /// hash must equal `expectedSchemaHash` (the feature schema the caller computes rows with),
     /// the kind must match the payload, `feature_names` must have as many names as the model
-    /// reads features, and the model's arrays must be well formed.
+    /// reads features, the training horizon, dead zone and calibration must be in range, and
+    /// the model's arrays must be well formed. Every refusal names the file and, inside it, the
+    /// JSON path; a hostile file cannot trap or hang the loader or the model it gives.
     public static func load(path: String, expectedSchemaHash: String) throws -> ModelFile {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try readModelBytes(path: path)
         } catch {
-            throw ModelFileError.unreadable(path: path, reason: "\(error.localizedDescription)")
+            throw ModelFileError.unreadable(path: path, reason: error.reason)
         }
+        return try decode(data, path: path, expectedSchemaHash: expectedSchemaHash)
+    }
+
+    /// ``load(path:expectedSchemaHash:)`` on bytes already read; `path` names them in errors.
+    public static func decode(_ data: Data, path: String, expectedSchemaHash: String) throws -> ModelFile {
         let decoder = JSONDecoder()
         let header: Header
         do {
             header = try decoder.decode(Header.self, from: data)
         } catch {
-            throw ModelFileError.malformed(path: path, reason: describe(error))
+            throw ModelFileError.malformed(path: path, reason: describe(error, in: data))
         }
         guard header.format == formatName, header.formatVersion == currentFormatVersion else {
             throw ModelFileError.unsupportedFormat(path: path, format: header.format, version: header.formatVersion)
@@ -258,26 +310,57 @@ public struct ModelFile: Sendable, Codable, Equatable {
         do {
             file = try decoder.decode(ModelFile.self, from: data)
         } catch {
-            throw ModelFileError.malformed(path: path, reason: describe(error))
+            throw ModelFileError.malformed(path: path, reason: describe(error, in: data))
         }
         guard file.kind == file.payload.kind else {
             throw ModelFileError.kindMismatch(path: path, kind: file.kind, payload: file.payload.kind)
+        }
+        do {
+            try file.payload.validate()
+            try file.validateSettings()
+        } catch {
+            throw ModelFileError.invalidModel(path: path, reason: error.description)
         }
         guard file.featureNames.count == file.payload.featureCount else {
             throw ModelFileError.featureCountMismatch(
                 path: path, featureNames: file.featureNames.count, model: file.payload.featureCount)
         }
-        if let problem = file.payload.problem {
-            throw ModelFileError.invalidModel(path: path, reason: problem)
-        }
         return file
+    }
+
+    /// The training window's horizon and dead zone, and the metrics the signal generator reads
+    /// (`accuracy`, `temperature`, `ensemble_temperature`), must be usable numbers.
+    public func validateSettings() throws(ModelProblem) {
+        guard ModelLimits.horizon.contains(training.horizon) else {
+            throw ModelProblem("training.horizon", "\(training.horizon) out of range (\(ModelLimits.horizon.lowerBound)...\(ModelLimits.horizon.upperBound) bars)")
+        }
+        guard training.deadZone.isFinite, (0...1).contains(training.deadZone) else {
+            throw ModelProblem("training.dead_zone", "\(training.deadZone) out of range (0...1, a log return)")
+        }
+        for (name, value) in metrics.sorted(by: { $0.key < $1.key }) where !value.isFinite {
+            throw ModelProblem("metrics.\(name)", "\(value) is not a finite number")
+        }
+        if let accuracy = metrics["accuracy"], !(0...1).contains(accuracy) {
+            throw ModelProblem("metrics.accuracy", "\(accuracy) out of range (0...1)")
+        }
+        for name in ["temperature", "ensemble_temperature"] {
+            if let t = metrics[name], !ModelLimits.temperature.contains(t) {
+                throw ModelProblem(
+                    "metrics.\(name)",
+                    "\(t) out of range (\(ModelLimits.temperature.lowerBound)...\(ModelLimits.temperature.upperBound))")
+            }
+        }
     }
 
     /// The model, ready to predict. Throws when the payload is malformed (``load(path:expectedSchemaHash:)``
     /// has already checked a loaded file) or when `kind` disagrees with the payload.
     public func classifier() throws -> any Classifier {
         guard kind == payload.kind else { throw ModelFileError.kindMismatch(path: nil, kind: kind, payload: payload.kind) }
-        if let problem = payload.problem { throw ModelFileError.invalidModel(path: nil, reason: problem) }
+        do {
+            try payload.validate()
+        } catch {
+            throw ModelFileError.invalidModel(path: nil, reason: error.description)
+        }
         guard featureNames.count == payload.featureCount else {
             throw ModelFileError.featureCountMismatch(path: nil, featureNames: featureNames.count, model: payload.featureCount)
         }
@@ -296,20 +379,70 @@ public struct ModelFile: Sendable, Codable, Equatable {
         }
     }
 
-    private static func describe(_ error: any Error) -> String {
+    /// A decoding error as `json.path: what` (`payload.rf.trees[0].left[3]: Expected Int ...`).
+    /// Foundation's decoder reports a syntax error, or a number that does not fit its field, as
+    /// "not valid JSON" at the top level: then the position comes from JSONSerialization, or the
+    /// path of the first number no integer or double field can hold.
+    private static func describe(_ error: any Error, in data: Data) -> String {
         guard let error = error as? DecodingError else { return "\(error)" }
+        if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+            let document: Any
+            do {
+                document = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            } catch {
+                let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+                return "not JSON: \(detail)"
+            }
+            if let (path, number) = firstUnfitNumber(document, path: "") {
+                return "\(path): number \(number) is out of range for its field"
+            }
+        }
         func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            var text = ""
+            for key in context.codingPath {
+                if let index = key.intValue {
+                    text += "[\(index)]"
+                } else {
+                    text += (text.isEmpty ? "" : ".") + key.stringValue
+                }
+            }
+            return text.isEmpty ? "(top level)" : text
         }
         switch error {
         case let .keyNotFound(key, context):
-            return "missing key '\(key.stringValue)' at '\(path(context))'"
+            return "\(path(context)): missing key '\(key.stringValue)'"
         case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context):
-            return "\(context.debugDescription) at '\(path(context))'"
+            // A syntax error's position (line and column) is in the underlying error.
+            let underlying = context.underlyingError.map { " (\($0))" } ?? ""
+            return "\(path(context)): \(context.debugDescription)\(underlying)"
         @unknown default:
             return "\(error)"
         }
     }
+}
+
+/// The first number (keys in order) that fits neither an `Int` nor a finite `Double`, or a
+/// whole number beyond `Int`: what Foundation's decoder refuses without saying where. Looks no
+/// deeper than 64 levels (a model file has fewer).
+private func firstUnfitNumber(_ value: Any, path: String, depth: Int = 0) -> (String, String)? {
+    guard depth < 64 else { return nil }
+    switch value {
+    case let object as [String: Any]:
+        for key in object.keys.sorted() {
+            let inner = path.isEmpty ? key : "\(path).\(key)"
+            if let found = firstUnfitNumber(object[key] as Any, path: inner, depth: depth + 1) { return found }
+        }
+    case let array as [Any]:
+        for (index, element) in array.enumerated() {
+            if let found = firstUnfitNumber(element, path: "\(path)[\(index)]", depth: depth + 1) { return found }
+        }
+    case let number as NSNumber:
+        let double = number.doubleValue
+        if !double.isFinite || abs(double) >= 9.2e18 { return (path.isEmpty ? "(top level)" : path, "\(number)") }
+    default:
+        break
+    }
+    return nil
 }
 
 /// Why a model file was refused.
@@ -329,7 +462,7 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
         case let .unreadable(path, reason):
             return "cannot read model file \(path): \(reason)"
         case let .malformed(path, reason):
-            return "model file \(path) is not a valid \(ModelFile.formatName) document: \(reason)"
+            return "model file \(path): not a valid \(ModelFile.formatName) document: \(reason)"
         case let .unsupportedFormat(path, format, version):
             return "model file \(path) has format '\(format)' version \(version); this build reads "
                 + "'\(ModelFile.formatName)' version \(ModelFile.currentFormatVersion)"
@@ -341,7 +474,7 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
         case let .featureCountMismatch(path, names, model):
             return "\(file(path)) lists \(names) feature names but its model reads \(model) features"
         case let .invalidModel(path, reason):
-            return "\(file(path)) holds a malformed model: \(reason)"
+            return "\(file(path)): \(reason)"
         case let .unsupportedClassifier(kind):
             return "a '\(kind)' classifier cannot be stored in a model file"
         }

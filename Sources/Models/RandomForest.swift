@@ -20,14 +20,14 @@ public struct RandomForest: Classifier, Codable, Equatable {
     }
 
     public func probabilities(_ features: [Double]) -> [Double] {
-        precondition(features.count == featureCount, "rf: \(features.count) features, model has \(featureCount)")
+        guard features.count == featureCount else { return Direction.uniform }
         var out = [Double](repeating: 0, count: Direction.count)
         for tree in trees {
             let base = tree.leaf(features) * tree.width
             for k in 0..<Direction.count { out[k] += tree.value[base + k] }
         }
         let total = out.reduce(0, +)
-        guard total > 0 else { return [Double](repeating: 1.0 / Double(Direction.count), count: Direction.count) }
+        guard total > 0 else { return Direction.uniform }
         return out.map { $0 / total }
     }
 }
@@ -52,8 +52,8 @@ public struct RandomForestTrainer: ClassifierTrainer {
 
     public init(hyperparameters given: [String: Double] = [:]) throws {
         let h = try Hyperparameters(kind: "rf", defaults: Self.defaults, given: given)
-        estimators = try h.integer("n_estimators", atLeast: 1)
-        maxDepth = try h.integer("max_depth", atLeast: 1)
+        estimators = try h.integer("n_estimators", atLeast: 1, atMost: ModelLimits.trees)
+        maxDepth = try h.integer("max_depth", atLeast: 1, atMost: ModelLimits.treeDepth)
         minSamplesLeaf = try h.integer("min_samples_leaf", atLeast: 1)
         minSamplesSplit = try h.integer("min_samples_split", atLeast: 2)
         maxFeatures = try h.integer("max_features", atLeast: 0)

@@ -58,9 +58,9 @@ public struct RBFSupportVectorMachine: Classifier, Codable, Equatable {
 
     /// The random Fourier features `z(x)` of one raw row (standardized first), followed by the
     /// constant 1 the bias weight multiplies: `z(x)·z(y)` without the last terms approximates
-    /// `exp(−γ‖x − y‖²)` on standardized rows.
+    /// `exp(−γ‖x − y‖²)` on standardized rows. Empty for a row that is not ``featureCount`` wide.
     public func fourierFeatures(_ features: [Double]) -> [Double] {
-        precondition(features.count == featureCount, "svm: \(features.count) features, model has \(featureCount)")
+        guard features.count == featureCount, frequencies.count == components * featureCount else { return [] }
         return randomFeatures(standardizer.transform(features), frequencies: frequencies, phases: phases)
     }
 
@@ -71,6 +71,8 @@ public struct RBFSupportVectorMachine: Classifier, Codable, Equatable {
     }
 
     public func probabilities(_ features: [Double]) -> [Double] {
+        guard features.count == featureCount, frequencies.count == components * featureCount,
+              calibrationCoefficients.count == calibrationIntercepts.count else { return Direction.uniform }
         let decisions = decisionValues(features)
         var scores = calibrationIntercepts
         for k in scores.indices { scores[k] += dot(calibrationCoefficients[k], decisions) }
@@ -83,11 +85,13 @@ public struct RBFSupportVectorMachine: Classifier, Codable, Equatable {
 func randomFeatures(_ x: [Double], frequencies: [Double], phases: [Double]) -> [Double] {
     let components = phases.count, d = x.count
     var z = [Double](repeating: 1, count: components + 1)
+    guard components > 0, d > 0, frequencies.count == components * d else { return z }
     let norm = (2 / Double(components)).squareRoot()
     frequencies.withUnsafeBufferPointer { omega in
         x.withUnsafeBufferPointer { x in
+            guard let base = omega.baseAddress else { return }
             for j in 0..<components {
-                let row = omega.baseAddress! + j * d
+                let row = base + j * d
                 var s = phases[j]
                 for f in 0..<d { s += row[f] * x[f] }
                 z[j] = norm * Foundation.cos(s)
@@ -118,7 +122,7 @@ public struct RBFSupportVectorMachineTrainer: ClassifierTrainer {
     public init(hyperparameters given: [String: Double] = [:]) throws {
         let h = try Hyperparameters(kind: "svm", defaults: Self.defaults, given: given)
         c = try h.number("C", "positive") { $0 > 0 }
-        components = try h.integer("n_components", atLeast: 1)
+        components = try h.integer("n_components", atLeast: 1, atMost: ModelLimits.components)
         gamma = try h.number("gamma", "0 (scale) or positive") { $0 >= 0 }
         maxIterations = try h.integer("max_iter", atLeast: 1)
         tolerance = try h.number("tol", "positive") { $0 > 0 }

@@ -440,6 +440,52 @@ public struct ConfigLoader: Sendable {
         }
         try validateProcessors(config, fail: fail)
         try validateSchedule(config, fail: fail)
+        try validateModelsAndSignals(config, fail: fail)
+    }
+
+    /// `models.*` and `signals.*`: every number finite and within a range that keeps the
+    /// signal generator's and the trainer's arithmetic (horizons, decays, sizing) sane.
+    static func validateModelsAndSignals(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        func check(_ value: Double, _ range: ClosedRange<Double>, _ path: String, _ what: String = "") throws(ConfigError) {
+            guard value.isFinite, range.contains(value) else {
+                throw fail(path, "must be a number from \(range.lowerBound) to \(range.upperBound)\(what)")
+            }
+        }
+        let models = config.models
+        guard !models.directory.isEmpty else { throw fail("models.directory", "must not be empty") }
+        guard (1...10_000).contains(models.horizon) else { throw fail("models.horizon", "must be from 1 to 10000 bars") }
+        try check(models.deadZone, 0...1, "models.dead_zone", " (a log return; 0 = chosen at training time)")
+        guard !models.kinds.isEmpty else { throw fail("models.kinds", "at least one model kind is needed") }
+        let kinds = ["rf", "gbt", "svm", "logreg"]
+        for (index, kind) in models.kinds.enumerated() where !kinds.contains(kind) {
+            throw fail("models.kinds[\(index)]", "unknown model kind '\(kind)' (known: \(kinds.joined(separator: ", ")))")
+        }
+        if Set(models.kinds).count != models.kinds.count { throw fail("models.kinds", "lists a kind twice") }
+        for (name, weight) in models.weights.sorted(by: { $0.key < $1.key }) {
+            try check(weight, 0...1_000_000, "models.weights.\(name)")
+        }
+        guard !models.stateFile.isEmpty else { throw fail("models.state_file", "must not be empty") }
+        guard models.accuracyDecay.isFinite, models.accuracyDecay > 0, models.accuracyDecay <= 1 else {
+            throw fail("models.accuracy_decay", "must be more than 0 and at most 1")
+        }
+        try check(models.driftThreshold, 0...1, "models.drift_threshold", " (an accuracy difference)")
+        guard (1...1_000_000).contains(models.driftMinOutcomes) else {
+            throw fail("models.drift_min_outcomes", "must be from 1 to 1000000")
+        }
+        let signals = config.signals
+        try check(signals.cooldownSeconds, 0...604_800, "signals.cooldown_seconds", " (at most a week)")
+        guard signals.capital.isFinite, signals.capital > 0, signals.capital <= 1e15 else {
+            throw fail("signals.capital", "must be more than 0 and at most 1e15")
+        }
+        guard signals.riskPerTrade.isFinite, signals.riskPerTrade > 0, signals.riskPerTrade <= 1 else {
+            throw fail("signals.risk_per_trade", "must be more than 0 and at most 1 (a fraction of capital)")
+        }
+        guard signals.atrStopMultiple.isFinite, signals.atrStopMultiple > 0, signals.atrStopMultiple <= 100 else {
+            throw fail("signals.atr_stop_multiple", "must be more than 0 and at most 100 ATRs")
+        }
+        guard signals.maxPositionFraction.isFinite, signals.maxPositionFraction > 0, signals.maxPositionFraction <= 1 else {
+            throw fail("signals.max_position_fraction", "must be more than 0 and at most 1 (a fraction of capital)")
+        }
     }
 
     static func validateBus(_ bus: TickwireConfig.BusSettings, fail: (String, String) -> ConfigError) throws(ConfigError) {

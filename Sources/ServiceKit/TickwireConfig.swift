@@ -185,36 +185,40 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     public struct Models: Sendable, Equatable, Codable {
         /// Directory of model files (`*.json`) the signal generator loads and `tickwire train` writes.
         public var directory = "models"
-        /// Bars ahead each model predicts.
+        /// Bars ahead each model predicts, 1...10000.
         public var horizon = 5
         /// Return threshold between up/down and flat; 0 = chosen at training time so the three
-        /// classes are about equally common (recorded in the model file).
+        /// classes are about equally common (recorded in the model file). 0...1.
         public var deadZone: Double = 0
         /// Model kinds `tickwire train` fits.
         public var kinds = ["rf", "gbt", "svm", "logreg"]
-        /// Weights by model name for `weighted_average` and `weighted_vote` (default 1 each).
+        /// Weights by model name for `weighted_average` and `weighted_vote` (default 1 each),
+        /// each 0...1e6.
         public var weights: [String: Double] = [:]
         /// Where `dynamic_ensemble` keeps its live weights across restarts.
         public var stateFile = "data/ensemble_state.json"
-        /// Per-outcome decay of each model's live accuracy (0.98: the last ~50 outcomes count).
+        /// Per-outcome decay of each model's live accuracy (0.98: the last ~50 outcomes count),
+        /// in (0, 1].
         public var accuracyDecay = 0.98
         /// A model whose live accuracy falls this far below its validation accuracy, after at
-        /// least `drift_min_outcomes` outcomes, raises a `model.drift` alert.
+        /// least `drift_min_outcomes` outcomes, raises a `model.drift` alert. 0...1.
         public var driftThreshold = 0.10
+        /// 1...1000000.
         public var driftMinOutcomes = 30
         public init() {}
     }
 
     public struct Signals: Sendable, Equatable, Codable {
-        /// Seconds after which an unchanged signal is published again (changes go out at once).
+        /// Seconds after which an unchanged signal is published again (changes go out at once);
+        /// 0...604800 (a week).
         public var cooldownSeconds: Double = 300
-        /// Account size for position sizing.
+        /// Account size for position sizing, in (0, 1e15].
         public var capital: Double = 100_000
-        /// Fraction of capital at risk per trade if the stop is hit.
+        /// Fraction of capital at risk per trade if the stop is hit, in (0, 1].
         public var riskPerTrade = 0.01
-        /// Stop distance in ATRs (ATR from the features' `natr_14`).
+        /// Stop distance in ATRs (ATR from the features' `natr_14`), in (0, 100].
         public var atrStopMultiple: Double = 2
-        /// Largest position, as a fraction of capital.
+        /// Largest position, as a fraction of capital, in (0, 1].
         public var maxPositionFraction = 0.25
         public init() {}
     }

@@ -24,13 +24,28 @@ public struct SignalService: Service {
         struct Values {
             var models: [LiveModel] = []
             var accuracy = LiveAccuracy()
-            var tickers: [String: Ticker] = [:]
+            /// Per symbol; bounded, whatever symbols arrive.
+            var tickers: RecentMap<String, Ticker>
             var sessionOpen = true
             var accuracyDirty = false
             var schemaAlerted = false
+            /// The last failed reload (directory stamp and error): alerted once, not on every poll.
+            var lastReloadFailure: String?
+            /// Why the state file was not used, to alert once the service runs.
+            var stateFileProblem: String?
         }
-        let values = Mutex(Values())
+        let values: Mutex<Values>
+        /// Rate-limits the log lines of dropped feature vectors.
+        let rejections = LogThrottle()
+
+        init(tickerCapacity: Int) {
+            values = Mutex(Values(tickers: RecentMap(capacity: tickerCapacity)))
+        }
     }
+
+    /// Per-symbol state kept for at most this many symbols (the configured tickers fit with
+    /// room to spare); the least recently seen is forgotten first.
+    static func tickerCapacity(tickers: Int) -> Int { max(64, 4 * tickers) }
 
     /// One ticker's memory: its bar count and the predictions awaiting outcomes.
     struct Ticker {
@@ -49,21 +64,36 @@ public struct SignalService: Service {
             threshold: config.signalThreshold, capital: config.signals.capital, riskPerTrade: config.signals.riskPerTrade,
             atrStopMultiple: config.signals.atrStopMultiple, maxPositionFraction: config.signals.maxPositionFraction)
         self.loadModels = loadModels
-        core = Core()
+        core = Core(tickerCapacity: Self.tickerCapacity(tickers: config.tickers.count))
         let models = try loadModels()
         guard !models.isEmpty else {
             throw ConfigError(path: "models.directory", message: "no model files in '\(config.models.directory)': run `tickwire train` first")
         }
-        let accuracy = LiveAccuracy.load(path: config.models.stateFile) ?? LiveAccuracy()
+        // A state file that cannot be used is not fatal: fresh weights, and an alert once running.
+        var accuracy = LiveAccuracy()
+        var stateFileProblem: String?
+        do {
+            accuracy = try LiveAccuracy.load(path: config.models.stateFile) ?? LiveAccuracy()
+            accuracy.keep(only: Set(models.map(\.name)))
+        } catch {
+            stateFileProblem = error.description
+        }
         core.values.withLock {
             $0.models = models
             $0.accuracy = accuracy
+            $0.stateFileProblem = stateFileProblem
         }
     }
 
     public func run() async throws {
         let config = environment.config
-        let models = core.values.withLock { $0.models }
+        let (models, stateFileProblem) = core.values.withLock { ($0.models, $0.stateFileProblem) }
+        if let stateFileProblem {
+            environment.counters.add("models.state_file_invalid")
+            environment.raiseAlert(
+                .warning, category: "models.state_invalid", title: "ensemble state file not used",
+                message: "\(stateFileProblem); starting with fresh live weights (the file is replaced at the next save)")
+        }
         environment.logger.info(
             "\(models.count) models (\(models.map { "\($0.name)@\($0.version)" }.joined(separator: ", "))), \(method.rawValue), threshold \(policy.threshold), horizon \(models.first?.horizon ?? 0) bars")
         let patterns = try config.tickers.map { TopicPattern(exact: try Topic.features($0)) }
@@ -103,6 +133,15 @@ public struct SignalService: Service {
         environment.counters.addIn()
         let config = environment.config
         let decay = config.models.accuracyDecay
+        // Checks that need no model, outside the lock.
+        guard features.close.isFinite, features.close > 0 else {
+            reject(features, counter: "rejected.close", "close \(features.close) is not a positive finite price")
+            return
+        }
+        if let index = features.values.firstIndex(where: { !$0.isFinite }) {
+            reject(features, counter: "rejected.feature_value", "value \(index) (\(features.values[index])) is not finite")
+            return
+        }
         let outcome = core.values.withLock { values -> Outcome in
             guard let first = values.models.first else { return .none }
             guard features.schemaHash == first.schemaHash else {
@@ -110,7 +149,19 @@ public struct SignalService: Service {
                 values.schemaAlerted = true
                 return .schemaMismatch(expected: first.schemaHash, alert: alert)
             }
-            var ticker = values.tickers[features.symbol] ?? Ticker()
+            if let model = values.models.first(where: { $0.featureCount != features.values.count }) {
+                return .rejected(
+                    counter: "rejected.feature_length",
+                    reason: "\(features.values.count) values, but \(model.name) reads \(model.featureCount)")
+            }
+            // The ensemble now (before any state changes, so a refused row leaves none).
+            let distributions: [[Double]]
+            do {
+                distributions = try values.models.map { model throws(PredictionError) in try model.predict(features.values) }
+            } catch {
+                return .rejected(counter: "rejected.model_output", reason: "\(error)")
+            }
+            var ticker = values.tickers.use(features.symbol) ?? Ticker()
             ticker.bars += 1
             let index = ticker.bars
             // Outcomes that are now known.
@@ -131,8 +182,6 @@ public struct SignalService: Service {
                     }
                 }
             }
-            // The ensemble now.
-            let distributions = values.models.map { $0.probabilities(features.values) }
             let weights: [Double]
             switch method {
             case .weightedAverage, .weightedVote: weights = values.models.map { config.models.weights[$0.name] ?? 1 }
@@ -145,8 +194,8 @@ public struct SignalService: Service {
             for (model, p) in zip(values.models, distributions) { choices[model.name] = Direction.mostLikely(p) }
             ticker.pending.append((index, features.close, choices))
             let open = values.sessionOpen
-            let atr = Self.natrIndex.map { features.values[$0] * features.close } ?? 0
-            let decision = policy.decide(probabilities: probabilities, price: features.close, atr: atr)
+            let natr = Self.natrIndex.flatMap { features.values.indices.contains($0) ? features.values[$0] : nil } ?? 0
+            let decision = policy.decide(probabilities: probabilities, price: features.close, atr: natr * features.close)
             let due: Bool
             if let last = ticker.last {
                 due = last.action != decision.action || ContinuousClock.now - last.at >= .seconds(config.signals.cooldownSeconds)
@@ -154,7 +203,9 @@ public struct SignalService: Service {
                 due = true
             }
             if open && due { ticker.last = (decision.action, .now) }
-            values.tickers[features.symbol] = ticker
+            let evictionsBefore = values.tickers.evictions
+            values.tickers.set(ticker, for: features.symbol)
+            let evicted = values.tickers.evictions != evictionsBefore
             let votes = zip(values.models, zip(distributions, modelWeights)).map { model, pair -> ModelVote in
                 var vote = ModelVote()
                 vote.model = model.name
@@ -168,8 +219,8 @@ public struct SignalService: Service {
                 vote.liveAccuracy = values.accuracy.models[model.name]?.accuracy ?? 0
                 return vote
             }
-            guard open else { return .outsideSession(drifted: drifted) }
-            guard due else { return .unchanged(drifted: drifted) }
+            guard open else { return .outsideSession(drifted: drifted, evicted: evicted) }
+            guard due else { return .unchanged(drifted: drifted, evicted: evicted) }
             var signal = Signal()
             signal.symbol = features.symbol
             signal.action = decision.action
@@ -180,18 +231,21 @@ public struct SignalService: Service {
             signal.votes = votes
             signal.modelVersion = values.models.map { "\($0.name)@\($0.version)" }.joined(separator: ",")
             signal.modelVersions = values.models.map { "\($0.name)@\($0.version)" }
-            signal.horizonBars = Int32(first.horizon)
+            signal.horizonBars = Int32(clamping: first.horizon)
             signal.id = "\(features.symbol)-\(features.barEndTimeNs)-\(decision.action)"
             signal.stopLoss = decision.stopLoss
             signal.shares = decision.shares
             signal.riskAmount = decision.riskAmount
             signal.schemaHash = first.schemaHash
             signal.barEndTimeNs = features.barEndTimeNs
-            return .signal(signal, drifted: drifted)
+            return .signal(signal, drifted: drifted, evicted: evicted)
         }
+        if outcome.evicted { environment.counters.add("tickers.evicted") }
         switch outcome {
         case .none:
             break
+        case .rejected(let counter, let reason):
+            reject(features, counter: counter, reason)
         case .schemaMismatch(let expected, let alert):
             environment.counters.add("features.schema_mismatch")
             if alert {
@@ -200,13 +254,13 @@ public struct SignalService: Service {
                     message: "features.\(features.symbol) has schema hash \(features.schemaHash) (\(features.featureSet) v\(features.featureSetVersion)) but the models were trained on \(expected); retrain with `tickwire train`",
                     symbol: features.symbol)
             }
-        case .outsideSession(let drifted):
+        case .outsideSession(let drifted, _):
             environment.counters.add("signals.outside_session")
             alertDrift(drifted)
-        case .unchanged(let drifted):
+        case .unchanged(let drifted, _):
             environment.counters.add("signals.unchanged")
             alertDrift(drifted)
-        case .signal(let signal, let drifted):
+        case .signal(let signal, let drifted, _):
             alertDrift(drifted)
             guard let topic = try? Topic.signal(signal.symbol) else { return }
             environment.publish(.signal(signal), on: topic, eventTime: signal.barEndTimeNs)
@@ -222,9 +276,28 @@ public struct SignalService: Service {
     enum Outcome {
         case none
         case schemaMismatch(expected: String, alert: Bool)
-        case outsideSession(drifted: [LiveModel])
-        case unchanged(drifted: [LiveModel])
-        case signal(Signal, drifted: [LiveModel])
+        /// Dropped and counted under `counter`.
+        case rejected(counter: String, reason: String)
+        case outsideSession(drifted: [LiveModel], evicted: Bool)
+        case unchanged(drifted: [LiveModel], evicted: Bool)
+        case signal(Signal, drifted: [LiveModel], evicted: Bool)
+
+        /// Whether another symbol's state was forgotten to make room for this one.
+        var evicted: Bool {
+            switch self {
+            case .outsideSession(_, let evicted), .unchanged(_, let evicted), .signal(_, _, let evicted): evicted
+            default: false
+            }
+        }
+    }
+
+    /// Counts a dropped feature vector under `counter` (e.g. `rejected.feature_length`) and logs
+    /// it, rate-limited.
+    func reject(_ features: FeatureVector, counter: String, _ reason: String) {
+        environment.counters.add(counter)
+        if core.rejections.shouldReport() {
+            environment.logger.warning("dropped features.\(features.symbol.prefix(40)) (\(counter)): \(reason)")
+        }
     }
 
     func alertDrift(_ models: [LiveModel]) {
@@ -265,6 +338,9 @@ public struct SignalService: Service {
         }
     }
 
+    /// Loads the models again and swaps them in. A bad file (or an empty directory) keeps the
+    /// models being served: the error is logged, and alerted (`models.reload_failed`) once per
+    /// version of the directory, not on every poll or SIGHUP that finds the same problem.
     func reload(reason: String) {
         do {
             let models = try loadModels()
@@ -272,22 +348,37 @@ public struct SignalService: Service {
             core.values.withLock {
                 $0.models = models
                 $0.schemaAlerted = false
+                $0.lastReloadFailure = nil
             }
             environment.counters.add("models.reloads")
             environment.logger.notice("reloaded \(models.count) models (\(reason)): \(models.map { "\($0.name)@\($0.version)" }.joined(separator: ", "))")
         } catch {
+            let stamp = Self.directoryStamp(environment.config.models.directory)
+            let failure = "\(stamp.sorted { $0.key < $1.key })|\(error)"
+            let first = core.values.withLock { values -> Bool in
+                defer { values.lastReloadFailure = failure }
+                return values.lastReloadFailure != failure
+            }
+            environment.counters.add("models.reload_failures")
+            guard first else {
+                environment.logger.error("model reload (\(reason)) still fails: \(error); still serving the previous models")
+                return
+            }
             environment.raiseAlert(
-                .error, category: "model.reload_failed", title: "model reload failed",
+                .error, category: "models.reload_failed", title: "model reload failed",
                 message: "\(reason): \(error); still serving the previous models")
         }
     }
 
-    static func directoryStamp(_ directory: String) -> [String: Date] {
+    /// Each model file's modification time and size: a change means a reload.
+    static func directoryStamp(_ directory: String) -> [String: String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        var stamp: [String: Date] = [:]
+        var stamp: [String: String] = [:]
         for file in files where file.hasSuffix(".json") {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + file)
-            stamp[file] = attributes?[.modificationDate] as? Date
+            let attributes = try? FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent(file))
+            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            let size = (attributes?[.size] as? NSNumber)?.uint64Value ?? 0
+            stamp[file] = "\(modified)/\(size)"
         }
         return stamp
     }

@@ -29,12 +29,13 @@ public struct Dataset: Sendable {
     ) -> Dataset {
         struct Row { var symbol: String; var stamp: String; var time: Int64; var features: [Double]; var forward: Double; var past: Double }
         var collected: [Row] = []
+        guard horizon >= 1 else { return Dataset(horizon: horizon, deadZone: deadZone) }
         for file in files {
             var pipeline = FeaturePipeline(timeZone: timeZone)
             let closes = file.bars.map(\.bar.close)
             for (i, row) in file.bars.enumerated() {
                 let ready = pipeline.update(row.bar)
-                guard ready, i + horizon < closes.count, i >= horizon else { continue }
+                guard ready, i >= horizon, horizon < closes.count - i else { continue }
                 let forward = Self.logReturn(from: closes[i], to: closes[i + horizon])
                 let past = Self.logReturn(from: closes[i - horizon], to: closes[i])
                 collected.append(Row(symbol: file.symbol, stamp: row.timestamp, time: row.bar.time, features: pipeline.features, forward: forward, past: past))

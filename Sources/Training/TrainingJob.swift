@@ -41,7 +41,30 @@ public struct TrainingJob {
         return String(name.prefix { $0 != "_" && $0 != "-" && $0 != "." }).uppercased()
     }
 
+    /// The label horizons ``run()`` accepts, in bars (the signal generator's `models.horizon` range).
+    public static let horizons = ModelLimits.horizon
+
+    /// Checks the settings: a horizon in ``horizons``, a dead zone from 0 to 1 (a log return;
+    /// 0 = balanced), 1...``WalkForward/maxFolds`` folds, known kinds, at least one file.
+    public func validate() throws {
+        guard !files.isEmpty else { throw TrainingError(message: "no bar files to train on") }
+        guard Self.horizons.contains(horizon) else {
+            throw TrainingError(message: "horizon is \(horizon) bars; it must be from \(Self.horizons.lowerBound) to \(Self.horizons.upperBound)")
+        }
+        guard deadZone.isFinite, (0...1).contains(deadZone) else {
+            throw TrainingError(message: "dead zone is \(deadZone); it must be from 0 to 1 (a log return; 0 = balanced)")
+        }
+        guard (1...WalkForward.maxFolds).contains(folds) else {
+            throw TrainingError(message: "folds is \(folds); it must be from 1 to \(WalkForward.maxFolds)")
+        }
+        guard !kinds.isEmpty else { throw TrainingError(message: "no model kinds to train") }
+        for kind in kinds where !trainableKinds.contains(kind) {
+            throw TrainingError(message: "unknown model kind '\(kind)' (known: \(trainableKinds.joined(separator: ", ")))")
+        }
+    }
+
     public func run() throws -> TrainingRun.Report {
+        try validate()
         let bars = try files.map { (symbol: Self.symbol(of: $0), bars: try BarsCSV.read(path: $0, timeZone: timeZone)) }
         let dataset = Dataset.build(files: bars, horizon: horizon, deadZone: deadZone, timeZone: timeZone)
         FileHandle.standardError.write(Data(

@@ -52,6 +52,10 @@ public struct TrainingRun {
 
     /// Runs validation, then the final fits. Returns the report and the final classifiers.
     public mutating func run(progress: ProgressBar?) throws -> (report: Report, models: [(kind: String, classifier: any Classifier, trainer: any ClassifierTrainer)]) {
+        guard (1...WalkForward.maxFolds).contains(folds) else {
+            throw TrainingError(message: "folds is \(folds); it must be from 1 to \(WalkForward.maxFolds)")
+        }
+        guard !kinds.isEmpty else { throw TrainingError(message: "no model kinds to train") }
         let splits = WalkForward(folds: folds, purge: dataset.horizon).splits(count: dataset.count)
         guard !splits.isEmpty else {
             throw TrainingError(message: "\(dataset.count) rows are too few for \(folds) walk-forward folds (need about \(30 * (folds + 1)))")
@@ -102,7 +106,7 @@ public struct TrainingRun {
             ensemble[method.rawValue] = Scores(probabilities: combined, labels: testLabels)
         }
         var balance: [String: Int] = [:]
-        for y in dataset.labels { balance["\(Direction(rawValue: y)!)", default: 0] += 1 }
+        for y in dataset.labels { balance[Direction(rawValue: y).map { "\($0)" } ?? "\(y)", default: 0] += 1 }
         let report = Report(
             rows: dataset.count, horizon: dataset.horizon, deadZone: dataset.deadZone, folds: splits.count,
             from: dataset.timestamps.first ?? "", to: dataset.timestamps.last ?? "", classBalance: balance,

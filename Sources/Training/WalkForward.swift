@@ -6,9 +6,13 @@ public struct WalkForward: Sendable {
     public let folds: Int
     public let purge: Int
 
+    /// The most folds ``init(folds:purge:)`` keeps.
+    public static let maxFolds = 1_000
+
+    /// `folds` is clamped to 1...``maxFolds`` and `purge` to at least 0 (``TrainingRun`` refuses
+    /// values outside those ranges before it gets here).
     public init(folds: Int, purge: Int) {
-        precondition(folds >= 1, "at least one fold")
-        self.folds = folds
+        self.folds = min(max(folds, 1), Self.maxFolds)
         self.purge = max(0, purge)
     }
 
@@ -20,8 +24,8 @@ public struct WalkForward: Sendable {
 
     /// The splits for `count` rows; empty when there are too few rows for one.
     public func splits(count: Int) -> [Split] {
-        let block = count / (folds + 1)
-        guard block > purge + 10 else { return [] }
+        let block = max(count, 0) / (folds + 1)
+        guard block > 10, block - 10 > purge else { return [] }
         return (1...folds).map { k in
             let testStart = k * block
             let testEnd = k == folds ? count : (k + 1) * block

@@ -46,7 +46,17 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("--data needs at least one bar file") }
-        if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1") }
+        let horizons = TrainingJob.horizons
+        if let horizon, !horizons.contains(horizon) {
+            throw ValidationError("--horizon must be from \(horizons.lowerBound) to \(horizons.upperBound) bars")
+        }
+        if let deadZone, !(deadZone.isFinite && (0...1).contains(deadZone)) {
+            throw ValidationError("--dead-zone must be from 0 to 1 (a log return; 0 = balanced)")
+        }
+        guard (1...WalkForward.maxFolds).contains(folds) else {
+            throw ValidationError("--folds must be from 1 to \(WalkForward.maxFolds)")
+        }
+        if let trees, !(1...10_000).contains(trees) { throw ValidationError("--trees must be from 1 to 10000") }
         if let models {
             for kind in models.split(separator: ",") where !trainableKinds.contains(String(kind)) {
                 throw ValidationError("unknown model kind '\(kind)' (known: \(trainableKinds.joined(separator: ", ")))")
@@ -99,20 +109,23 @@ struct Predict: ParsableCommand {
             let keyColumn = header.firstIndex(of: "timestamp") ?? header.firstIndex(of: "date")
             let classifier: any Classifier
             let order: [Int]
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model))) as? [String: Any]
-            if json?["learner"] != nil {
-                let xgb = try XGBoostModel.load(path: model)
+            let names = featureColumns.map { header[$0] }
+            let schema = FeatureSchema(name: FeaturePipeline.schema.name, version: FeaturePipeline.schema.version, names: names)
+            switch try AnyModelFile.load(path: model, expectedSchemaHash: schema.hash) {
+            case .xgboost(let xgb):
                 guard xgb.numFeatures == featureColumns.count else {
                     throw TrainingError(message: "\(model) reads \(xgb.numFeatures) features; \(input) has \(featureColumns.count) feature columns")
                 }
                 classifier = xgb
                 order = featureColumns
-            } else {
-                let names = featureColumns.map { header[$0] }
-                let schema = FeatureSchema(name: FeaturePipeline.schema.name, version: FeaturePipeline.schema.version, names: names)
-                let file = try ModelFile.load(path: model, expectedSchemaHash: schema.hash)
+            case .tickwire(let file):
                 classifier = try file.classifier()
-                order = file.featureNames.map { name in header.firstIndex(of: name)! }
+                order = try file.featureNames.map { name in
+                    guard let column = header.firstIndex(of: name) else {
+                        throw TrainingError(message: "\(model): feature_names lists '\(name)', which \(input) has no column for")
+                    }
+                    return column
+                }
             }
             var out = (keyColumn.map { [header[$0]] } ?? ["row"]) + ["p_down", "p_flat", "p_up"]
             var result = out.joined(separator: ",") + "\n"
@@ -127,7 +140,13 @@ struct Predict: ParsableCommand {
                     result += out[0] + ",,,\n"  // features not defined yet
                     continue
                 }
-                result += out[0] + "," + classifier.probabilities(values).map { "\($0)" }.joined(separator: ",") + "\n"
+                let p: [Double]
+                do {
+                    p = try classifier.predict(values)
+                } catch {
+                    throw TrainingError(message: "\(input):\(number + 2): \(error)")
+                }
+                result += out[0] + "," + p.map { "\($0)" }.joined(separator: ",") + "\n"
             }
             try result.write(toFile: output, atomically: true, encoding: .utf8)
             FileHandle.standardError.write(Data("tickwire predict: \(lines.count) rows scored with \(classifier.kind) → \(output)\n".utf8))

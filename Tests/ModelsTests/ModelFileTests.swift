@@ -95,7 +95,9 @@ struct ModelFileTests {
             payload["rf"] = rf
             $0["payload"] = payload
         }
-        #expect(throws: ModelFileError.invalidModel(path: badTree, reason: "rf: tree 0 is malformed")) { try load(badTree) }
+        let treeError = try #require(throws: ModelFileError.self) { try load(badTree) }
+        #expect("\(treeError)".hasPrefix("model file \(badTree): payload.rf.trees[0].left[0]: index 100000 out of range (1..<"),
+                "\(treeError)")
 
         let missing = try write("missing.json") { $0.removeValue(forKey: "seed") }
         #expect(throws: ModelFileError.self) { try load(missing) }
@@ -113,6 +115,7 @@ struct ModelFileTests {
         #expect(throws: ModelFileError.featureCountMismatch(path: nil, featureNames: 19, model: 20)) { try file.classifier() }
         struct Constant: Classifier {
             var kind: String { "constant" }
+            var featureCount: Int { 1 }
             func probabilities(_ features: [Double]) -> [Double] { [0.2, 0.6, 0.2] }
         }
         #expect(throws: ModelFileError.unsupportedClassifier("constant")) { try ModelPayload(Constant()) }

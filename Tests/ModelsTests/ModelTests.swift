@@ -181,6 +181,9 @@ struct ModelTests {
     func badTrainingSets() throws {
         let trainer = try Models.trainer(kind: "rf", hyperparameters: ["n_estimators": 1])
         #expect(throws: ModelError.emptyTrainingSet) { try trainer.fit(rows: [], labels: [], seed: 0) }
+        for kind in trainableKinds {  // rows of no features (logreg's solver trapped on them)
+            #expect(throws: ModelError.noFeatures) { try Models.trainer(kind: kind).fit(rows: [[], []], labels: [0, 1], seed: 0) }
+        }
         #expect(throws: ModelError.labelCountMismatch(rows: 2, labels: 1)) {
             try trainer.fit(rows: [[1], [2]], labels: [0], seed: 0)
         }

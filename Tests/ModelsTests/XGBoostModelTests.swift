@@ -248,11 +248,11 @@ struct XGBoostModelTests {
     @Test("malformed arrays and links are named")
     func malformed() throws {
         let cases: [(edit: (from: String, to: String), mentions: String)] = [
-            ((#""right_children": [2, -1, 4, -1, -1]"#, #""right_children": [2, -1, 4, -1]"#), "trees[2].right_children has 4 entries"),
+            ((#""right_children": [2, -1, 4, -1, -1]"#, #""right_children": [2, -1, 4, -1]"#), "trees[2].right_children: right_children has 4 entries"),
             ((#""split_conditions": [0.5, 1.0, -1.0]"#, #""split_conditions": [0.5, "a", -1.0]"#), "trees[0].split_conditions[1]"),
             ((#""default_left": [1, 0, 0]"#, #""default_left": [2, 0, 0]"#), "trees[0].default_left[0]"),
             ((#""left_children": [1, -1, 3, -1, -1]"#, #""left_children": [1, -1, 0, -1, -1]"#), "reached twice"),
-            ((#""left_children": [1, -1, 3, -1, -1]"#, #""left_children": [1, -1, 7, -1, -1]"#), "outside 0..<5"),
+            ((#""left_children": [1, -1, 3, -1, -1]"#, #""left_children": [1, -1, 7, -1, -1]"#), "trees[2].left_children[2]: index 7 out of range (0..<5)"),
             ((#""left_children": [1, -1, -1]"#, #""left_children": [-1, -1, -1]"#), "one child only"),
             ((#""left_children": [-1], "right_children": [-1],"#, #""left_children": [], "right_children": [],"#), "has no nodes"),
             ((#""tree_info": [0, 1, 2]"#, #""tree_info": [0, 1]"#), "tree_info has 2 entries for 3 trees"),
@@ -264,14 +264,16 @@ struct XGBoostModelTests {
             ((#""base_score": "[1E-1,2E-1,3E-1]""#, #""base_score": "half""#), "base_score"),
             ((#""num_feature": "2", "num_target""#, #""num_feature": "two", "num_target""#), "num_feature"),
             ((#""num_target": "1""#, #""num_target": "3""#), "multi-output"),
-            ((#""trees": ["#, #""forest": ["#), "trees is missing"),
+            ((#""trees": ["#, #""forest": ["#), "learner.gradient_booster.model.trees: missing or not an array"),
         ]
         for (edit, mentions) in cases {
-            let reason = Self.reason(try Self.variant(edit))
-            guard case .malformed(let detail) = reason else {
+            let data = try Self.variant(edit)
+            let reason = Self.reason(data)
+            guard case .malformed = reason else {
                 Issue.record("\(edit.to): \(String(describing: reason))"); continue
             }
-            #expect(detail.contains(mentions), "\(detail)")
+            let error = try #require(throws: XGBoostModelError.self) { try Self.load(data) }
+            #expect(error.description.contains(mentions), "\(error)")
         }
         // binary:logistic needs a base_score strictly between 0 and 1.
         let binary = Self.reason(try Self.variant(

@@ -34,6 +34,7 @@ struct SignalPolicyTests {
 struct LiveAccuracyTests {
     struct Fixed: Classifier {
         let kind = "fixed"
+        let featureCount = 1
         func probabilities(_ features: [Double]) -> [Double] { [0.2, 0.3, 0.5] }
     }
 
@@ -49,7 +50,7 @@ struct LiveAccuracyTests {
         #expect(accuracy.models["m"]?.outcomes == 200)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("live-\(UUID().uuidString)/state.json").path
         try accuracy.save(path: path)
-        #expect(LiveAccuracy.load(path: path) == accuracy)
+        #expect(try LiveAccuracy.load(path: path) == accuracy)
     }
 
     @Test("drift: alerts once when live accuracy falls too far below validation, again only after recovering")
