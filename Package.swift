@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "Signals",
             dependencies: [
-                "Contracts", "Indicators", "Models", "Scheduling", "ServiceKit",
+                "Bus", "Contracts", "Indicators", "Models", "Scheduling", "ServiceKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

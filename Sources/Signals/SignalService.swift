@@ -1,3 +1,4 @@
+import Bus
 import Contracts
 import Foundation
 import Indicators
@@ -25,7 +26,7 @@ public struct SignalService: Service {
             var models: [LiveModel] = []
             var accuracy = LiveAccuracy()
             /// Per symbol; bounded, whatever symbols arrive.
-            var tickers: RecentMap<String, Ticker>
+            var tickers: RecencyMap<String, Ticker>
             var sessionOpen = true
             var accuracyDirty = false
             var schemaAlerted = false
@@ -39,7 +40,7 @@ public struct SignalService: Service {
         let rejections = LogThrottle()
 
         init(tickerCapacity: Int) {
-            values = Mutex(Values(tickers: RecentMap(capacity: tickerCapacity)))
+            values = Mutex(Values(tickers: RecencyMap(capacity: tickerCapacity)))
         }
     }
 
@@ -161,7 +162,7 @@ public struct SignalService: Service {
             } catch {
                 return .rejected(counter: "rejected.model_output", reason: "\(error)")
             }
-            var ticker = values.tickers.use(features.symbol) ?? Ticker()
+            var ticker = values.tickers.value(for: features.symbol) ?? Ticker()
             ticker.bars += 1
             let index = ticker.bars
             // Outcomes that are now known.

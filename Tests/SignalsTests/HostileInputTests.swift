@@ -113,8 +113,8 @@ struct SignalServiceHostileTests {
             for i in 0..<(capacity + 10) { service.handle(vector("SYM\(i)")) }
             #expect(service.core.values.withLock { $0.tickers.count } == capacity)
             #expect(counters.snapshot.named["tickers.evicted"] == 10)
-            #expect(service.core.values.withLock { $0.tickers.use("SYM0") } == nil)
-            #expect(service.core.values.withLock { $0.tickers.use("SYM\(capacity + 9)") } != nil)
+            #expect(service.core.values.withLock { $0.tickers.value(for: "SYM0") } == nil)
+            #expect(service.core.values.withLock { $0.tickers.value(for: "SYM\(capacity + 9)") } != nil)
         }
     }
 
