@@ -218,15 +218,17 @@ public struct ProviderService: Service {
         let acceptedSymbols = self.acceptedSymbols
         let admission = state.values.withLock { values -> Admission in
             if let acceptedSymbols, !acceptedSymbols.contains(symbol) { return .rejected(.unsubscribedSymbol) }
-            var topics = values.topics[symbol]
-            if topics == nil {
+            let topics: (tick: Topic, bar: Topic)
+            if let known = values.topics[symbol] {
+                topics = known
+            } else {
                 guard values.topics.count < MarketLimits.maximumSymbols else { return .rejected(.symbolLimit) }
                 guard let tick = try? Topic.tick(symbol), let bar = try? Topic.bar(symbol) else {
                     return .rejected(.invalidSymbol)
                 }
                 topics = (tick, bar)
             }
-            guard values.dedup.isNew(event), let topics else { return .duplicate }
+            guard values.dedup.isNew(event) else { return .duplicate }
             values.topics[symbol] = topics
             values.lastEventAt = .now
             let resumed = values.silentAlerted
