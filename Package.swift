@@ -127,7 +127,7 @@ let package = Package(
         .target(
             name: "MarketData",
             dependencies: [
-                "Bus", "CCurl", "Contracts", "MarketCalendar", "Processing", "Scheduling", "ServiceKit",
+                "Bus", "CCurl", "Contracts", "MarketCalendar", "Processing", "Scheduling", "ServiceKit", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "WSClient", package: "swift-websocket"),

@@ -106,6 +106,7 @@ public struct ProviderSink: Sendable {
     let onEvent: @Sendable (MarketEvent) -> Void
     let onIssue: @Sendable (ProviderIssue) -> Void
     let onCount: @Sendable (String, UInt64) -> Void
+    let onReject: @Sendable (RejectReason, UInt64) -> Void
     let onConnected: @Sendable () -> Void
     let session: @Sendable () -> SessionGate
     public let logger: Logger
@@ -115,6 +116,7 @@ public struct ProviderSink: Sendable {
         onEvent: @escaping @Sendable (MarketEvent) -> Void,
         onIssue: @escaping @Sendable (ProviderIssue) -> Void = { _ in },
         onCount: @escaping @Sendable (String, UInt64) -> Void = { _, _ in },
+        onReject: @escaping @Sendable (RejectReason, UInt64) -> Void = { _, _ in },
         onConnected: @escaping @Sendable () -> Void = {},
         session: @escaping @Sendable () -> SessionGate = { .open(.regular) }
     ) {
@@ -122,6 +124,7 @@ public struct ProviderSink: Sendable {
         self.onEvent = onEvent
         self.onIssue = onIssue
         self.onCount = onCount
+        self.onReject = onReject
         self.onConnected = onConnected
         self.session = session
     }
@@ -135,6 +138,10 @@ public struct ProviderSink: Sendable {
 
     /// Adds to a provider counter shown in the heartbeat, e.g. `frames` or `requests`.
     public func count(_ name: String, _ amount: UInt64 = 1) { onCount(name, amount) }
+
+    /// Counts messages the provider dropped as unusable (`rejected.<reason>` on the ingestor's
+    /// counters, with a rate-limited log line); report the details with ``report(_:)``.
+    public func reject(_ reason: RejectReason, count: UInt64 = 1) { onReject(reason, count) }
 
     /// Says the provider is connected and subscribed: resets the reconnect backoff.
     public func connected() { onConnected() }
@@ -162,8 +169,19 @@ public protocol MarketDataProvider: Sendable {
     /// The longest normal wait between two events for `symbols`, when the provider knows one
     /// (a polling provider's schedule); the silence alert never fires below twice this.
     func expectedEventInterval(symbols: [String]) -> Duration?
+    /// The symbols whose events may be published when running for `symbols`; events of
+    /// others are dropped and counted (`rejected.unsubscribed_symbol`). `nil` accepts any
+    /// symbol (a replay of whatever its files hold), up to ``MarketLimits/maximumSymbols``.
+    /// By default exactly `symbols`: a feed that sends what nobody subscribed to is not trusted.
+    func acceptedSymbols(for symbols: [String]) -> Set<String>?
+    /// Whether event times follow the wall clock (a live feed), so that a time far ahead of
+    /// it is an error (`rejected.time_future`); false for a replay or simulation with a clock
+    /// of its own. True by default.
+    var eventTimesFollowWallClock: Bool { get }
 }
 
 extension MarketDataProvider {
     public func expectedEventInterval(symbols: [String]) -> Duration? { nil }
+    public func acceptedSymbols(for symbols: [String]) -> Set<String>? { Set(symbols) }
+    public var eventTimesFollowWallClock: Bool { true }
 }

@@ -6,6 +6,7 @@ import Scheduling
 import ServiceKit
 import ServiceLifecycle
 import Synchronization
+import Timekeeping
 
 /// Runs one ``MarketDataProvider`` for the ingestor and keeps it up: publishes its events
 /// (without duplicates), turns its issues into alerts, reconnects with backoff and jitter,
@@ -19,19 +20,33 @@ public struct ProviderService: Service {
     let calendar: MarketCalendar
     /// Sees every message published (after deduplication), e.g. the history endpoint's store.
     let observer: (@Sendable (Envelope.OneOf_Payload, _ eventTime: Int64) -> Void)?
+    /// Symbols whose events are published; nil for any (``MarketDataProvider/acceptedSymbols(for:)``).
+    let acceptedSymbols: Set<String>?
+    /// How far ahead of the wall clock a live provider's event time may be, ns; nil for a
+    /// provider with its own clock.
+    let maximumFuture: Int64?
+    /// Rate-limits the log lines about rejected messages.
+    let rejectLog = LogThrottle()
 
     /// State shared by the provider's sink, the session listener and the watchdog.
     final class SharedState: Sendable {
         struct Values {
             var dedup = EventDeduplicator()
+            /// Bounded by `acceptedSymbols`, or by ``MarketLimits/maximumSymbols`` without it.
             var topics: [String: (tick: Topic, bar: Topic)] = [:]
             var session: SessionGate
             var sessionFromScheduler = false
             var lastEventAt: ContinuousClock.Instant
             var silentAlerted = false
             var connectedThisAttempt = false
-            var alertsSentAt: [String: ContinuousClock.Instant] = [:]
-            var alertsSuppressed: [String: Int] = [:]
+            /// Per alert key (category and symbol, which may come from a provider's text):
+            /// when one was last raised and how many were held back since.
+            var alerts = RecentMap<String, AlertMark>(capacity: ProviderService.alertKeyCapacity)
+        }
+
+        struct AlertMark: Sendable {
+            var sentAt: ContinuousClock.Instant
+            var suppressed: Int
         }
 
         let values: Mutex<Values>
@@ -49,6 +64,10 @@ public struct ProviderService: Service {
         self.provider = provider
         self.observer = observer
         symbols = environment.config.tickers
+        acceptedSymbols = provider.acceptedSymbols(for: symbols)
+        maximumFuture =
+            provider.eventTimesFollowWallClock
+            ? Nanoseconds.clampingSeconds(environment.config.ingestor.maxFutureSeconds) : nil
         calendar = try MarketCalendar.configured(environment.config)
         let (phase, _) = SessionFollower.fallback(config: environment.config, calendar: calendar, now: WallClock.nanoseconds())
         state = SharedState(session: phase == .closed ? .closed : .open(phase))
@@ -70,10 +89,11 @@ public struct ProviderService: Service {
     func superviseProvider() async {
         let settings = environment.config.ingestor
         let backoff = RetryPolicy(
-            maxRetries: .max, initialDelay: .seconds(settings.reconnectInitialSeconds), multiplier: 2,
-            maximumDelay: .seconds(settings.reconnectMaxSeconds), jitter: 0.25)
+            maxRetries: .max, initialDelay: Nanoseconds.duration(seconds: settings.reconnectInitialSeconds),
+            multiplier: 2, maximumDelay: Nanoseconds.duration(seconds: settings.reconnectMaxSeconds), jitter: 0.25)
         var breaker = CircuitBreaker<ContinuousClock>(
-            failureThreshold: settings.circuitFailureThreshold, openDuration: .seconds(settings.circuitOpenSeconds))
+            failureThreshold: settings.circuitFailureThreshold,
+            openDuration: Nanoseconds.duration(seconds: settings.circuitOpenSeconds))
         var attempt = 0
         let sink = makeSink()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -110,15 +130,18 @@ public struct ProviderService: Service {
                 alert(issue)
                 if !connected && breaker.recordFailure(at: .now) {
                     environment.counters.setState(.degraded)
+                    let failures = settings.circuitFailureThreshold
+                    let openFor = Nanoseconds.clamping(settings.circuitOpenSeconds)
                     alert(
                         ProviderIssue(
                             .unreachable,
-                            "\(provider.name): circuit open after \(settings.circuitFailureThreshold) consecutive failures; next try in \(Int(settings.circuitOpenSeconds)) s"),
+                            "\(provider.name): circuit open after \(failures) consecutive failures; "
+                                + "next try in \(openFor) s"),
                         category: "provider.circuit_open")
                     continue
                 }
             }
-            attempt += 1
+            attempt = min(attempt + 1, 64)  // the backoff reaches its maximum long before
             environment.counters.add("provider.reconnects")
             let delay = backoff.delay(beforeRetry: attempt, unit: Double.random(in: 0..<1))
             environment.logger.info("\(provider.name): reconnecting in \(String(format: "%.1f", delay.inSeconds)) s")
@@ -138,6 +161,7 @@ public struct ProviderService: Service {
             onCount: { [name = provider.name] counter, amount in
                 environment.counters.add("provider.\(name).\(counter)", amount)
             },
+            onReject: { reason, count in service.reject(reason, count: count) },
             onConnected: {
                 let first = state.values.withLock { values -> Bool in
                     defer { values.connectedThisAttempt = true }
@@ -158,27 +182,70 @@ public struct ProviderService: Service {
         )
     }
 
-    /// Publishes one event unless it was published already.
+    /// The most alert keys (category and symbol) whose throttling is remembered.
+    static let alertKeyCapacity = 1_024
+    /// Alert messages are cut to this many characters (they may quote a provider's text).
+    static let alertTextLimit = 1_000
+
+    /// What `publish` decided about one event.
+    private enum Admission {
+        case publish(topics: (tick: Topic, bar: Topic), resumed: Bool)
+        case duplicate
+        case rejected(RejectReason)
+    }
+
+    /// Publishes one event unless it was published already, or is not one to publish: a
+    /// symbol not subscribed to, a value out of range (``MarketLimits``), a live event time
+    /// more than `ingestor.max_future_seconds` ahead. Those are counted
+    /// (`rejected.<reason>`) and logged (rate-limited).
     func publish(_ event: MarketEvent) {
+        if let reason = MarketLimits.rejection(of: event) {
+            reject(reason, event: event)
+            return
+        }
+        if let maximumFuture {
+            let time: Int64
+            switch event {
+            case .trade(_, let eventTime), .quote(_, let eventTime): time = eventTime
+            case .bar(let bar): time = bar.endTimeNs
+            }
+            if time > Nanoseconds.adding(WallClock.nanoseconds(), maximumFuture) {
+                reject(.timeFuture, event: event)
+                return
+            }
+        }
         let symbol = event.symbol
-        let checked = state.values.withLock { values -> (isNew: Bool, topics: (tick: Topic, bar: Topic)?, resumed: Bool) in
-            guard values.dedup.isNew(event) else { return (false, nil, false) }
+        let acceptedSymbols = self.acceptedSymbols
+        let admission = state.values.withLock { values -> Admission in
+            if let acceptedSymbols, !acceptedSymbols.contains(symbol) { return .rejected(.unsubscribedSymbol) }
+            let topics: (tick: Topic, bar: Topic)
+            if let known = values.topics[symbol] {
+                topics = known
+            } else {
+                guard values.topics.count < MarketLimits.maximumSymbols else { return .rejected(.symbolLimit) }
+                guard let tick = try? Topic.tick(symbol), let bar = try? Topic.bar(symbol) else {
+                    return .rejected(.invalidSymbol)
+                }
+                topics = (tick, bar)
+            }
+            guard values.dedup.isNew(event) else { return .duplicate }
+            values.topics[symbol] = topics
             values.lastEventAt = .now
             let resumed = values.silentAlerted
             values.silentAlerted = false
-            if let topics = values.topics[symbol] { return (true, topics, resumed) }
-            guard let tick = try? Topic.tick(symbol), let bar = try? Topic.bar(symbol) else { return (true, nil, resumed) }
-            values.topics[symbol] = (tick, bar)
-            return (true, (tick, bar), resumed)
+            return .publish(topics: topics, resumed: resumed)
         }
-        guard checked.isNew else {
+        let topics: (tick: Topic, bar: Topic)
+        switch admission {
+        case .duplicate:
             environment.counters.add("provider.duplicates")
             return
-        }
-        if checked.resumed { environment.logger.notice("data flowing again") }
-        guard let topics = checked.topics else {
-            alert(ProviderIssue(.malformedPayload, "\(provider.name) sent symbol '\(symbol)', which is not a valid topic key", symbol: symbol))
+        case .rejected(let reason):
+            reject(reason, event: event)
             return
+        case .publish(let admitted, let resumed):
+            if resumed { environment.logger.notice("data flowing again") }
+            topics = admitted
         }
         environment.counters.addIn()
         switch event {
@@ -196,30 +263,57 @@ public struct ProviderService: Service {
         }
     }
 
+    /// Counts `count` messages dropped for `reason` and logs it, rate-limited.
+    func reject(_ reason: RejectReason, count: UInt64 = 1, event: MarketEvent? = nil) {
+        guard count > 0 else { return }
+        environment.counters.add(reason.counterName, count)
+        guard rejectLog.shouldReport() else { return }
+        let what = event.map { " (\(Self.describe($0)))" } ?? ""
+        environment.logger.warning("\(provider.name): dropped \(count) message(s): \(reason.rawValue)\(what)")
+    }
+
+    /// A short description of an event for log lines (the symbol cut to 40 characters).
+    static func describe(_ event: MarketEvent) -> String {
+        switch event {
+        case .trade(let trade, let time):
+            "trade \(trade.symbol.prefix(40)) price \(trade.price) size \(trade.size) time \(time)"
+        case .quote(let quote, let time):
+            "quote \(quote.symbol.prefix(40)) bid \(quote.bidPrice) ask \(quote.askPrice) time \(time)"
+        case .bar(let bar):
+            "bar \(bar.symbol.prefix(40)) \(bar.startTimeNs)..\(bar.endTimeNs) low \(bar.low) high \(bar.high) "
+                + "volume \(bar.volume)"
+        }
+    }
+
     /// Raises an alert for `issue`, at most once a minute per category and symbol (the rest
-    /// are counted and reported with the next one).
+    /// are counted and reported with the next one). The keys remembered are capped
+    /// (``alertKeyCapacity``; the least recently seen go first, counted in
+    /// `provider.alert_keys_evicted`).
     func alert(_ issue: ProviderIssue, category: String? = nil) {
         let category = category ?? issue.category
         environment.counters.add("provider.issues.\(issue.kind.rawValue)")
         environment.counters.addError()
-        let key = "\(category)|\(issue.symbol)"
-        let suppressed = state.values.withLock { values -> Int? in
+        let key = "\(category)|\(issue.symbol.prefix(64))"
+        let (suppressed, evicted) = state.values.withLock { values -> (Int?, Int) in
             let now = ContinuousClock.now
-            if let last = values.alertsSentAt[key], now - last < .seconds(60), !issue.isFatal {
-                values.alertsSuppressed[key, default: 0] += 1
-                return nil
+            if var mark = values.alerts.value(for: key), now - mark.sentAt < .seconds(60), !issue.isFatal {
+                mark.suppressed += 1
+                values.alerts.set(mark, for: key)
+                return (nil, 0)
             }
-            values.alertsSentAt[key] = now
-            defer { values.alertsSuppressed[key] = 0 }
-            return values.alertsSuppressed[key] ?? 0
+            let suppressed = values.alerts.value(for: key)?.suppressed ?? 0
+            let evicted = values.alerts.set(SharedState.AlertMark(sentAt: now, suppressed: 0), for: key)
+            return (suppressed, evicted)
         }
+        if evicted > 0 { environment.counters.add("provider.alert_keys_evicted", UInt64(evicted)) }
         guard let suppressed else { return }
         var details = ["provider": provider.name, "kind": issue.kind.rawValue, "fatal": String(issue.isFatal)]
         if let code = issue.code { details["code"] = String(code) }
         if suppressed > 0 { details["suppressed_since_last"] = String(suppressed) }
         environment.raiseAlert(
             issue.severity, category: category, title: "\(provider.name): \(issue.kind.rawValue.replacingOccurrences(of: "_", with: " "))",
-            message: issue.message, symbol: issue.symbol, details: details)
+            message: String(issue.message.prefix(Self.alertTextLimit)), symbol: String(issue.symbol.prefix(64)),
+            details: details)
     }
 
     // MARK: Session and silence
@@ -241,7 +335,7 @@ public struct ProviderService: Service {
     /// Raises `provider.feed_silent` once when no data arrived for `feed_silence_seconds`
     /// while the market is open.
     func watchForSilence() async {
-        let configured = Duration.seconds(environment.config.ingestor.feedSilenceSeconds)
+        let configured = Nanoseconds.duration(seconds: environment.config.ingestor.feedSilenceSeconds)
         let expected = provider.expectedEventInterval(symbols: symbols) ?? .zero
         let limit = max(configured, expected * 2)
         if limit > configured {

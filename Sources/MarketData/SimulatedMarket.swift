@@ -1,4 +1,5 @@
 import Contracts
+import Timekeeping
 
 /// SplitMix64: a small, fast, seedable generator, so a seed always gives the same market.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
@@ -82,7 +83,8 @@ public struct SimulatedMarket: Sendable {
         random = SeededGenerator(seed: settings.seed)
         now = start
         instruments = symbols.enumerated().map { index, symbol in
-            let price = settings.startPrices[symbol] ?? (50 + Double((index * 37) % 400))
+            let configured = settings.startPrices[symbol].flatMap { MarketLimits.isPrice($0) ? min($0, 1e8) : nil }
+            let price = configured ?? (50 + Double((index * 37) % 400))
             return Instrument(symbol: symbol, price: price, lastTime: start)
         }
     }
@@ -90,7 +92,7 @@ public struct SimulatedMarket: Sendable {
     /// Activity multiplier over the session (high at open and close, low at mid-day); its
     /// average over the session is 1.
     static func activity(at time: Int64, start: Int64) -> Double {
-        let elapsed = Double(time - start) / 1e9
+        let elapsed = Nanoseconds.seconds(Nanoseconds.subtracting(time, start))
         let phase = elapsed.truncatingRemainder(dividingBy: sessionSeconds) / sessionSeconds
         let centred = (phase - 0.5) * 2
         return (0.6 + 1.2 * centred * centred)
@@ -101,10 +103,10 @@ public struct SimulatedMarket: Sendable {
         let activity = Self.activity(at: now, start: sessionStart)
         let perTicker = settings.tradesPerSecond * (1 + settings.quotesPerTrade)
         let rate = perTicker * Double(instruments.count) * activity
-        now += max(1, Int64(random.exponential(rate: rate) * 1e9))
+        now = Nanoseconds.adding(now, max(1, Nanoseconds.clampingSeconds(random.exponential(rate: rate))))
         let index = Int(random.next() % UInt64(instruments.count))
         var instrument = instruments[index]
-        let dt = Double(now - instrument.lastTime) / 1e9
+        let dt = Nanoseconds.seconds(Nanoseconds.subtracting(now, instrument.lastTime))
         let sigma = settings.annualVolatility * activity.squareRoot()
         let variance = sigma * sigma * dt / Self.secondsPerYear
         // Regime drift (log price per second): momentum follows the trend, mean reversion
@@ -120,8 +122,9 @@ public struct SimulatedMarket: Sendable {
                 : -2.0 * strength * (logPrice - instrument.anchor) / 120
         }
         let change = drift * dt - 0.5 * variance + variance.squareRoot() * random.normal()
-        instrument.price *= exp(change)
-        instrument.price = max(instrument.price, 0.01)
+        // Kept within 1 cent and 10^8, and never NaN, whatever the settings.
+        let moved = instrument.price * exp(change)
+        if moved.isFinite { instrument.price = min(max(moved, 0.01), 1e8) }
         instrument.trend += (change - instrument.trend * dt) / 60
         instrument.anchor += (log(instrument.price) - instrument.anchor) * min(dt / 300, 1)
         instrument.lastTime = now

@@ -5,6 +5,7 @@ import Logging
 import Processing
 import ServiceKit
 import ServiceLifecycle
+import Timekeeping
 
 /// The `simulated` provider: plays a ``SimulatedMarket`` against the wall clock at
 /// `simulator.speed`. Needs no key and no network; the demo default.
@@ -16,7 +17,7 @@ public struct SimulatedProvider: MarketDataProvider {
 
     public init(config: TickwireConfig) {
         settings = config.simulator
-        barIntervalNs = Int64(config.processor.barIntervalSeconds * 1e9)
+        barIntervalNs = max(Nanoseconds.perSecond, Nanoseconds.clampingSeconds(config.processor.barIntervalSeconds))
         timeZone = TimeZone(identifier: config.marketHours.timezone) ?? .gmt
     }
 
@@ -41,7 +42,7 @@ public struct SimulatedProvider: MarketDataProvider {
         while !Task.isCancelled {
             // Emit everything due by now, then sleep until the next event (at most 100 ms).
             let simulatedElapsed = (clock.now - origin).inSeconds * speed
-            let dueTime = start + Int64(simulatedElapsed * 1e9)
+            let dueTime = Nanoseconds.adding(start, Nanoseconds.clampingSeconds(simulatedElapsed))
             var emitted = 0
             // With `simulator.follow_session`, the market trades only while the session is open
             // (prices keep moving while closed, so the open gaps as a real one does).
@@ -59,13 +60,16 @@ public struct SimulatedProvider: MarketDataProvider {
                 await Task.yield()
                 continue
             }
-            let wait = Double(pending.time - dueTime) / 1e9 / speed
-            try await Task.sleep(for: .seconds(min(max(wait, 0.000_5), 0.1)))
+            let wait = Nanoseconds.seconds(Nanoseconds.subtracting(pending.time, dueTime)) / speed
+            try await Task.sleep(for: Nanoseconds.duration(seconds: min(max(wait, 0.000_5), 0.1)))
         }
     }
 }
 
 extension SimulatedProvider {
+    /// The simulation keeps its own clock (`simulator.speed` times the wall clock).
+    public var eventTimesFollowWallClock: Bool { false }
+
     /// Simulates the `bars` intervals before `end` with the same model (another seed) and
     /// aggregates them into bars exactly as the processor does. Returns the bars, oldest
     /// first, and each symbol's last price, where the live market then carries on.
@@ -75,7 +79,7 @@ extension SimulatedProvider {
     ) -> (bars: [Bar], closes: [String: Double]) {
         var alignment = BarAlignment(intervalNs: intervalNs, timeZone: timeZone)
         let lastEnd = alignment.start(of: end)
-        let begin = lastEnd - Int64(bars) * intervalNs
+        let begin = Nanoseconds.subtracting(lastEnd, Nanoseconds.multiplying(Int64(max(0, bars)), intervalNs))
         var past = settings
         past.seed = settings.seed &+ 0x9E37_79B9_7F4A_7C15
         var market = SimulatedMarket(symbols: symbols, settings: past, start: begin)
@@ -107,7 +111,25 @@ extension SimulatedProvider {
 /// The simulated market's history, for `tickwire history --provider simulated` (the demo
 /// trains on it): the same model and seed as the live simulator, aggregated into bars.
 public enum SimulatedHistory {
+    /// The most bars one call makes.
+    public static let maximumCount = 1_000_000
+    /// The longest bar, in seconds (a day).
+    public static let maximumIntervalSeconds: Int64 = 86_400
+
+    /// What is wrong with these arguments, or nil: `count` must be 0 to ``maximumCount`` and
+    /// `intervalSeconds` 1 to ``maximumIntervalSeconds``.
+    public static func problem(count: Int, intervalSeconds: Int64) -> String? {
+        guard (0...maximumCount).contains(count) else { return "the bar count must be from 0 to \(maximumCount)" }
+        guard (1...maximumIntervalSeconds).contains(intervalSeconds) else {
+            return "the bar length must be from 1 to \(maximumIntervalSeconds) seconds"
+        }
+        return nil
+    }
+
+    /// `count` bars of `intervalSeconds` ending now; none when the arguments are out of range
+    /// (see ``problem(count:intervalSeconds:)``).
     public static func bars(symbol: String, config: TickwireConfig, count: Int, intervalSeconds: Int64) -> [Bar] {
+        guard problem(count: count, intervalSeconds: intervalSeconds) == nil else { return [] }
         // One path per symbol: the symbol's bytes are mixed into the seed.
         var settings = config.simulator
         for byte in symbol.utf8 { settings.seed = (settings.seed ^ UInt64(byte)) &* 0x100_0000_01B3 }

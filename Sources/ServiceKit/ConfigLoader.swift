@@ -399,42 +399,7 @@ public struct ConfigLoader: Sendable {
         guard config.heartbeat.intervalSeconds >= 0.05, config.heartbeat.intervalSeconds <= 3_600 else {
             throw fail("heartbeat.interval_seconds", "must be from 0.05 to 3600 seconds")
         }
-        guard config.simulator.speed > 0 else { throw fail("simulator.speed", "must be more than 0") }
-        guard config.simulator.tradesPerSecond > 0 else {
-            throw fail("simulator.trades_per_second", "must be more than 0")
-        }
-        guard config.simulator.regimeStrength >= 0 else { throw fail("simulator.regime_strength", "must not be negative (0 = a plain random walk)") }
-        guard config.simulator.regimeSeconds > 0 else { throw fail("simulator.regime_seconds", "must be more than 0") }
-        guard (0...100_000).contains(config.simulator.backfillBars) else {
-            throw fail("simulator.backfill_bars", "must be from 0 to 100000")
-        }
-        guard config.simulator.annualVolatility >= 0 else {
-            throw fail("simulator.annual_volatility", "must not be negative")
-        }
-        guard config.rateLimit.requestsPerMinute > 0 else { throw fail("rate_limit.requests_per_minute", "must be more than 0") }
-        guard config.rateLimit.requestsPerDay > 0 else { throw fail("rate_limit.requests_per_day", "must be more than 0") }
-        let sessions = ["calendar", "open", "closed"]
-        guard sessions.contains(config.ingestor.sessionDefault) else {
-            throw fail("ingestor.session_default", "must be one of \(sessions.joined(separator: ", "))")
-        }
-        guard config.ingestor.feedSilenceSeconds > 0 else { throw fail("ingestor.feed_silence_seconds", "must be more than 0") }
-        guard config.ingestor.requestTimeoutSeconds > 0 else {
-            throw fail("ingestor.request_timeout_seconds", "must be more than 0")
-        }
-        guard config.ingestor.reconnectInitialSeconds > 0, config.ingestor.reconnectMaxSeconds >= config.ingestor.reconnectInitialSeconds else {
-            throw fail("ingestor.reconnect_max_seconds", "must be at least reconnect_initial_seconds, which must be more than 0")
-        }
-        guard config.ingestor.circuitFailureThreshold >= 1 else {
-            throw fail("ingestor.circuit_failure_threshold", "must be at least 1")
-        }
-        let alpacaFeeds = ["iex", "sip", "delayed_sip", "test"]
-        guard alpacaFeeds.contains(config.providers.alpaca.feed) else {
-            throw fail("providers.alpaca.feed", "must be one of \(alpacaFeeds.joined(separator: ", "))")
-        }
-        guard config.replay.speed >= 0 else { throw fail("replay.speed", "must not be negative (0 = as fast as possible)") }
-        if !config.wsUrl.isEmpty && !(config.wsUrl.hasPrefix("ws://") || config.wsUrl.hasPrefix("wss://")) {
-            throw fail("ws_url", "must start with ws:// or wss://")
-        }
+        try validateIngestor(config, fail: fail)
         for (index, service) in config.stack.services.enumerated() where service.name.isEmpty {
             throw fail("stack.services[\(index)].name", "must name an executable")
         }
@@ -504,6 +469,73 @@ public struct ConfigLoader: Sendable {
         ] where !(value.isFinite && value >= 0 && value <= century) {
             throw fail("bus.validation.\(key)", "must be from 0 (no bound) to \(Int(century)) seconds (100 years)")
         }
+    }
+
+    /// The ingestor's settings (`update_interval`, `rate_limit`, `ws_url`, `ingestor`,
+    /// `providers`, `replay`, `simulator`): every number finite and within bounds, so that no
+    /// duration or count made from them can overflow.
+    static func validateIngestor(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        func text(_ bound: Double) -> String {
+            bound == bound.rounded() && abs(bound) < 1e15 ? String(Int64(bound)) : "\(bound)"
+        }
+        /// `value` must be finite and in `range`; `above` excludes the lower bound.
+        func check(
+            _ path: String, _ value: Double, _ range: ClosedRange<Double>, above: Bool = false, _ note: String = ""
+        ) throws(ConfigError) {
+            guard value.isFinite, range.contains(value), !above || value > range.lowerBound else {
+                let low = (above ? "more than " : "at least ") + text(range.lowerBound)
+                throw fail(path, "must be \(low) and at most \(text(range.upperBound))\(note)")
+            }
+        }
+        func check(_ path: String, _ value: Int, _ range: ClosedRange<Int>) throws(ConfigError) {
+            guard range.contains(value) else {
+                throw fail(path, "must be from \(range.lowerBound) to \(range.upperBound)")
+            }
+        }
+        let day = 86_400.0
+        try check("update_interval", config.updateInterval, 0...day, above: true, " seconds")
+        try check("rate_limit.requests_per_minute", config.rateLimit.requestsPerMinute, 0.001...1_000_000)
+        try check("rate_limit.requests_per_day", config.rateLimit.requestsPerDay, 0.001...1_000_000_000)
+        if !config.wsUrl.isEmpty && !(config.wsUrl.hasPrefix("ws://") || config.wsUrl.hasPrefix("wss://")) {
+            throw fail("ws_url", "must start with ws:// or wss://")
+        }
+
+        let ingestor = config.ingestor
+        let sessions = ["calendar", "open", "closed"]
+        guard sessions.contains(ingestor.sessionDefault) else {
+            throw fail("ingestor.session_default", "must be one of \(sessions.joined(separator: ", "))")
+        }
+        try check("ingestor.feed_silence_seconds", ingestor.feedSilenceSeconds, 0...day, above: true, " seconds")
+        try check("ingestor.request_timeout_seconds", ingestor.requestTimeoutSeconds, 0...600, above: true, " seconds")
+        try check(
+            "ingestor.reconnect_initial_seconds", ingestor.reconnectInitialSeconds, 0...3_600, above: true, " seconds")
+        guard ingestor.reconnectMaxSeconds >= ingestor.reconnectInitialSeconds else {
+            throw fail("ingestor.reconnect_max_seconds", "must be at least reconnect_initial_seconds")
+        }
+        try check("ingestor.reconnect_max_seconds", ingestor.reconnectMaxSeconds, 0...day, above: true, " seconds")
+        try check("ingestor.circuit_failure_threshold", ingestor.circuitFailureThreshold, 1...1_000)
+        try check("ingestor.circuit_open_seconds", ingestor.circuitOpenSeconds, 0...day, above: true, " seconds")
+        try check("ingestor.history_bars", ingestor.historyBars, 1...100_000)
+        try check("ingestor.max_message_bytes", ingestor.maxMessageBytes, 1_024...(64 << 20))
+        try check("ingestor.max_future_seconds", ingestor.maxFutureSeconds, 0...day, " seconds")
+
+        let alpacaFeeds = ["iex", "sip", "delayed_sip", "test"]
+        guard alpacaFeeds.contains(config.providers.alpaca.feed) else {
+            throw fail("providers.alpaca.feed", "must be one of \(alpacaFeeds.joined(separator: ", "))")
+        }
+        try check("replay.speed", config.replay.speed, 0...1_000_000, " (0 = as fast as possible)")
+
+        let simulator = config.simulator
+        try check("simulator.speed", simulator.speed, 0...100_000, above: true)
+        try check("simulator.trades_per_second", simulator.tradesPerSecond, 0.001...10_000)
+        try check("simulator.quotes_per_trade", simulator.quotesPerTrade, 0...100)
+        try check("simulator.annual_volatility", simulator.annualVolatility, 0...10)
+        for (symbol, price) in simulator.startPrices.sorted(by: { $0.key < $1.key }) {
+            try check("simulator.start_prices.\(symbol)", price, 0...100_000_000, above: true)
+        }
+        try check("simulator.backfill_bars", simulator.backfillBars, 0...100_000)
+        try check("simulator.regime_strength", simulator.regimeStrength, 0...100, " (0 = a plain random walk)")
+        try check("simulator.regime_seconds", simulator.regimeSeconds, 0...10_000_000, above: true, " seconds")
     }
 
     static func validateSchedule(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {

@@ -23,10 +23,15 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 
     /// The delay before retry `retry` (1-based) given a random `unit` in 0..<1 for the jitter.
+    /// Never traps: a delay that is not a number is 0, one beyond what `Int64` nanoseconds
+    /// hold (about 292 years) is clamped.
     public func delay(beforeRetry retry: Int, unit: Double) -> Duration {
         let base = initialDelay.inSeconds * pow(multiplier, Double(max(0, retry - 1)))
         let capped = min(base, maximumDelay.inSeconds)
-        return .nanoseconds(Int64((capped * (1 + jitter * unit) * 1e9).rounded()))
+        let nanoseconds = capped * (1 + jitter * unit) * 1e9
+        guard nanoseconds > 0 else { return .zero }  // also NaN (0 × ∞)
+        guard nanoseconds < 9.2e18 else { return .nanoseconds(Int64.max) }
+        return .nanoseconds(Int64(nanoseconds.rounded()))
     }
 }
 

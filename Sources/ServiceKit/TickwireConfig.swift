@@ -268,6 +268,14 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         public var historyBind = "tcp://127.0.0.1:7752"
         /// Closed bars kept per ticker for those requests.
         public var historyBars = 500
+        /// The largest WebSocket frame or message accepted from a streaming provider, in bytes.
+        /// A longer message sent in smaller frames is skipped (`rejected.frame_too_large`); a
+        /// single longer frame closes the connection and the ingestor reconnects.
+        public var maxMessageBytes = 1_048_576
+        /// How far ahead of this machine's clock a live provider's event time may be, in
+        /// seconds; later events are dropped (`rejected.time_future`). Replay and simulator
+        /// keep their own clocks and are not checked.
+        public var maxFutureSeconds: Double = 300
         public init() {}
     }
 

@@ -143,11 +143,11 @@ public enum AlphaVantage {
         guard echoed.uppercased() == symbol.uppercased() else {
             return .failure(malformed(context, "the quote is for '\(echoed)', not '\(symbol)'", symbol))
         }
-        guard let price = fields.number("05. price"), price > 0 else {
-            return .failure(malformed(context, "'05. price' is missing or not a positive number", symbol))
+        guard let price = fields.number("05. price"), MarketLimits.isPrice(price) else {
+            return .failure(malformed(context, "'05. price' is missing or not a price (above 0, at most 1e9)", symbol))
         }
-        guard let volume = fields.number("06. volume"), volume >= 0 else {
-            return .failure(malformed(context, "'06. volume' is missing or not a number ≥ 0", symbol))
+        guard let volume = fields.number("06. volume"), MarketLimits.isSize(volume) else {
+            return .failure(malformed(context, "'06. volume' is missing or not a volume (0 to 1e12)", symbol))
         }
         return .success(
             Quote(
@@ -201,7 +201,9 @@ public enum AlphaVantage {
             else {
                 return .failure(malformed(context, "bar \(stamp) lacks open/high/low/close/volume numbers", symbol))
             }
-            guard open > 0, close > 0, low > 0, high >= max(open, close), low <= min(open, close), volume >= 0 else {
+            guard [open, high, low, close].allSatisfy(MarketLimits.isPrice), high >= max(open, close),
+                low <= min(open, close), MarketLimits.isSize(volume)
+            else {
                 return .failure(
                     malformed(context, "bar \(stamp) is implausible (o \(open) h \(high) l \(low) c \(close) v \(volume))", symbol))
             }

@@ -345,6 +345,7 @@ public final class AlphaVantageProvider<C: Clock>: MarketDataProvider where C.Du
                 throw issue
             }
             act(on: issue, function, symbol, sink: sink)
+            if issue.kind == .malformedPayload { sink.reject(.malformed) }
             report(issue, sink)
         }
         return (result, requestTime)

@@ -1,6 +1,7 @@
 import Foundation
 import ServiceKit
 import Synchronization
+import Timekeeping
 
 /// A REST provider's rate limit as a budget to spend, not a wall to run into.
 ///
@@ -63,8 +64,8 @@ public final class RequestBudget<C: Clock>: Sendable where C.Duration == Duratio
         let perMinute = Self.effectiveRate(requestsPerMinute)
         let perDay = Self.effectiveRate(requestsPerDay)
         interval = Self.interval(perMinute: perMinute, perDay: perDay)
-        minuteCapacity = perMinute.map { max(1, Int($0.rounded(.down))) }
-        dayCapacity = perDay.map { max(1, Int($0.rounded(.down))) }
+        minuteCapacity = perMinute.map { max(1, Int(min($0, 1e15).rounded(.down))) }
+        dayCapacity = perDay.map { max(1, Int(min($0, 1e15).rounded(.down))) }
     }
 
     /// The rate used for spacing: whole numbers from 1 up, fractions below 1 as they are,
@@ -74,12 +75,13 @@ public final class RequestBudget<C: Clock>: Sendable where C.Duration == Duratio
         return rate >= 1 ? rate.rounded(.down) : rate
     }
 
-    /// `max(60 s / perMinute, 86 400 s / perDay)`, rounded up to the nanosecond.
+    /// `max(60 s / perMinute, 86 400 s / perDay)`, rounded up to the nanosecond (clamped to
+    /// what `Int64` nanoseconds hold, for rates far below what config validation allows).
     static func interval(perMinute: Double?, perDay: Double?) -> Duration {
         var seconds = 0.0
         if let perMinute { seconds = max(seconds, 60 / perMinute) }
         if let perDay { seconds = max(seconds, 86_400 / perDay) }
-        return .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
+        return .nanoseconds(Nanoseconds.clamping((seconds * 1e9).rounded(.up)))
     }
 
     /// The spacing in seconds for these limits (as ``interval``), for planning.

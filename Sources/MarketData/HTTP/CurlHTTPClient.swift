@@ -1,6 +1,7 @@
 import CCurl
 import Foundation
 import Synchronization
+import Timekeeping
 
 /// `curl_global_init`, run once per process (a global `let` is initialised exactly once,
 /// thread-safely, on first use).
@@ -69,14 +70,10 @@ public final class CurlHTTPClient: HTTPClient {
         return try result.get()
     }
 
-    /// A timeout in whole milliseconds, at least 1 (0 would mean "no timeout" to libcurl).
+    /// A timeout in whole milliseconds, rounded up, at least 1 (0 would mean "no timeout" to
+    /// libcurl) and at most `Int32.max` (24.8 days).
     static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 1 }
-        let (millis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        guard !overflow else { return Int.max / 2 }
-        let total = Int(millis) + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
-        return max(1, total)
+        max(1, Nanoseconds.timeoutMilliseconds(duration))
     }
 }
 

@@ -1,5 +1,6 @@
 import Contracts
 import Logging
+import Timekeeping
 
 /// One event ready to play, with the row it came from.
 struct ReplayEvent: Sendable, Equatable {
@@ -8,15 +9,16 @@ struct ReplayEvent: Sendable, Equatable {
     var line: Int
     var event: MarketEvent
 
-    /// The event with every time moved by `shift` nanoseconds (a looped pass).
+    /// The event with every time moved by `shift` nanoseconds (a looped pass; the caller
+    /// keeps shifted times in range, and they saturate rather than trap if not).
     func shifted(by shift: Int64) -> MarketEvent {
         guard shift != 0 else { return event }
         switch event {
-        case .trade(let trade, let time): return .trade(trade, time: time + shift)
-        case .quote(let quote, let time): return .quote(quote, time: time + shift)
+        case .trade(let trade, let time): return .trade(trade, time: Nanoseconds.adding(time, shift))
+        case .quote(let quote, let time): return .quote(quote, time: Nanoseconds.adding(time, shift))
         case .bar(var bar):
-            bar.startTimeNs += shift
-            bar.endTimeNs += shift
+            bar.startTimeNs = Nanoseconds.adding(bar.startTimeNs, shift)
+            bar.endTimeNs = Nanoseconds.adding(bar.endTimeNs, shift)
             return .bar(bar)
         }
     }
@@ -31,7 +33,9 @@ final class ReplayReporter {
     let sink: ProviderSink
     private var reportIndividually = true
     private var reported: [Int: Int] = [:]
+    /// Symbols outside `tickers` already logged; at most ``filteredSymbolsLogged``.
     private var filteredSymbols: Set<String> = []
+    static let filteredSymbolsLogged = 100
 
     init(sink: ProviderSink) { self.sink = sink }
 
@@ -40,8 +44,12 @@ final class ReplayReporter {
         reported = [:]
     }
 
-    func malformed(_ file: ReplayFile, index: Int, line: Int, _ message: String, symbol: String = "") {
+    func malformed(
+        _ file: ReplayFile, index: Int, line: Int, _ message: String, symbol: String = "",
+        reason: RejectReason = .malformed
+    ) {
         sink.count("malformed_rows")
+        sink.reject(reason)
         guard reportIndividually else { return }
         let count = reported[index, default: 0] + 1
         reported[index] = count
@@ -59,8 +67,12 @@ final class ReplayReporter {
     /// A row of a symbol outside `tickers`: counted, and logged once per symbol.
     func filtered(_ symbol: String) {
         sink.count("filtered_rows")
+        guard filteredSymbols.count < Self.filteredSymbolsLogged else { return }
         if filteredSymbols.insert(symbol).inserted {
             sink.logger.info("replay: skipping \(symbol), which is not in tickers")
+            if filteredSymbols.count == Self.filteredSymbolsLogged {
+                sink.logger.info("replay: further symbols not in tickers are only counted (filtered_rows)")
+            }
         }
     }
 }
@@ -73,6 +85,8 @@ final class ReplayReporter {
 /// streamed, and a row older than the one before is reported and skipped, never played out of order.
 final class ReplayCursor {
     static let lookahead = 2_000
+    /// The most rows of a newest-first file (which is read whole and sorted).
+    static let maximumSortedRows = 2_000_000
     static let defaultInterval: Int64 = 60 * 1_000_000_000
 
     let file: ReplayFile
@@ -118,7 +132,8 @@ final class ReplayCursor {
                     readyIndex = 0
                 }
             } else if streaming, let row = try await nextRow() {
-                candidate = event(from: row)
+                guard let event = event(from: row) else { continue }
+                candidate = event
             } else {
                 streaming = false
                 reader.close()
@@ -161,7 +176,9 @@ final class ReplayCursor {
             if row.dayEnd != nil { needGap = false }
             if needGap {
                 if let previous = lastBySymbol[row.symbol], previous != row.time {
-                    let gap = abs(row.time - previous)
+                    let gap =
+                        row.time > previous
+                        ? Nanoseconds.subtracting(row.time, previous) : Nanoseconds.subtracting(previous, row.time)
                     smallestGap = min(smallestGap ?? gap, gap)
                     gaps += 1
                 }
@@ -171,10 +188,19 @@ final class ReplayCursor {
         }
         interval = file.interval ?? smallestGap ?? Self.defaultInterval
         if direction < 0 && !atEnd {
-            while let row = try await nextRow() { rows.append(row) }
+            while let row = try await nextRow() {
+                guard rows.count < Self.maximumSortedRows else {
+                    throw ReplayIOError(
+                        path: file.path,
+                        message:
+                            "newest first, with more than \(Self.maximumSortedRows) rows (read whole to sort them); "
+                            + "sort it oldest first")
+                }
+                rows.append(row)
+            }
             atEnd = true
         }
-        ready = rows.map(event(from:))
+        ready = rows.compactMap(event(from:))
         if direction < 0 {
             ready.sort { ($0.time, $0.line) < ($1.time, $1.line) }
         }
@@ -197,13 +223,15 @@ final class ReplayCursor {
                 }
                 return row
             case .failure(let error):
-                reporter.malformed(file, index: index, line: line.number, error.message, symbol: error.symbol)
+                reporter.malformed(
+                    file, index: index, line: line.number, error.message, symbol: error.symbol, reason: error.reason)
             }
         }
         return nil
     }
 
-    private func event(from row: ReplayRow) -> ReplayEvent {
+    /// The event of a row; nil (reported, skipped) when the bar's other edge is out of range.
+    private func event(from row: ReplayRow) -> ReplayEvent? {
         switch row.values {
         case .bar(let open, let high, let low, let close, let volume, let vwap, let tradeCount):
             let start: Int64
@@ -211,9 +239,16 @@ final class ReplayCursor {
             if let dayEnd = row.dayEnd {
                 (start, end) = (row.time, dayEnd)
             } else if file.label == .start {
-                (start, end) = (row.time, row.time + interval)
+                (start, end) = (row.time, Nanoseconds.adding(row.time, interval))
             } else {
-                (start, end) = (row.time - interval, row.time)
+                (start, end) = (Nanoseconds.subtracting(row.time, interval), row.time)
+            }
+            guard MarketLimits.isPlausible(time: start), MarketLimits.isPlausible(time: end) else {
+                let edge = file.label == .start ? "end" : "start"
+                reporter.malformed(
+                    file, index: index, line: row.line, "the bar's \(edge) is out of range (1900 to 2200)",
+                    symbol: row.symbol, reason: .timeRange)
+                return nil
             }
             var bar = Bar()
             bar.symbol = row.symbol

@@ -1,5 +1,6 @@
 import Contracts
 import ServiceKit
+import Timekeeping
 
 /// What a replay file holds, decided from its header row (or its `format=` option).
 public enum ReplayFormat: String, Sendable, Equatable, CaseIterable {
@@ -130,7 +131,10 @@ public struct ReplayFile: Sendable, Equatable {
                     throw fail("unknown format '\(value)' (known: \(ReplayFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
             case "interval":
-                guard interval(from: value) != nil else { throw fail("interval '\(value)' is not a length such as 1min, 5min, 1h or 1d") }
+                guard interval(from: value) != nil else {
+                    throw fail(
+                        "interval '\(value)' is not a length such as 1min, 5min, 1h or 1d (more than 0, at most 366d)")
+                }
             case "label":
                 guard ReplayBarLabel(rawValue: value) != nil else { throw fail("label must be 'start' or 'end'") }
             default:
@@ -199,7 +203,11 @@ public struct ReplayFile: Sendable, Equatable {
         return nil
     }
 
-    /// `1min`, `5min`, `30s`, `2h`, `1d`, `daily`, `hourly` → nanoseconds.
+    /// The longest bar length `interval=` accepts: 366 days.
+    static let maximumInterval: Int64 = 366 * Nanoseconds.perDay
+
+    /// `1min`, `5min`, `30s`, `2h`, `1d`, `daily`, `hourly` → nanoseconds; nil for anything
+    /// else, for 0 and for more than ``maximumInterval``.
     static func interval(from text: String) -> Int64? {
         let lower = text.lowercased()
         if lower == "daily" { return 86_400 * 1_000_000_000 }
@@ -212,8 +220,10 @@ public struct ReplayFile: Sendable, Equatable {
             "h": 3_600, "hr": 3_600, "hour": 3_600, "hours": 3_600,
             "d": 86_400, "day": 86_400, "days": 86_400,
         ]
-        guard let seconds = units[String(lower.dropFirst(digits.count))] else { return nil }
-        return count * seconds * 1_000_000_000
+        guard let seconds = units[String(lower.dropFirst(digits.count))],
+            let length = Nanoseconds.checkedSeconds(count * seconds), length <= maximumInterval
+        else { return nil }
+        return length
     }
 }
 

@@ -1,6 +1,7 @@
 import Contracts
 import Logging
 import ServiceKit
+import Timekeeping
 
 /// The `replay` provider: plays CSV files of bars or trades as if they were a live feed.
 ///
@@ -51,6 +52,12 @@ public struct ReplayProvider: MarketDataProvider {
         symbols.isEmpty || symbols == TickwireConfig().tickers ? nil : Set(symbols)
     }
 
+    /// Every symbol in the files when tickers are the default (see ``filter(for:)``).
+    public func acceptedSymbols(for symbols: [String]) -> Set<String>? { Self.filter(for: symbols) }
+
+    /// A replay keeps the files' own times.
+    public var eventTimesFollowWallClock: Bool { false }
+
     public func run(symbols: [String], sink: ProviderSink) async throws {
         do {
             try await play(filter: Self.filter(for: symbols), sink: sink)
@@ -98,11 +105,14 @@ public struct ReplayProvider: MarketDataProvider {
                 } catch {
                     throw ProviderIssue(.invalidRequest, "replay: \(error)", isFatal: true)
                 }
-                try await pacer.wait(until: head.time + shift)
+                try await pacer.wait(until: Nanoseconds.adding(head.time, shift))
                 sink.emit(head.shifted(by: shift))
                 emitted += 1
                 if first == nil { first = head.time }
-                if head.time > last, emitted > 1 { smallestGap = min(smallestGap ?? (head.time - last), head.time - last) }
+                if head.time > last, emitted > 1 {
+                    let gap = Nanoseconds.subtracting(head.time, last)
+                    smallestGap = min(smallestGap ?? gap, gap)
+                }
                 last = head.time
             }
             sink.count("replay_passes")
@@ -112,8 +122,16 @@ public struct ReplayProvider: MarketDataProvider {
                 sink.logger.warning("replay: the files hold nothing to play; not looping")
                 break
             }
-            // The next pass starts one step (the smallest gap seen, else a second) after this one ended.
-            shift += last - first + (smallestGap ?? 1_000_000_000)
+            // The next pass starts one step (the smallest gap seen, else a second) after this one
+            // ended; looping stops before times would leave the range events may have.
+            let step = Nanoseconds.adding(Nanoseconds.subtracting(last, first), smallestGap ?? Nanoseconds.perSecond)
+            guard let next = Nanoseconds.checkedAdding(shift, step),
+                MarketLimits.isPlausible(time: Nanoseconds.adding(last, next))
+            else {
+                sink.logger.warning("replay: another pass would move times past the year 2200; not looping further")
+                break
+            }
+            shift = next
             pass += 1
         }
         sink.logger.info("replay: finished; idling until shutdown")
@@ -150,7 +168,8 @@ struct ReplayPacer {
         try Task.checkCancellation()
         if speed > 0 {
             if let anchor {
-                let due = anchor.wall + .seconds(Double(time - anchor.time) / 1e9 / speed)
+                let ahead = Nanoseconds.seconds(Nanoseconds.subtracting(time, anchor.time)) / speed
+                let due = anchor.wall + Nanoseconds.duration(seconds: ahead)
                 if due > clock.now {
                     try await Task.sleep(until: due, tolerance: nil, clock: clock)
                     sinceYield = 0

@@ -73,6 +73,9 @@ struct ReplayRowParser {
         resolver = ReplayTimeResolver(zone: file.zone)
     }
 
+    /// Columns whose values are sizes or counts (the rest are prices).
+    private let sizeColumns: Set<String> = ["volume", "trade count", "size"]
+
     mutating func parse(_ rawFields: [Substring], line: Int) -> Result<ReplayRow, ReplayRowError> {
         let layout = file.layout
         var fields = rawFields
@@ -101,7 +104,8 @@ struct ReplayRowParser {
             do {
                 try Topic.validate(key: symbol)
             } catch {
-                return .failure(ReplayRowError("symbol '\(symbol.prefix(40))' is not a valid symbol"))
+                return .failure(
+                    ReplayRowError("symbol '\(symbol.prefix(40))' is not a valid symbol", reason: .invalidSymbol))
             }
         } else {
             return .failure(ReplayRowError("no symbol"))
@@ -110,14 +114,22 @@ struct ReplayRowParser {
         guard let timestamp = ReplayTimeParser.parse(Substring(timeText)) else {
             return .failure(ReplayRowError("time '\(timeText.prefix(40))' is not a timestamp", symbol: symbol))
         }
-        let (time, dayEnd) = resolver.resolve(timestamp)
+        guard let (time, dayEnd) = resolver.resolve(timestamp) else {
+            return .failure(
+                ReplayRowError(
+                    "time '\(timeText.prefix(40))' is out of range (1900 to 2200)", symbol: symbol, reason: .timeRange))
+        }
 
         func number(_ column: Int?, _ name: String, required: Bool = true) -> Result<Double, ReplayRowError> {
             guard let column, !fields[column].isEmpty else {
                 return required && column != nil ? .failure(ReplayRowError("\(name) is empty", symbol: symbol)) : .success(0)
             }
             guard let value = Double(fields[column]), value.isFinite else {
-                return .failure(ReplayRowError("\(name) '\(fields[column].prefix(40))' is not a number", symbol: symbol))
+                // `nan`, `inf` and 1e400 parse as numbers, but not as ones a market has.
+                let reason: RejectReason =
+                    Double(fields[column]) == nil ? .malformed : (sizeColumns.contains(name) ? .sizeRange : .priceRange)
+                let text = fields[column].prefix(40)
+                return .failure(ReplayRowError("\(name) '\(text)' is not a number", symbol: symbol, reason: reason))
             }
             return .success(value)
         }
@@ -131,15 +143,28 @@ struct ReplayRowParser {
                 let volume = try number(layout.volume, "volume", required: false).get()
                 let vwap = try number(layout.vwap, "vwap", required: false).get()
                 let count = try number(layout.tradeCount, "trade count", required: false).get()
-                guard low > 0 else { throw ReplayRowError("low \(low) is not a positive price", symbol: symbol) }
-                guard high >= low else { throw ReplayRowError("high \(high) is below low \(low)", symbol: symbol) }
+                for (name, price) in [("open", open), ("high", high), ("low", low), ("close", close)]
+                where !MarketLimits.isPrice(price) {
+                    throw ReplayRowError(
+                        "\(name) \(price) is not a price (above 0, at most 1e9)", symbol: symbol, reason: .priceRange)
+                }
+                guard high >= low else {
+                    throw ReplayRowError("high \(high) is below low \(low)", symbol: symbol, reason: .priceRange)
+                }
                 // Open and close must lie within the bar's range (up to a rounding error).
                 let slack = high * 1e-6
                 guard open >= low - slack, open <= high + slack, close >= low - slack, close <= high + slack else {
-                    throw ReplayRowError("open \(open) or close \(close) lies outside low \(low)...high \(high)", symbol: symbol)
+                    throw ReplayRowError(
+                        "open \(open) or close \(close) lies outside low \(low)...high \(high)", symbol: symbol,
+                        reason: .priceRange)
                 }
-                guard volume >= 0, vwap >= 0, count >= 0, count == count.rounded(), count < 1e18 else {
-                    throw ReplayRowError("volume, vwap and trade count must not be negative (trade count a whole number)", symbol: symbol)
+                guard MarketLimits.isSize(volume), vwap == 0 || MarketLimits.isPrice(vwap), MarketLimits.isSize(count),
+                    count == count.rounded()
+                else {
+                    throw ReplayRowError(
+                        "volume \(volume), vwap \(vwap) or trade count \(count) is out of range (volume and trade "
+                            + "count 0 to 1e12, the count a whole number; vwap 0 or a price)",
+                        symbol: symbol, reason: .sizeRange)
                 }
                 return .success(
                     ReplayRow(
@@ -148,10 +173,20 @@ struct ReplayRowParser {
             } else {
                 let price = try number(layout.price, "price").get()
                 let size = try number(layout.size, "size").get()
-                guard price > 0 else { throw ReplayRowError("price \(price) is not a positive price", symbol: symbol) }
-                guard size >= 0 else { throw ReplayRowError("size \(size) is negative", symbol: symbol) }
+                guard MarketLimits.isPrice(price) else {
+                    throw ReplayRowError(
+                        "price \(price) is not a price (above 0, at most 1e9)", symbol: symbol, reason: .priceRange)
+                }
+                guard MarketLimits.isSize(size) else {
+                    throw ReplayRowError("size \(size) is out of range (0 to 1e12)", symbol: symbol, reason: .sizeRange)
+                }
                 let exchange = layout.exchange.map { String(fields[$0]) } ?? ""
                 let tradeID = layout.tradeID.map { String(fields[$0]) } ?? ""
+                guard MarketLimits.isShortText(exchange), MarketLimits.isShortText(tradeID) else {
+                    throw ReplayRowError(
+                        "exchange or trade id is longer than \(MarketLimits.maximumTextLength) bytes", symbol: symbol,
+                        reason: .fieldLength)
+                }
                 return .success(
                     ReplayRow(
                         line: line, symbol: symbol, time: time, dayEnd: nil,
@@ -167,9 +202,12 @@ struct ReplayRowParser {
 struct ReplayRowError: Error, Sendable, Equatable {
     var message: String
     var symbol: String
+    /// The `rejected.<reason>` counter it adds to.
+    var reason: RejectReason
 
-    init(_ message: String, symbol: String = "") {
+    init(_ message: String, symbol: String = "", reason: RejectReason = .malformed) {
         self.message = message
         self.symbol = symbol
+        self.reason = reason
     }
 }

@@ -1,9 +1,12 @@
 import Foundation
+import Timekeeping
 
-/// A timestamp as written in a replay file, before a time zone is applied.
+/// A timestamp as written in a replay file, before a time zone is applied. Seconds and
+/// nanoseconds apart, so that no year a file can spell overflows before the range check.
 enum ReplayTimestamp: Sendable, Equatable {
-    /// An absolute instant, UTC nanoseconds (epoch numbers, or ISO-8601 with `Z` or an offset).
-    case instant(Int64)
+    /// An absolute instant: UTC seconds since the epoch plus nanoseconds (epoch numbers, or
+    /// ISO-8601 with `Z` or an offset).
+    case instant(seconds: Int64, nanoseconds: Int64)
     /// A wall-clock date and time without a zone: seconds since 1970-01-01T00:00 as if it
     /// were UTC, plus nanoseconds.
     case local(seconds: Int64, nanoseconds: Int64)
@@ -67,16 +70,16 @@ enum ReplayTimeParser {
             }
         }
         // The unit follows from the size: 1e11 s is the year 5138, 1e11 ms is 1973.
-        let nanosPerUnit: Int64
+        let unitsPerSecond: Int64
         switch integer {
-        case ..<100_000_000_000: nanosPerUnit = 1_000_000_000
-        case ..<100_000_000_000_000: nanosPerUnit = 1_000_000
-        case ..<100_000_000_000_000_000: nanosPerUnit = 1_000
-        default: nanosPerUnit = 1
+        case ..<100_000_000_000: unitsPerSecond = 1
+        case ..<100_000_000_000_000: unitsPerSecond = 1_000
+        case ..<100_000_000_000_000_000: unitsPerSecond = 1_000_000
+        default: unitsPerSecond = 1_000_000_000
         }
-        let (whole, overflow) = integer.multipliedReportingOverflow(by: nanosPerUnit)
-        guard !overflow else { return nil }
-        return .instant(whole + Int64((fraction * Double(nanosPerUnit)).rounded()))
+        let nanosPerUnit = nanosPerSecond / unitsPerSecond
+        let nanos = (integer % unitsPerSecond) * nanosPerUnit + Int64((fraction * Double(nanosPerUnit)).rounded())
+        return .instant(seconds: integer / unitsPerSecond, nanoseconds: nanos)
     }
 
     // MARK: Calendar forms
@@ -112,11 +115,12 @@ enum ReplayTimeParser {
             }
         }
         guard hour < 24, minute < 60, second < 60 else { return nil }
+        // Four-digit years: |local| < 3.2e11 s, far from overflowing.
         let local = days * 86_400 + hour * 3_600 + minute * 60 + second
         if cursor.atEnd { return .local(seconds: local, nanoseconds: nanos) }
         _ = cursor.skip(UInt8(ascii: " "))
         guard let offset = cursor.zoneOffset(), cursor.atEnd else { return nil }
-        return .instant((local - offset) * nanosPerSecond + nanos)
+        return .instant(seconds: local - offset, nanoseconds: nanos)
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
@@ -257,17 +261,32 @@ struct ReplayTimeResolver {
     }
 
     /// A parsed timestamp as UTC nanoseconds; for a date, the start of that day in the zone
-    /// and the start of the next (a daily bar covers exactly that span).
-    mutating func resolve(_ timestamp: ReplayTimestamp) -> (time: Int64, dayEnd: Int64?) {
+    /// and the start of the next (a daily bar covers exactly that span). `nil` when a time
+    /// lies outside ``MarketLimits/isPlausible(time:)`` (1900 to 2200).
+    mutating func resolve(_ timestamp: ReplayTimestamp) -> (time: Int64, dayEnd: Int64?)? {
         switch timestamp {
-        case .instant(let nanos):
-            return (nanos, nil)
+        case .instant(let seconds, let nanos):
+            return Self.checkedInstant(seconds: seconds, nanoseconds: nanos).map { ($0, nil) }
         case .local(let seconds, let nanos):
-            return (utcSeconds(local: seconds) * ReplayTimeParser.nanosPerSecond + nanos, nil)
+            guard Self.isSafeLocal(seconds) else { return nil }
+            return Self.checkedInstant(seconds: utcSeconds(local: seconds), nanoseconds: nanos).map { ($0, nil) }
         case .date(let days):
-            let start = utcSeconds(local: days * 86_400)
-            let end = utcSeconds(local: (days + 1) * 86_400)
-            return (start * ReplayTimeParser.nanosPerSecond, end * ReplayTimeParser.nanosPerSecond)
+            guard Self.isSafeLocal(days * 86_400) else { return nil }
+            guard let start = Self.checkedInstant(seconds: utcSeconds(local: days * 86_400), nanoseconds: 0),
+                let end = Self.checkedInstant(seconds: utcSeconds(local: (days + 1) * 86_400), nanoseconds: 0)
+            else { return nil }
+            return (start, end)
         }
+    }
+
+    /// Local seconds that the zone lookups can take (years 0000–9999 always are).
+    private static func isSafeLocal(_ seconds: Int64) -> Bool { seconds.magnitude < 400_000_000_000 }
+
+    /// `seconds` and `nanoseconds` as UTC nanoseconds within the plausible range, or nil.
+    static func checkedInstant(seconds: Int64, nanoseconds: Int64) -> Int64? {
+        guard let whole = Nanoseconds.checkedSeconds(seconds), let time = Nanoseconds.checkedAdding(whole, nanoseconds),
+            MarketLimits.isPlausible(time: time)
+        else { return nil }
+        return time
     }
 }

@@ -1,4 +1,5 @@
 import Contracts
+import Timekeeping
 
 /// One thing an Alpaca market-data v2 frame says.
 public enum AlpacaMessage: Sendable, Equatable {
@@ -63,7 +64,7 @@ public struct AlpacaParser: Sendable {
                 var trade = Trade()
                 trade.symbol = try fields.symbol("S")
                 trade.price = try fields.price("p")
-                trade.size = try fields.nonNegative("s")
+                trade.size = try fields.size("s")
                 trade.exchange = try fields.optional(String.self, "x") ?? ""
                 trade.tradeID = try fields.optionalText("i") ?? ""
                 trade.conditions = try fields.optional([String].self, "c") ?? []
@@ -71,10 +72,10 @@ public struct AlpacaParser: Sendable {
             case "q":
                 var quote = Quote()
                 quote.symbol = try fields.symbol("S")
-                quote.bidPrice = try fields.nonNegative("bp")
-                quote.askPrice = try fields.nonNegative("ap")
-                quote.bidSize = try fields.nonNegative("bs")
-                quote.askSize = try fields.nonNegative("as")
+                quote.bidPrice = try fields.quotePrice("bp")
+                quote.askPrice = try fields.quotePrice("ap")
+                quote.bidSize = try fields.size("bs")
+                quote.askSize = try fields.size("as")
                 quote.bidExchange = try fields.optional(String.self, "bx") ?? ""
                 quote.askExchange = try fields.optional(String.self, "ax") ?? ""
                 return .event(.quote(quote, time: try fields.rfc3339("t")))
@@ -85,14 +86,19 @@ public struct AlpacaParser: Sendable {
                 bar.high = try fields.price("h")
                 bar.low = try fields.price("l")
                 bar.close = try fields.price("c")
-                bar.volume = try fields.nonNegative("v")
-                bar.vwap = try fields.optional(Double.self, "vw") ?? 0
+                bar.volume = try fields.size("v")
+                bar.vwap = try fields.optionalPrice("vw")
                 let count = try fields.optional(Int64.self, "n") ?? 0
-                guard count >= 0 else { throw FieldError("'n' is negative") }
+                guard count >= 0, Double(count) <= MarketLimits.maximumSize else {
+                    throw FieldError("'n' is not a trade count: \(count)", .sizeRange)
+                }
                 bar.tradeCount = UInt64(count)
                 bar.startTimeNs = try fields.rfc3339("t")
-                bar.endTimeNs = bar.startTimeNs + 60_000_000_000
-                guard bar.low <= bar.high else { throw FieldError("'l' is above 'h'") }
+                guard let end = Nanoseconds.checkedAdding(bar.startTimeNs, Nanoseconds.perMinute) else {
+                    throw FieldError("'t' is out of range", .timeRange)
+                }
+                bar.endTimeNs = end
+                guard bar.low <= bar.high else { throw FieldError("'l' is above 'h'", .priceRange) }
                 bar.origin = .live
                 return .event(.bar(bar))
             case "success":

@@ -28,11 +28,11 @@ public struct FinnhubParser: Sendable {
         guard let frames = JSONFrame.elements(Frame.self, in: text), frames.count == 1, let frame = frames.first,
             text.utf8.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{")
         else {
-            return ParsedFrame(problems: ["not a JSON object"])
+            return ParsedFrame(problems: [FrameProblem(.malformed, "not a JSON object")])
         }
         switch frame.value {
         case .failure(let problem):
-            return ParsedFrame(problems: [problem.description])
+            return ParsedFrame(problems: [FrameProblem(problem.reason, problem.description)])
         case .success(.message(let message)):
             return ParsedFrame(messages: [message])
         case .success(.trades(let trades)):
@@ -43,7 +43,7 @@ public struct FinnhubParser: Sendable {
                     trade.0.provider = provider
                     parsed.messages.append(.event(.trade(trade.0, time: trade.1)))
                 case .failure(let problem):
-                    parsed.problems.append("data[\(index)]: \(problem.description)")
+                    parsed.problems.append(FrameProblem(problem.reason, "data[\(index)]: \(problem.description)"))
                 }
             }
             return parsed
@@ -87,7 +87,7 @@ public struct FinnhubParser: Sendable {
                 var trade = Trade()
                 trade.symbol = try fields.symbol("s")
                 trade.price = try fields.price("p")
-                trade.size = try fields.nonNegative("v")
+                trade.size = try fields.size("v")
                 if let conditions = try? fields.optional([String].self, "c") {
                     trade.conditions = conditions
                 } else {

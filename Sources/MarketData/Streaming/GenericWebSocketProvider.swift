@@ -31,7 +31,7 @@ public struct GenericWebSocketParser: Sendable {
     /// - Parameter receivedAt: UTC ns used for updates without a `timestamp`.
     public func parse(_ text: String, receivedAt: Int64) -> ParsedFrame<GenericWebSocketMessage> {
         guard let elements = JSONFrame.elements(Element.self, in: text) else {
-            return ParsedFrame(problems: ["not a JSON object or array of objects"])
+            return ParsedFrame(problems: [FrameProblem(.malformed, "not a JSON object or array of objects")])
         }
         var frame = ParsedFrame<GenericWebSocketMessage>()
         for (index, element) in elements.enumerated() {
@@ -42,7 +42,8 @@ public struct GenericWebSocketParser: Sendable {
                 trade.provider = provider
                 frame.messages.append(.event(.trade(trade, time: time ?? receivedAt)))
             case .failure(let problem):
-                frame.problems.append(elements.count == 1 ? problem.description : "element \(index): \(problem.description)")
+                let message = elements.count == 1 ? problem.description : "element \(index): \(problem.description)"
+                frame.problems.append(FrameProblem(problem.reason, message))
             }
         }
         return frame
@@ -63,12 +64,15 @@ public struct GenericWebSocketParser: Sendable {
                 }
                 var trade = Trade()
                 trade.symbol = try fields.symbol(symbolKey)
-                guard let price = try Self.number(fields, "price"), price.isFinite, price > 0 else {
-                    throw FieldError(fields.has("price") ? "'price' is not a positive price" : "'price' is missing")
+                guard let price = try Self.number(fields, "price") else { throw FieldError("'price' is missing") }
+                guard MarketLimits.isPrice(price) else {
+                    throw FieldError("'price' is not a price: \(price)", .priceRange)
                 }
                 trade.price = price
                 let volume = try Self.number(fields, "volume") ?? 0
-                guard volume.isFinite, volume >= 0 else { throw FieldError("'volume' is negative") }
+                guard MarketLimits.isSize(volume) else {
+                    throw FieldError("'volume' is not a size: \(volume)", .sizeRange)
+                }
                 trade.size = volume
                 value = .success((trade, try Self.time(fields, "timestamp")))
             } catch {
@@ -88,30 +92,37 @@ public struct GenericWebSocketParser: Sendable {
             throw FieldError("'\(name)' is not a number")
         }
 
-        /// The update's time in UTC ns; nil when absent.
+        /// The update's time in UTC ns; nil when absent. A number or date that cannot be a
+        /// time from 1900 to 2200 is a `time_range` problem, anything else `malformed`.
         static func time(_ fields: JSONFields, _ name: String) throws(FieldError) -> Int64? {
             guard fields.has(name) else { return nil }
             let key = JSONKey(name)
             let container = fields.container
-            var result: Int64??
+            var converted: Int64?
+            var isTime = true
             if let whole = try? container.decode(Int64.self, forKey: key) {
-                result = ProviderTime.nanoseconds(epoch: whole)
+                converted = ProviderTime.nanoseconds(epoch: whole)
             } else if let number = try? container.decode(Double.self, forKey: key) {
-                result = ProviderTime.nanoseconds(epoch: number)
+                converted = ProviderTime.nanoseconds(epoch: number)
             } else if let text = try? container.decode(String.self, forKey: key) {
                 let trimmed = text.trimmingCharacters(in: .whitespaces)
                 if let whole = Int64(trimmed) {
-                    result = ProviderTime.nanoseconds(epoch: whole)
+                    converted = ProviderTime.nanoseconds(epoch: whole)
                 } else if trimmed.first?.isNumber == true, !trimmed.contains("-"), !trimmed.contains(":"),
                     let number = Double(trimmed)
                 {
-                    result = ProviderTime.nanoseconds(epoch: number)
+                    converted = ProviderTime.nanoseconds(epoch: number)
                 } else {
-                    result = ProviderTime.nanoseconds(rfc3339: trimmed, allowSpace: true)
+                    converted = ProviderTime.nanoseconds(rfc3339: trimmed, allowSpace: true)
+                    isTime = ProviderTime.looksLikeRFC3339(trimmed, allowSpace: true)
                 }
+            } else {
+                isTime = false
             }
-            guard let result, let ns = result else {
-                throw FieldError("'\(name)' is not an epoch number or an ISO 8601 time with a zone")
+            guard let ns = converted, MarketLimits.isPlausible(time: ns) else {
+                throw FieldError(
+                    "'\(name)' is not an epoch number or an ISO 8601 time with a zone from 1900 to 2200",
+                    isTime ? .timeRange : .malformed)
             }
             return ns
         }
@@ -181,11 +192,7 @@ public struct GenericWebSocketSession: StreamingSession {
 
     public mutating func received(_ text: String) -> StreamingReaction {
         let frame = parser.parse(text, receivedAt: clock())
-        var reaction = StreamingReaction()
-        if !frame.problems.isEmpty {
-            reaction.issues.append(
-                StreamingText.malformed(provider, frame.problems.joined(separator: "; "), frame: text))
-        }
+        var reaction = StreamingReaction(problems: frame.problems, provider: provider, frame: text)
         for case .event(let event) in frame.messages { reaction.events.append(event) }
         return reaction
     }

@@ -62,7 +62,7 @@ public struct PolygonParser: Sendable {
                 var trade = Trade()
                 trade.symbol = try fields.symbol("sym")
                 trade.price = try fields.price("p")
-                trade.size = try fields.nonNegative("s")
+                trade.size = try fields.size("s")
                 trade.exchange = try fields.optional(Int.self, "x").map(String.init) ?? ""
                 trade.tradeID = try fields.optionalText("i") ?? ""
                 trade.conditions = try fields.optional([Int].self, "c")?.map(String.init) ?? []
@@ -70,10 +70,10 @@ public struct PolygonParser: Sendable {
             case "Q":
                 var quote = Quote()
                 quote.symbol = try fields.symbol("sym")
-                quote.bidPrice = try fields.nonNegative("bp")
-                quote.askPrice = try fields.nonNegative("ap")
-                quote.bidSize = try fields.nonNegative("bs")
-                quote.askSize = try fields.nonNegative("as")
+                quote.bidPrice = try fields.quotePrice("bp")
+                quote.askPrice = try fields.quotePrice("ap")
+                quote.bidSize = try fields.size("bs")
+                quote.askSize = try fields.size("as")
                 quote.bidExchange = try fields.optional(Int.self, "bx").map(String.init) ?? ""
                 quote.askExchange = try fields.optional(Int.self, "ax").map(String.init) ?? ""
                 return .event(.quote(quote, time: try fields.milliseconds("t")))
@@ -84,12 +84,12 @@ public struct PolygonParser: Sendable {
                 bar.high = try fields.price("h")
                 bar.low = try fields.price("l")
                 bar.close = try fields.price("c")
-                bar.volume = try fields.nonNegative("v")
-                bar.vwap = try fields.optional(Double.self, "vw") ?? 0
+                bar.volume = try fields.size("v")
+                bar.vwap = try fields.optionalPrice("vw")
                 bar.startTimeNs = try fields.milliseconds("s")
                 bar.endTimeNs = try fields.milliseconds("e")
-                guard bar.endTimeNs > bar.startTimeNs else { throw FieldError("'e' is not after 's'") }
-                guard bar.low <= bar.high else { throw FieldError("'l' is above 'h'") }
+                guard bar.endTimeNs > bar.startTimeNs else { throw FieldError("'e' is not after 's'", .timeRange) }
+                guard bar.low <= bar.high else { throw FieldError("'l' is above 'h'", .priceRange) }
                 bar.origin = .live
                 return .event(.bar(bar))
             case "status":

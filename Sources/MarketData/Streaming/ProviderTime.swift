@@ -1,10 +1,13 @@
+import Timekeeping
+
 /// Exact conversions of the providers' time formats to UTC nanoseconds since the Unix epoch.
+/// Every conversion is total: a value outside what `Int64` nanoseconds hold (before 1677 or
+/// after 2262) gives `nil`, never a trap.
 public enum ProviderTime {
     /// Unix milliseconds → nanoseconds; `nil` if not positive or out of range.
     public static func nanoseconds(milliseconds: Int64) -> Int64? {
         guard milliseconds > 0 else { return nil }
-        let (ns, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
-        return overflow ? nil : ns
+        return Nanoseconds.checkedMilliseconds(milliseconds)
     }
 
     /// An RFC 3339 / ISO 8601 date-time with a time zone → UTC nanoseconds, exactly.
@@ -12,8 +15,23 @@ public enum ProviderTime {
     /// Accepts `YYYY-MM-DDTHH:MM:SS`, an optional fraction of 1 to 9 digits (more are cut to
     /// nanoseconds), then `Z` or `±HH:MM` (also `±HHMM`). `t`/`z` may be lower case; with
     /// `allowSpace` a space may separate date and time. A time without a zone is ambiguous
-    /// and gives `nil`, as does anything out of range (month 13, 24:00, leap second 60).
+    /// and gives `nil`, as does anything out of range (month 13, 24:00, leap second 60, a
+    /// year after 2262).
     public static func nanoseconds(rfc3339 text: String, allowSpace: Bool = false) -> Int64? {
+        guard let (seconds, fraction) = seconds(rfc3339: text, allowSpace: allowSpace),
+            let scaled = Nanoseconds.checkedSeconds(seconds)
+        else { return nil }
+        return Nanoseconds.checkedAdding(scaled, fraction)
+    }
+
+    /// Whether `text` is a well-formed RFC 3339 time (whether or not nanoseconds can hold it).
+    public static func looksLikeRFC3339(_ text: String, allowSpace: Bool = false) -> Bool {
+        seconds(rfc3339: text, allowSpace: allowSpace) != nil
+    }
+
+    /// An RFC 3339 time as whole UTC seconds since the epoch and nanoseconds (years 0000 to
+    /// 9999, so this never overflows); see ``nanoseconds(rfc3339:allowSpace:)``.
+    static func seconds(rfc3339 text: String, allowSpace: Bool) -> (seconds: Int64, nanoseconds: Int64)? {
         var scanner = Scanner(Array(text.utf8))
         guard let year = scanner.digits(4), scanner.skip("-"), let month = scanner.digits(2), scanner.skip("-"),
             let day = scanner.digits(2)
@@ -49,32 +67,30 @@ public enum ProviderTime {
         guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month), hour < 24,
             minute < 60, second < 60
         else { return nil }
+        // Four-digit years: |days| < 4e6, so none of this can overflow.
         let days = daysFromCivil(year: year, month: month, day: day)
-        let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offsetSeconds
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return nil }
-        let (total, overflow2) = scaled.addingReportingOverflow(fraction)
-        return overflow2 ? nil : total
+        return (days * 86_400 + hour * 3_600 + minute * 60 + second - offsetSeconds, fraction)
     }
 
     /// An epoch number whose unit is told by its size: below 1e11 seconds (up to the year 5138),
     /// below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds. The ranges do not
     /// overlap for any time after 1973-03-03 (the first 1e11 ms), which is what makes them
-    /// unambiguous. `nil` for zero, negative or non-finite values.
+    /// unambiguous. `nil` for zero, negative or non-finite values and for times after 2262.
     public static func nanoseconds(epoch value: Double) -> Int64? {
-        guard value.isFinite, value > 0, value < 9.2e18 else { return nil }
-        let scale: Double
-        switch value {
-        case ..<1e11: scale = 1e9
-        case ..<1e14: scale = 1e6
-        case ..<1e17: scale = 1e3
-        default: scale = 1
-        }
+        guard value.isFinite, value > 0 else { return nil }
         // Whole units exactly, the fraction rounded to the nanosecond.
         let whole = value.rounded(.down)
-        let (base, overflow) = Int64(whole).multipliedReportingOverflow(by: Int64(scale))
-        guard !overflow else { return nil }
-        return base + Int64(((value - whole) * scale).rounded())
+        let scale: Int64
+        switch value {
+        case ..<1e11: scale = Nanoseconds.perSecond
+        case ..<1e14: scale = Nanoseconds.perMillisecond
+        case ..<1e17: scale = Nanoseconds.perMicrosecond
+        default: scale = 1
+        }
+        guard whole < 9_223_372_036_854_775_808.0,
+            let base = Nanoseconds.checkedMultiplying(Int64(whole), scale)
+        else { return nil }
+        return Nanoseconds.checkedAdding(base, Nanoseconds.clamping((value - whole) * Double(scale)))
     }
 
     /// An integer epoch (same size rule as ``nanoseconds(epoch:)-(Double)``), exactly.
@@ -87,8 +103,7 @@ public enum ProviderTime {
         case ..<100_000_000_000_000_000: scale = 1_000
         default: scale = 1
         }
-        let (ns, overflow) = value.multipliedReportingOverflow(by: scale)
-        return overflow ? nil : ns
+        return Nanoseconds.checkedMultiplying(value, scale)
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).

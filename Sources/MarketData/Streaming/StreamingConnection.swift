@@ -4,6 +4,7 @@ import NIOPosix
 import NIOWebSocket
 import ServiceKit
 import Synchronization
+import Timekeeping
 import WSClient
 
 /// Timing and size limits of a streaming connection.
@@ -24,7 +25,7 @@ public struct StreamingOptions: Sendable, Equatable {
     public init(
         handshakeTimeout: Duration = .seconds(10), setupTimeout: Duration = .seconds(20),
         pingInterval: Duration = .seconds(10), closeTimeout: Duration = .seconds(3),
-        maxMessageSize: Int = 16 << 20
+        maxMessageSize: Int = TickwireConfig.Ingestor().maxMessageBytes
     ) {
         self.handshakeTimeout = handshakeTimeout
         self.setupTimeout = setupTimeout
@@ -34,11 +35,14 @@ public struct StreamingOptions: Sendable, Equatable {
     }
 
     /// The handshake timeout is `ingestor.request_timeout_seconds`; the setup timeout twice
-    /// that (auth and subscription take two round trips); pings every 10 s.
+    /// that (auth and subscription take two round trips); pings every 10 s; the largest frame
+    /// and message `ingestor.max_message_bytes` (at least 1 KiB).
     public init(config: TickwireConfig) {
         let seconds = config.ingestor.requestTimeoutSeconds
-        let timeout: Duration = seconds.isFinite && seconds > 0 ? .seconds(seconds) : .seconds(10)
-        self.init(handshakeTimeout: timeout, setupTimeout: timeout * 2)
+        let timeout: Duration = seconds.isFinite && seconds > 0 ? Nanoseconds.duration(seconds: seconds) : .seconds(10)
+        self.init(
+            handshakeTimeout: timeout, setupTimeout: timeout * 2,
+            maxMessageSize: max(1_024, config.ingestor.maxMessageBytes))
     }
 }
 
@@ -239,16 +243,31 @@ struct FramePump: Sendable {
     ) async throws -> End {
         var session = session
         if let end = try await perform(session.opened(), outbound: outbound) { return end }
-        var messages = inbound.messages(maxSize: options.maxMessageSize).makeAsyncIterator()
-        while let message = try await messages.next() {
+        var frames = inbound.makeAsyncIterator()
+        var assembler = MessageAssembler(maximumSize: options.maxMessageSize)
+        while let frame = try await frames.next() {
+            let kind: MessageAssembler.FrameKind =
+                switch frame.opcode {
+                case .text: .text
+                case .binary: .binary
+                case .continuation: .continuation
+                }
+            guard let message = assembler.add(kind, frame.data, fin: frame.fin) else { continue }
             sink.count("frames")
             switch message {
             case .text(let text):
                 if let end = try await perform(session.received(text), outbound: outbound) { return end }
-            case .binary(let buffer):
+            case .binary(let bytes):
+                sink.report(ProviderIssue(.malformedPayload, "\(provider): unexpected binary frame of \(bytes) bytes"))
+            case .tooLarge(let bytes):
+                sink.reject(.frameTooLarge)
+                let limit = "ingestor.max_message_bytes is \(options.maxMessageSize)"
                 sink.report(
-                    ProviderIssue(
-                        .malformedPayload, "\(provider): unexpected binary frame of \(buffer.readableBytes) bytes"))
+                    ProviderIssue(.malformedPayload, "\(provider): dropped a message of \(bytes) bytes (\(limit))"))
+            case .unexpectedContinuation:
+                sink.reject(.malformed)
+                sink.report(
+                    ProviderIssue(.malformedPayload, "\(provider): a continuation frame with no message to continue"))
             }
         }
         return .closedByServer
@@ -258,6 +277,7 @@ struct FramePump: Sendable {
     func perform(_ reaction: StreamingReaction, outbound: WebSocketOutboundWriter) async throws -> End? {
         for event in reaction.events { sink.emit(event) }
         if !reaction.events.isEmpty { sink.count("events", UInt64(reaction.events.count)) }
+        for (reason, count) in reaction.rejected { sink.reject(reason, count: UInt64(max(0, count))) }
         for issue in reaction.issues { sink.report(issue) }
         if reaction.subscribed && state.markSubscribed() { sink.connected() }
         for message in reaction.outgoing { try await outbound.write(.text(message)) }
@@ -340,6 +360,76 @@ func withDeadline<T: Sendable>(
             _ = deadline.disarm()
             if expiry.expired { throw expiry.cancelled ? CancellationError() : DeadlineExceeded() }
             throw error
+        }
+    }
+}
+
+/// Joins WebSocket frames into messages of at most `maximumSize` bytes. A longer message is
+/// not buffered: its frames are skipped as they arrive and it is reported once, so one huge
+/// message costs no memory and the stream goes on. (A single frame above the limit is refused
+/// earlier, by the frame decoder, which closes the connection.)
+struct MessageAssembler {
+    /// What a WebSocket data frame starts or continues.
+    enum FrameKind: Equatable {
+        case text, binary, continuation
+    }
+
+    enum Message: Equatable {
+        case text(String)
+        /// A binary message of this many bytes (no provider here sends binary).
+        case binary(Int)
+        /// A message dropped after this many bytes.
+        case tooLarge(Int)
+        /// A continuation frame arrived with no message started.
+        case unexpectedContinuation
+    }
+
+    private enum State {
+        case idle
+        case collecting(text: Bool, bytes: ByteBuffer)
+        case discarding(bytes: Int)
+    }
+
+    let maximumSize: Int
+    private var state = State.idle
+
+    init(maximumSize: Int) {
+        self.maximumSize = maximumSize
+    }
+
+    /// Takes one frame; returns a message once its last frame is in.
+    mutating func add(_ kind: FrameKind, _ data: ByteBuffer, fin: Bool) -> Message? {
+        switch (state, kind) {
+        case (.idle, .continuation):
+            return .unexpectedContinuation
+        case (.collecting, .text), (.collecting, .binary), (.discarding, .text), (.discarding, .binary),
+            (.idle, .text), (.idle, .binary):
+            // A new message (one that interrupts an unfinished one drops that one's frames).
+            state = .collecting(text: kind == .text, bytes: ByteBuffer())
+        case (.collecting, .continuation), (.discarding, .continuation):
+            break
+        }
+        switch state {
+        case .idle:
+            return nil
+        case .discarding(let bytes):
+            let total = bytes + data.readableBytes
+            state = fin ? .idle : .discarding(bytes: total)
+            return fin ? .tooLarge(total) : nil
+        case .collecting(let text, var bytes):
+            let total = bytes.readableBytes + data.readableBytes
+            guard total <= maximumSize else {
+                state = fin ? .idle : .discarding(bytes: total)
+                return fin ? .tooLarge(total) : nil
+            }
+            state = .idle  // drop the reference before appending, so `bytes` is not copied
+            var data = data
+            bytes.writeBuffer(&data)
+            guard fin else {
+                state = .collecting(text: text, bytes: bytes)
+                return nil
+            }
+            return text ? .text(String(buffer: bytes)) : .binary(bytes.readableBytes)
         }
     }
 }

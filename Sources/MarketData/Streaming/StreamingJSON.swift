@@ -1,12 +1,27 @@
+import Contracts
 import Foundation
 
-/// What a parser made of one frame: the messages it understood, in order, and a short
-/// description of every part it could not read (each such part is skipped, never guessed).
+/// One part of a frame a parser could not use: why (the ingestor's `rejected.<reason>`
+/// counter) and what, in words.
+public struct FrameProblem: Sendable, Equatable, CustomStringConvertible {
+    public var reason: RejectReason
+    public var message: String
+
+    public init(_ reason: RejectReason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// What a parser made of one frame: the messages it understood, in order, and every part it
+/// could not read (each such part is skipped, never guessed).
 public struct ParsedFrame<Message: Sendable & Equatable>: Sendable, Equatable {
     public var messages: [Message]
-    public var problems: [String]
+    public var problems: [FrameProblem]
 
-    public init(messages: [Message] = [], problems: [String] = []) {
+    public init(messages: [Message] = [], problems: [FrameProblem] = []) {
         self.messages = messages
         self.problems = problems
     }
@@ -21,10 +36,14 @@ struct JSONKey: CodingKey, Hashable {
     init?(intValue: Int) { nil }
 }
 
-/// Why a field could not be read.
+/// Why a field could not be read, and which `rejected.<reason>` counter that is.
 struct FieldError: Error, Equatable {
     var description: String
-    init(_ description: String) { self.description = description }
+    var reason: RejectReason
+    init(_ description: String, _ reason: RejectReason = .malformed) {
+        self.description = description
+        self.reason = reason
+    }
 }
 
 /// Typed, checked access to the members of one JSON object. Every accessor throws a
@@ -58,41 +77,75 @@ struct JSONFields {
         return value
     }
 
-    /// A non-empty string.
+    /// A symbol that is a valid topic key.
     func symbol(_ name: String) throws(FieldError) -> String {
         let value = try required(String.self, name)
         guard !value.isEmpty else { throw FieldError("'\(name)' is empty") }
+        guard (try? Topic.validate(key: value)) != nil else {
+            throw FieldError("'\(name)' is not a valid symbol: '\(value.prefix(40))'", .invalidSymbol)
+        }
         return value
     }
 
-    /// A finite number greater than zero (a price).
+    /// A trade or bar price: finite, above 0, at most ``MarketLimits/maximumPrice``.
     func price(_ name: String) throws(FieldError) -> Double {
         let value = try required(Double.self, name)
-        guard value.isFinite, value > 0 else { throw FieldError("'\(name)' is not a positive price: \(value)") }
+        guard MarketLimits.isPrice(value) else { throw FieldError("'\(name)' is not a price: \(value)", .priceRange) }
         return value
     }
 
-    /// A finite number, zero or more (a size, a bid that may be empty).
-    func nonNegative(_ name: String) throws(FieldError) -> Double {
+    /// A bid or ask: finite, 0 (an empty side) up to ``MarketLimits/maximumPrice``.
+    func quotePrice(_ name: String) throws(FieldError) -> Double {
         let value = try required(Double.self, name)
-        guard value.isFinite, value >= 0 else { throw FieldError("'\(name)' is negative or not finite: \(value)") }
+        guard MarketLimits.isQuotePrice(value) else {
+            throw FieldError("'\(name)' is not a bid or ask price: \(value)", .priceRange)
+        }
         return value
     }
 
-    /// Unix milliseconds, as nanoseconds.
+    /// A size or volume: finite, 0 up to ``MarketLimits/maximumSize``.
+    func size(_ name: String) throws(FieldError) -> Double {
+        let value = try required(Double.self, name)
+        guard MarketLimits.isSize(value) else { throw FieldError("'\(name)' is not a size: \(value)", .sizeRange) }
+        return value
+    }
+
+    /// An optional VWAP: 0 when absent, else a price.
+    func optionalPrice(_ name: String) throws(FieldError) -> Double {
+        guard let value = try optional(Double.self, name) else { return 0 }
+        guard value == 0 || MarketLimits.isPrice(value) else {
+            throw FieldError("'\(name)' is not a price: \(value)", .priceRange)
+        }
+        return value
+    }
+
+    /// Unix milliseconds, as nanoseconds from 1900 to 2200 (``MarketLimits/isPlausible(time:)``).
     func milliseconds(_ name: String) throws(FieldError) -> Int64 {
-        let value = try required(Int64.self, name)
-        guard let ns = ProviderTime.nanoseconds(milliseconds: value) else {
-            throw FieldError("'\(name)' is not a Unix time in milliseconds: \(value)")
+        let value: Int64
+        do {
+            value = try required(Int64.self, name)
+        } catch {
+            // A number too large for Int64 is a time out of range, not a malformed frame.
+            if let number = try? optional(Double.self, name) {
+                throw FieldError("'\(name)' is not a Unix time in milliseconds: \(number)", .timeRange)
+            }
+            throw error
+        }
+        guard let ns = ProviderTime.nanoseconds(milliseconds: value), MarketLimits.isPlausible(time: ns) else {
+            throw FieldError("'\(name)' is not a Unix time in milliseconds: \(value)", .timeRange)
         }
         return ns
     }
 
-    /// An RFC 3339 time, as nanoseconds.
+    /// An RFC 3339 time, as nanoseconds from 1900 to 2200.
     func rfc3339(_ name: String) throws(FieldError) -> Int64 {
         let text = try required(String.self, name)
         guard let ns = ProviderTime.nanoseconds(rfc3339: text) else {
-            throw FieldError("'\(name)' is not an RFC 3339 time: \(text)")
+            let reason: RejectReason = ProviderTime.looksLikeRFC3339(text) ? .timeRange : .malformed
+            throw FieldError("'\(name)' is not an RFC 3339 time: \(text.prefix(40))", reason)
+        }
+        guard MarketLimits.isPlausible(time: ns) else {
+            throw FieldError("'\(name)' is out of range: \(text.prefix(40))", .timeRange)
         }
         return ns
     }
@@ -135,13 +188,15 @@ enum JSONFrame {
         _ type: Element.Type, in text: String, stamp: (Element.Message) -> Element.Message
     ) -> ParsedFrame<Element.Message> {
         guard let elements = elements(Element.self, in: text) else {
-            return ParsedFrame(problems: ["not a JSON array of objects"])
+            return ParsedFrame(problems: [FrameProblem(.malformed, "not a JSON array of objects")])
         }
         var frame = ParsedFrame<Element.Message>()
         for (index, element) in elements.enumerated() {
             switch element.value {
             case .success(let message): frame.messages.append(stamp(message))
-            case .failure(let problem): frame.problems.append("element \(index) (\(element.kind)): \(problem.description)")
+            case .failure(let problem):
+                let message = "element \(index) (\(element.kind.prefix(20))): \(problem.description)"
+                frame.problems.append(FrameProblem(problem.reason, message))
             }
         }
         return frame

@@ -17,6 +17,8 @@ public struct StreamingReaction: Sendable, Equatable {
     public var outgoing: [String]
     /// Problems to report that do not end the session by themselves.
     public var issues: [ProviderIssue]
+    /// Messages dropped because they could not be used, by reason (`rejected.<reason>`).
+    public var rejected: [RejectReason: Int] = [:]
     /// The subscription is confirmed: the connection calls `sink.connected()` (once).
     public var subscribed: Bool
     /// Set when the session is over.
@@ -36,14 +38,20 @@ public struct StreamingReaction: Sendable, Equatable {
     /// Nothing to do.
     public static let none = StreamingReaction()
 
-    /// A reaction that starts by reporting a frame's parse problems, if any, as one
-    /// malformed-payload issue naming `provider` and quoting the frame.
-    public init(problems: [String], provider: String, frame: String) {
+    /// A reaction that starts by counting a frame's parse problems, if any, by reason, and
+    /// reporting them as one malformed-payload issue naming `provider`, the first few
+    /// problems and the start of the frame.
+    public init(problems: [FrameProblem], provider: String, frame: String) {
         self.init()
-        if !problems.isEmpty {
-            issues.append(StreamingText.malformed(provider, problems.joined(separator: "; "), frame: frame))
-        }
+        guard !problems.isEmpty else { return }
+        for problem in problems { rejected[problem.reason, default: 0] += 1 }
+        let shown = problems.prefix(Self.problemsShown).map(\.message)
+        let more = problems.count > Self.problemsShown ? "; and \(problems.count - Self.problemsShown) more" : ""
+        issues.append(StreamingText.malformed(provider, shown.joined(separator: "; ") + more, frame: frame))
     }
+
+    /// How many of a frame's problems an issue message quotes.
+    static let problemsShown = 3
 
     /// Appends `other` after this reaction (events, messages and issues keep their order; the
     /// first `end` wins).
@@ -51,6 +59,7 @@ public struct StreamingReaction: Sendable, Equatable {
         events += other.events
         outgoing += other.outgoing
         issues += other.issues
+        rejected.merge(other.rejected, uniquingKeysWith: +)
         subscribed = subscribed || other.subscribed
         if end == nil { end = other.end }
     }
@@ -67,11 +76,15 @@ public enum StreamingEnd: Sendable, Equatable {
 
 /// Small helpers the parsers and sessions share.
 enum StreamingText {
-    /// The first `limit` characters of a frame, on one line, for issue messages.
+    /// The first `limit` characters of a frame, on one line (control characters as spaces),
+    /// for issue messages.
     static func excerpt(_ text: String, limit: Int = 120) -> String {
-        let flat = text.replacing("\n", with: " ").replacing("\r", with: " ")
-        guard flat.count > limit else { return flat }
-        return String(flat.prefix(limit)) + "…"
+        let head = text.prefix(limit + 1)
+        var flat = ""
+        for scalar in head.prefix(limit).unicodeScalars {
+            flat.unicodeScalars.append(scalar.value < 0x20 || scalar.value == 0x7F ? " " : scalar)
+        }
+        return head.count > limit ? flat + "…" : flat
     }
 
     /// The issue for a frame (or part of one) that cannot be read.

@@ -22,8 +22,15 @@ final class ScriptedProvider: MarketDataProvider, Sendable {
     private let script: Mutex<[Attempt]>
     let runs = Counter()
     let sessions = Collector<SessionGate>()
+    /// Plays any symbol, as a replay of whatever its files hold does.
+    let acceptsAnySymbol: Bool
 
-    init(_ attempts: [Attempt]) { script = Mutex(attempts) }
+    init(_ attempts: [Attempt], acceptsAnySymbol: Bool = false) {
+        script = Mutex(attempts)
+        self.acceptsAnySymbol = acceptsAnySymbol
+    }
+
+    func acceptedSymbols(for symbols: [String]) -> Set<String>? { acceptsAnySymbol ? nil : Set(symbols) }
 
     func run(symbols: [String], sink: ProviderSink) async throws {
         _ = runs.next()
@@ -59,6 +66,7 @@ func trade(_ symbol: String, id: Int, price: Double = 100) -> MarketEvent {
 func withIngestor(
     _ provider: ScriptedProvider,
     configure: (inout TickwireConfig) -> Void = { _ in },
+    counters: ServiceCounters = ServiceCounters(),
     _ body: (inout MessageSubscription.Iterator, MessagePublisher) async throws -> Void
 ) async throws {
     try await withContext { context in
@@ -77,7 +85,7 @@ func withIngestor(
         configure(&config)
         let environment = ServiceEnvironment(
             name: "ingestor", config: config, logger: Logger(label: "test"), context: context,
-            publisher: servicePublisher, counters: ServiceCounters())
+            publisher: servicePublisher, counters: counters)
         let subscription = try await MessageSubscription(
             context: context, endpoint: servicePublisher.endpoint,
             patterns: [try TopicPattern("tick."), try TopicPattern("bar."), try TopicPattern("alert."), TopicPattern(exact: Fixtures.controlTopic)])

@@ -14,6 +14,7 @@ final class ReplayRecorder: Sendable {
         var instants: [ContinuousClock.Instant] = []
         var issues: [ProviderIssue] = []
         var counts: [String: UInt64] = [:]
+        var rejected: [RejectReason: UInt64] = [:]
         var connected = 0
     }
 
@@ -31,6 +32,7 @@ final class ReplayRecorder: Sendable {
             },
             onIssue: { issue in self.state.withLock { $0.issues.append(issue) } },
             onCount: { name, amount in self.state.withLock { $0.counts[name, default: 0] += amount } },
+            onReject: { reason, amount in self.state.withLock { $0.rejected[reason, default: 0] += amount } },
             onConnected: { self.state.withLock { $0.connected += 1 } }
         )
     }
@@ -39,6 +41,7 @@ final class ReplayRecorder: Sendable {
     var instants: [ContinuousClock.Instant] { state.withLock { $0.instants } }
     var issues: [ProviderIssue] { state.withLock { $0.issues } }
     var counts: [String: UInt64] { state.withLock { $0.counts } }
+    var rejected: [RejectReason: UInt64] { state.withLock { $0.rejected } }
     var connected: Int { state.withLock { $0.connected } }
 
     var bars: [Bar] {

@@ -8,7 +8,7 @@ struct ReplayTimeTests {
     func resolve(_ text: String, zone: String = "UTC") -> Int64? {
         guard let timestamp = ReplayTimeParser.parse(Substring(text)), let zone = ReplayZone(identifier: zone) else { return nil }
         var resolver = ReplayTimeResolver(zone: zone)
-        return resolver.resolve(timestamp).time
+        return resolver.resolve(timestamp)?.time
     }
 
     @Test("accepted forms: epoch s/ms/µs/ns with fractions, dates, ISO-8601 with Z, UTC or offsets, or none (UTC)")

@@ -117,6 +117,8 @@ final class FakeWebSocketServer: Sendable {
             switch step {
             case .send(let text):
                 try await outbound.write(.text(text))
+            case .sendFragmented(let text):
+                try await outbound.writeTextMessage(text)
             case .expect(let expected):
                 let text = try await nextText()
                 state.expectations.append(Expectation(expected: expected, received: text))

@@ -12,6 +12,7 @@ final class SinkRecorder: Sendable {
     let issues = Collector<ProviderIssue>()
     let connections = Collector<Int>()
     private let counters = Collector<(String, UInt64)>()
+    private let rejections = Collector<(RejectReason, UInt64)>()
 
     var sink: ProviderSink {
         ProviderSink(
@@ -19,6 +20,7 @@ final class SinkRecorder: Sendable {
             onEvent: { [events] in events.append($0) },
             onIssue: { [issues] in issues.append($0) },
             onCount: { [counters] name, amount in counters.append((name, amount)) },
+            onReject: { [rejections] reason, amount in rejections.append((reason, amount)) },
             onConnected: { [connections] in connections.append(1) }
         )
     }
@@ -26,6 +28,11 @@ final class SinkRecorder: Sendable {
     func count(_ name: String) -> UInt64 { counters.values.filter { $0.0 == name }.reduce(0) { $0 + $1.1 } }
 
     var issueKinds: [ProviderIssue.Kind] { issues.values.map(\.kind) }
+
+    /// Messages the provider dropped, by reason (`sink.reject`).
+    var rejected: [RejectReason: UInt64] {
+        rejections.values.reduce(into: [:]) { $0[$1.0, default: 0] += $1.1 }
+    }
 }
 
 /// How `run` ended.

@@ -16,6 +16,8 @@ struct Transcript: Sendable, Equatable {
         case close(code: UInt16)
         /// Test-only: the server stops reading (so it answers no ping) until it is stopped.
         case stall
+        /// Test-only: a server→client text message sent as frames of at most 16 KiB.
+        case sendFragmented(String)
     }
 
     var steps: [Step]
