@@ -102,7 +102,8 @@ enum Render {
             case 0x09:
                 piece = String.UnicodeScalarView([multiline ? "\t" : " "])
             default:
-                piece = isControl(scalar)
+                piece =
+                    isControl(scalar)
                     ? "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars
                     : String.UnicodeScalarView([scalar])
             }
@@ -128,7 +129,8 @@ enum Render {
     /// map to equal keys.
     static func boundedID(_ id: String) -> String {
         if id.utf8.count <= idLimit && id.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) { return id }
-        return "h-" + SHA256.hash(data: Array(id.utf8)).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+        return "h-"
+            + SHA256.hash(data: Array(id.utf8)).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
             .joined()
     }
 
@@ -154,12 +156,17 @@ enum Render {
                 ("Ticker", name(s.symbol)), ("Signal", action(s.action)),
                 ("Confidence", String(format: "%.1f%%", s.confidence * 100)),
                 ("Price", String(format: "%.2f", s.price)),
-                ("Position size", String(format: "%.4g shares (%.1f%% of capital)", s.shares, s.suggestedPositionSize * 100)),
+                (
+                    "Position size",
+                    String(format: "%.4g shares (%.1f%% of capital)", s.shares, s.suggestedPositionSize * 100)
+                ),
                 ("Stop loss", s.stopLoss > 0 ? String(format: "%.2f", s.stopLoss) : "-"),
-                ("Time", time(eventTime)), ("Ensemble", name(s.ensembleMethod)), ("Signal id", clean(s.id, limit: idLimit)),
+                ("Time", time(eventTime)), ("Ensemble", name(s.ensembleMethod)),
+                ("Signal id", clean(s.id, limit: idLimit)),
             ]
             let votes = s.votes.prefix(votesShown).map {
-                String(format: "%@: %@ p=%.2f weight %.2f", name($0.model), action($0.action), $0.probability, $0.weight)
+                String(
+                    format: "%@: %@ p=%.2f weight %.2f", name($0.model), action($0.action), $0.probability, $0.weight)
             }
             footer = withMore(Array(votes), total: s.votes.count, noun: "votes")
         case .alert(let a):
@@ -187,12 +194,14 @@ enum Render {
         case .serviceQuiet(let service, let seconds):
             subject = "Tickwire: \(name(service)) has gone quiet"
             lines = [
-                ("Service", name(service)), ("Silent for", String(format: "%.0f s", seconds)), ("Time", time(eventTime)),
+                ("Service", name(service)), ("Silent for", String(format: "%.0f s", seconds)),
+                ("Time", time(eventTime)),
             ]
         }
         subject = clean(subject, limit: subjectLimit)
         let width = lines.map(\.0.count).max() ?? 0
-        var text = lines.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        var text = lines.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
+            separator: "\n")
         if !footer.isEmpty { text += "\n\n" + footer }
         var html = "<html><body><h3>\(escape(subject))</h3><table>"
         html += lines.map { "<tr><th align=\"left\">\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined()

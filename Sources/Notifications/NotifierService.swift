@@ -65,7 +65,8 @@ public struct NotifierService: Service {
         let config = environment.config.notifications
         let counts = try? await outbox.counts()
         environment.logger.info(
-            "notifier: channels \(channels.map(\.name).joined(separator: ", ")); outbox \(outbox.path) (\(describe(counts)))")
+            "notifier: channels \(channels.map(\.name).joined(separator: ", ")); outbox \(outbox.path) (\(describe(counts)))"
+        )
         await prune()
         await notify(.started, id: "started-\(environment.producer.startedAtNs)", eventTime: WallClock.nanoseconds())
         let subscription = try await environment.subscribe([
@@ -80,7 +81,7 @@ public struct NotifierService: Service {
             group.addTask {
                 for try await delivery in subscription.cancelOnGracefulShutdown() { await handle(delivery) }
             }
-            while let _ = try await group.next() {
+            while (try await group.next()) != nil {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
             }
             group.cancelAll()
@@ -114,7 +115,9 @@ public struct NotifierService: Service {
                 return
             }
             guard signal.action != .hold || environment.config.notifications.notifyHold else { return }
-            await notify(.signal(signal), id: signal.id.isEmpty ? "signal-\(signal.symbol)-\(delivery.eventTimeNs)" : signal.id, eventTime: delivery.eventTimeNs)
+            await notify(
+                .signal(signal), id: signal.id.isEmpty ? "signal-\(signal.symbol)-\(delivery.eventTimeNs)" : signal.id,
+                eventTime: delivery.eventTimeNs)
         case .alert(let alert):
             // The notifier's own alerts were already routed to the working channels directly.
             guard delivery.producer.service != environment.name else { return }
@@ -129,7 +132,9 @@ public struct NotifierService: Service {
             case .recorded: break
             }
         case .timer(let timer) where timer.name == "status_report":
-            await notify(.report(report()), id: "report-\(timer.tradingDay)-\(timer.count)-\(delivery.producer.startedAtNs)", eventTime: delivery.eventTimeNs)
+            await notify(
+                .report(report()), id: "report-\(timer.tradingDay)-\(timer.count)-\(delivery.producer.startedAtNs)",
+                eventTime: delivery.eventTimeNs)
         case .session(let session):
             let day = Render.clean(session.tradingDay, limit: 32)
             core.values.withLock { $0.session = "\(session.phase) (\(day))" }
@@ -241,7 +246,9 @@ public struct NotifierService: Service {
         }
     }
 
-    func attempt(_ item: Outbox.Delivery, on channel: any DeliveryChannel, breaker: inout CircuitBreaker<ContinuousClock>?) async {
+    func attempt(
+        _ item: Outbox.Delivery, on channel: any DeliveryChannel, breaker: inout CircuitBreaker<ContinuousClock>?
+    ) async {
         let config = environment.config.notifications
         do {
             try await channel.deliver(item.message)
@@ -252,9 +259,13 @@ public struct NotifierService: Service {
             let permanent = error.isPermanent || attempts >= config.maxAttempts
             // attempts ≤ Outbox.maximumAttempts, so the power is finite; the minimum bounds it.
             let delay = min(config.retryInitialSeconds * pow(2, Double(min(attempts - 1, 64))), config.retryMaxSeconds)
-            await record(.failed(error: error.description, retryAt: permanent ? nil : Date().addingTimeInterval(delay), at: Date()), of: item)
+            await record(
+                .failed(
+                    error: error.description, retryAt: permanent ? nil : Date().addingTimeInterval(delay), at: Date()),
+                of: item)
             environment.logger.warning(
-                "\(channel.name): \(item.id) attempt \(attempts) failed: \(error)\(permanent ? "; giving up" : String(format: "; retrying in %.0f s", delay))")
+                "\(channel.name): \(item.id) attempt \(attempts) failed: \(error)\(permanent ? "; giving up" : String(format: "; retrying in %.0f s", delay))"
+            )
             if case .open? = breaker?.state { await channelDown(channel.name, error: error.description) }
             return
         }
@@ -281,7 +292,8 @@ public struct NotifierService: Service {
         do {
             try await write(outcome, key)
         } catch {
-            outboxFailed("recording the outcome of \(item.id) on \(item.channel)", error, counter: "outbox.record_failed")
+            outboxFailed(
+                "recording the outcome of \(item.id) on \(item.channel)", error, counter: "outbox.record_failed")
             core.values.withLock { _ = $0.unrecorded.set(key, outcome) }
         }
     }
@@ -324,7 +336,9 @@ public struct NotifierService: Service {
         alert.service = environment.name
         environment.publish(.alert(alert), on: .alert(.error))
         let others = channels.filter { $0.name != name }.map(\.name)
-        let message = Render.message(.alert(alert), id: "channel-down-\(name)-\(WallClock.nanoseconds())", priority: "normal", eventTime: WallClock.nanoseconds())
+        let message = Render.message(
+            .alert(alert), id: "channel-down-\(name)-\(WallClock.nanoseconds())", priority: "normal",
+            eventTime: WallClock.nanoseconds())
         do {
             try await outbox.enqueue(message, channels: others, throttleKey: nil)
         } catch {
@@ -349,7 +363,8 @@ public struct NotifierService: Service {
                 let seconds = silent.components.seconds
                 environment.logger.warning("\(service) has gone quiet (\(seconds) s without a heartbeat)")
                 await notify(
-                    .serviceQuiet(service: service, seconds: Double(seconds)), id: "quiet-\(service)-\(WallClock.nanoseconds())",
+                    .serviceQuiet(service: service, seconds: Double(seconds)),
+                    id: "quiet-\(service)-\(WallClock.nanoseconds())",
                     eventTime: WallClock.nanoseconds())
             }
             for (channel, held) in summaries { await summarise(held: held, on: channel) }
@@ -372,7 +387,8 @@ public struct NotifierService: Service {
         let limit = environment.config.notifications.maxPerMinute
         environment.logger.warning(
             "\(channel): \(held) notification(s) held back in the last minute (max_per_minute \(limit))")
-        let message = Render.rateCapSummary(channel: channel, held: held, limit: limit, eventTime: WallClock.nanoseconds())
+        let message = Render.rateCapSummary(
+            channel: channel, held: held, limit: limit, eventTime: WallClock.nanoseconds())
         do {
             try await outbox.enqueue(message, channels: [channel], throttleKey: nil)
         } catch {
@@ -390,7 +406,9 @@ public struct NotifierService: Service {
                 deliveredBefore: now.addingTimeInterval(-config.retentionDays * 86_400),
                 throttledBefore: now.addingTimeInterval(-config.throttlePeriod * 3))
             environment.counters.add("outbox.pruned", UInt64(clamping: deleted))
-            if deleted > 0 { environment.logger.info("outbox: pruned \(deleted) deliveries older than \(config.retentionDays) days") }
+            if deleted > 0 {
+                environment.logger.info("outbox: pruned \(deleted) deliveries older than \(config.retentionDays) days")
+            }
         } catch {
             outboxFailed("pruning", error, counter: "outbox.write_failed")
         }
@@ -406,7 +424,8 @@ public struct NotifierService: Service {
             func list(_ names: [String], none: String) -> String {
                 guard !names.isEmpty else { return none }
                 let shown = names.prefix(Self.reportedServices).joined(separator: ", ")
-                return names.count > Self.reportedServices ? "\(shown) and \(names.count - Self.reportedServices) more" : shown
+                return names.count > Self.reportedServices
+                    ? "\(shown) and \(names.count - Self.reportedServices) more" : shown
             }
             return """
                 services alive: \(list(alive, none: "none seen"))

@@ -44,7 +44,8 @@ public final class Outbox: Sendable {
             try Self.migrator.migrate(database)
             let check = try database.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
             guard check == ["ok"] else {
-                throw OutboxError(path: path, reason: "the database is damaged: \(check.prefix(3).joined(separator: "; "))")
+                throw OutboxError(
+                    path: path, reason: "the database is damaged: \(check.prefix(3).joined(separator: "; "))")
             }
             // SQLite opens a file it may not write read-only, silently: try a write now.
             try database.write { db in try db.execute(sql: "PRAGMA user_version = 1") }
@@ -84,7 +85,9 @@ public final class Outbox: Sendable {
     /// Stores `message` for each of `channels`; a (message id, channel) already stored is left
     /// alone. Returns the channels it was newly stored for.
     @discardableResult
-    public func enqueue(_ message: OutgoingMessage, channels: [String], throttleKey: String? = nil, now: Date = Date()) async throws -> [String] {
+    public func enqueue(_ message: OutgoingMessage, channels: [String], throttleKey: String? = nil, now: Date = Date())
+        async throws -> [String]
+    {
         let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
         return try await database.write { db in
             var added: [String] = []
@@ -94,7 +97,10 @@ public final class Outbox: Sendable {
                         INSERT OR IGNORE INTO delivery (id, channel, message, priority, createdAt, nextAttemptAt, throttleKey)
                         VALUES (?, ?, ?, ?, ?, ?, ?)
                         """,
-                    arguments: [message.id, channel, json, message.priority, now.timeIntervalSince1970, now.timeIntervalSince1970, throttleKey])
+                    arguments: [
+                        message.id, channel, json, message.priority, now.timeIntervalSince1970,
+                        now.timeIntervalSince1970, throttleKey,
+                    ])
                 if db.changesCount > 0 { added.append(channel) }
             }
             return added
@@ -117,7 +123,11 @@ public final class Outbox: Sendable {
             var deliveries: [Delivery] = []
             var bad: [(id: DatabaseValue, channel: DatabaseValue)] = []
             for row in rows {
-                if let delivery = Self.delivery(row) { deliveries.append(delivery) } else { bad.append((row["id"], row["channel"])) }
+                if let delivery = Self.delivery(row) {
+                    deliveries.append(delivery)
+                } else {
+                    bad.append((row["id"], row["channel"]))
+                }
             }
             return (deliveries, bad)
         }
@@ -126,7 +136,8 @@ public final class Outbox: Sendable {
             try await database.write { db in
                 for row in bad {
                     try db.execute(
-                        sql: "UPDATE delivery SET state = 'failed', lastError = 'unreadable row' WHERE id = ? AND channel = ?",
+                        sql:
+                            "UPDATE delivery SET state = 'failed', lastError = 'unreadable row' WHERE id = ? AND channel = ?",
                         arguments: [row.id, row.channel])
                 }
             }
@@ -142,7 +153,8 @@ public final class Outbox: Sendable {
             let text = try row.decode(String.self, forColumn: "message")
             let attempts = try row.decode(Int.self, forColumn: "attempts")
             return Delivery(
-                id: try row.decode(String.self, forColumn: "id"), channel: try row.decode(String.self, forColumn: "channel"),
+                id: try row.decode(String.self, forColumn: "id"),
+                channel: try row.decode(String.self, forColumn: "channel"),
                 message: try JSONDecoder().decode(OutgoingMessage.self, from: Data(text.utf8)),
                 attempts: min(max(attempts, 0), maximumAttempts),
                 throttleKey: try row.decode(String?.self, forColumn: "throttleKey"))
@@ -162,7 +174,8 @@ public final class Outbox: Sendable {
     public func markSent(id: String, channel: String, at now: Date = Date()) async throws {
         try await database.write { db in
             try db.execute(
-                sql: "UPDATE delivery SET state = 'sent', sentAt = ?, attempts = attempts + 1 WHERE id = ? AND channel = ?",
+                sql:
+                    "UPDATE delivery SET state = 'sent', sentAt = ?, attempts = attempts + 1 WHERE id = ? AND channel = ?",
                 arguments: [now.timeIntervalSince1970, id, channel])
         }
     }
@@ -173,7 +186,8 @@ public final class Outbox: Sendable {
     }
 
     /// Records a failed attempt of (`id`, `channel`): retried at `retryAt`, or given up when nil.
-    public func markFailed(id: String, channel: String, error: String, retryAt: Date?, now: Date = Date()) async throws {
+    public func markFailed(id: String, channel: String, error: String, retryAt: Date?, now: Date = Date()) async throws
+    {
         try await database.write { db in
             try db.execute(
                 sql: """
@@ -211,7 +225,8 @@ public final class Outbox: Sendable {
                     """,
                 arguments: [deliveredBefore.timeIntervalSince1970])
             let deleted = db.changesCount
-            try db.execute(sql: "DELETE FROM throttle WHERE lastSentAt < ?", arguments: [throttledBefore.timeIntervalSince1970])
+            try db.execute(
+                sql: "DELETE FROM throttle WHERE lastSentAt < ?", arguments: [throttledBefore.timeIntervalSince1970])
             return deleted
         }
     }
@@ -219,8 +234,10 @@ public final class Outbox: Sendable {
     /// The state of one delivery, if stored.
     public func state(id: String, channel: String) async throws -> State? {
         try await database.read { db in
-            try String.fetchOne(db, sql: "SELECT state FROM delivery WHERE id = ? AND channel = ?", arguments: [id, channel])
-                .flatMap(State.init(rawValue:))
+            try String.fetchOne(
+                db, sql: "SELECT state FROM delivery WHERE id = ? AND channel = ?", arguments: [id, channel]
+            )
+            .flatMap(State.init(rawValue:))
         }
     }
 
@@ -238,7 +255,8 @@ public final class Outbox: Sendable {
     public func recordSent(key: String, at now: Date = Date()) async throws {
         try await database.write { db in
             try db.execute(
-                sql: "INSERT INTO throttle (key, lastSentAt) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET lastSentAt = excluded.lastSentAt",
+                sql:
+                    "INSERT INTO throttle (key, lastSentAt) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET lastSentAt = excluded.lastSentAt",
                 arguments: [key, now.timeIntervalSince1970])
         }
     }

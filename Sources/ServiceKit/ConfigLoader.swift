@@ -440,7 +440,9 @@ public struct ConfigLoader: Sendable {
 
     /// The `notifications` section and `notification_recipients`: every number finite and
     /// bounded, every name one the notifier knows.
-    static func validateNotifications(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
+    static func validateNotifications(
+        _ config: TickwireConfig, fail: (String, String) -> ConfigError
+    ) throws(ConfigError) {
         let settings = config.notifications
         let seconds: [(String, Double, ClosedRange<Double>)] = [
             ("throttle_period", settings.throttlePeriod, 0...604_800),
@@ -464,13 +466,14 @@ public struct ConfigLoader: Sendable {
             throw fail("notifications.max_per_minute", "must be from 1 to 10000")
         }
         let kinds: Set = [
-            "signal", "alert.critical", "alert.error", "alert.warning", "alert.info", "status.started", "status.stopped",
-            "status.report", "service.quiet",
+            "signal", "alert.critical", "alert.error", "alert.warning", "alert.info", "status.started",
+            "status.stopped", "status.report", "service.quiet",
         ]
         let priorities = ["high", "normal", "low"]
         for (kind, priority) in settings.priorities.sorted(by: { $0.key < $1.key }) {
             guard kinds.contains(kind) else {
-                throw fail("notifications.priorities.\(kind)", "is not a message kind (known: \(kinds.sorted().joined(separator: ", ")))")
+                let known = kinds.sorted().joined(separator: ", ")
+                throw fail("notifications.priorities.\(kind)", "is not a message kind (known: \(known))")
             }
             guard priorities.contains(priority) else {
                 throw fail("notifications.priorities.\(kind)", "must be high, normal or low")
@@ -484,7 +487,8 @@ public struct ConfigLoader: Sendable {
             for (index, name) in names.enumerated() where !channels.contains(name) {
                 throw fail(
                     "notifications.routing.\(priority)[\(index)]",
-                    "'\(name.prefix(64))' is not a channel (\(channels.joined(separator: ", ")); slack and discord are webhooks)")
+                    "'\(name.prefix(64))' is not a channel (\(channels.joined(separator: ", ")); "
+                        + "slack and discord are webhooks)")
             }
         }
         guard ["starttls", "tls", "none"].contains(settings.email.security) else {

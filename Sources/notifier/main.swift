@@ -18,7 +18,8 @@ struct Notifier: AsyncParsableCommand {
             let config = environment.config.notifications
             let outbox: Outbox
             do {
-                outbox = try Outbox(path: (config.dataDirectory as NSString).appendingPathComponent("notifier-outbox.sqlite"))
+                outbox = try Outbox(
+                    path: (config.dataDirectory as NSString).appendingPathComponent("notifier-outbox.sqlite"))
             } catch {
                 // A restart cannot mend a damaged or read-only file: exit 78, naming the setting and the file.
                 throw ConfigError(path: "notifications.data_directory", message: "\(error)")

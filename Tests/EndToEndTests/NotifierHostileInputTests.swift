@@ -15,7 +15,9 @@ struct NotifierHostileInputTests {
     func startSMTP(port: Int) async throws -> RunningProcess {
         let sink = try RunningProcess(
             "smtp_sink",
-            arguments: [Paths.repository.appendingPathComponent("Tests/python/smtp_sink.py").path, "--port", String(port)],
+            arguments: [
+                Paths.repository.appendingPathComponent("Tests/python/smtp_sink.py").path, "--port", String(port),
+            ],
             environment: ProcessInfo.processInfo.environment, executable: Paths.python)
         #expect(await sink.waitForOutput(seconds: 20) { $0.contains("ready") }, "smtp_sink: \(sink.stderr)")
         return sink
@@ -41,7 +43,8 @@ struct NotifierHostileInputTests {
         let smtp = try await startSMTP(port: smtpPort)
         let bus = try TestBus()
         let data = try TemporaryDirectory()
-        let config = try writeConfig(#"""
+        let config = try writeConfig(
+            #"""
             {
                 "heartbeat": { "interval_seconds": 0.5 },
                 "notification_recipients": ["ops@example.com"],
@@ -54,7 +57,8 @@ struct NotifierHostileInputTests {
             }
             """#)
         let proxy = try await startProxy(bus)
-        let tap = try RunningProcess("bus-tap", arguments: ["status.notifier", "--duration", "90"], environment: bus.environment)
+        let tap = try RunningProcess(
+            "bus-tap", arguments: ["status.notifier", "--duration", "90"], environment: bus.environment)
         let notifier = try RunningProcess("notifier", arguments: ["--config", config], environment: bus.environment)
         try await Task.sleep(for: .seconds(2))
 
@@ -88,7 +92,9 @@ struct NotifierHostileInputTests {
             try await Task.sleep(for: .seconds(1))
             await publisher.close()
         }
-        let delivered = await smtp.waitForOutput(seconds: 20) { _ in mails(smtp).contains { subject($0).contains("key rejected") } }
+        let delivered = await smtp.waitForOutput(seconds: 20) { _ in
+            mails(smtp).contains { subject($0).contains("key rejected") }
+        }
         let counted = await tap.waitForOutput(seconds: 10) { _ in refusals(tap) >= 3 }
         let stillUp = notifier.process.isRunning
         #expect(await notifier.stop() == 0, "\(notifier.stderr.suffix(4_000))")
@@ -100,7 +106,9 @@ struct NotifierHostileInputTests {
         #expect(delivered, "no mail for the normal alert: \(subjectsOf(smtp))\n\(notifier.stderr.suffix(4_000))")
         #expect(counted, "refusals in status.notifier: \(refusals(tap)); tap: \(tap.stdout.suffix(2_000))")
         // The hostile alert itself arrives too, rendered harmless.
-        #expect(mails(smtp).contains { subject($0).hasPrefix("Tickwire ERROR: Feed down Bcc: victim@evil.example") }, "\(subjectsOf(smtp))")
+        #expect(
+            mails(smtp).contains { subject($0).hasPrefix("Tickwire ERROR: Feed down Bcc: victim@evil.example") },
+            "\(subjectsOf(smtp))")
         for mail in mails(smtp) {
             #expect(mail["rcpt_tos"] as? [String] == ["ops@example.com"], "an injected Bcc added a recipient")
             let content = mail["content"] as? String ?? ""
@@ -124,6 +132,8 @@ struct NotifierHostileInputTests {
         let status = await notifier.wait(seconds: 20)
         if status == nil { await notifier.stop() }
         #expect(status == 78, "\(notifier.stderr)")
-        #expect(notifier.stderr.contains(outbox) && notifier.stderr.contains("notifications.data_directory"), "\(notifier.stderr)")
+        #expect(
+            notifier.stderr.contains(outbox) && notifier.stderr.contains("notifications.data_directory"),
+            "\(notifier.stderr)")
     }
 }

@@ -35,7 +35,9 @@ struct BoundedStateTests {
     func plausibleIntervals() throws {
         var watch = HeartbeatWatch()
         let start = ContinuousClock.now
-        let first = [watch.record(status("a", interval: 0), at: start), watch.record(status("b", interval: 86_400), at: start)]
+        let first = [
+            watch.record(status("a", interval: 0), at: start), watch.record(status("b", interval: 86_400), at: start),
+        ]
         #expect(first == [.recorded, .recorded])
         #expect(watch.beats["a/1"]?.interval == 0.5)
         let early = watch.newlyQuiet(at: start + .seconds(1), factor: 3)

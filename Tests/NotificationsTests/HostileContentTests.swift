@@ -10,7 +10,8 @@ import Testing
 /// channel gets it rendered safely, checked at real servers (aiosmtpd, Hummingbird).
 @Suite("Hostile content is rendered safely on every channel")
 struct HostileContentTests {
-    static let injection = "Feed down\r\nBcc: victim@evil.example\r\nX-Injected: yes\r\n\r\n<!channel> @everyone \u{1B}[2J\u{202E}txt"
+    static let injection =
+        "Feed down\r\nBcc: victim@evil.example\r\nX-Injected: yes\r\n\r\n<!channel> @everyone \u{1B}[2J\u{202E}txt"
     static let megabyte = String(repeating: "A", count: 1_000_000)
 
     static func hostileAlert() -> Alert {
@@ -22,13 +23,16 @@ struct HostileContentTests {
         alert.service = "ingestor\r\nX-Injected: service"
         alert.symbol = "AAPL\nX-Injected: symbol"
         alert.dedupKey = injection + megabyte
-        for index in 0..<10_000 { alert.details["key-\(index)\r\nX-Injected: detail"] = "value\r\n" + String(repeating: "v", count: 500) }
+        for index in 0..<10_000 {
+            alert.details["key-\(index)\r\nX-Injected: detail"] = "value\r\n" + String(repeating: "v", count: 500)
+        }
         return alert
     }
 
     /// The hostile alert as the notifier stores it.
     static let rendered = Render.message(
-        .alert(hostileAlert()), id: "alert-\(injection)\(megabyte)", priority: "high", eventTime: 1_741_786_200_000_000_000)
+        .alert(hostileAlert()), id: "alert-\(injection)\(megabyte)", priority: "high",
+        eventTime: 1_741_786_200_000_000_000)
 
     /// A message built without the renderer, as hostile as it gets: the channels' own limits.
     static let raw = OutgoingMessage(
@@ -43,8 +47,9 @@ struct HostileContentTests {
     func clean() {
         #expect(Render.clean("a\r\nb\rc\nd\u{85}e\u{2028}f", limit: 100) == "a b c d e f")
         #expect(Render.clean("a\r\nb\rc\n\td", limit: 100, multiline: true) == "a\nb\nc\n\td")
-        #expect(Render.clean("bell\u{07} esc\u{1B}[2J del\u{7F} rlo\u{202E}", limit: 100)
-            == "bell\\u{7} esc\\u{1B}[2J del\\u{7F} rlo\\u{202E}")
+        #expect(
+            Render.clean("bell\u{07} esc\u{1B}[2J del\u{7F} rlo\u{202E}", limit: 100)
+                == "bell\\u{7} esc\\u{1B}[2J del\\u{7F} rlo\\u{202E}")
         let cut = Render.clean(Self.megabyte, limit: 200)
         #expect(cut.unicodeScalars.count == 200 && cut.hasSuffix("…"))
         #expect(Render.clean("exactly", limit: 7) == "exactly")
@@ -114,7 +119,8 @@ struct HostileContentTests {
     func webhook() async throws {
         try await using(try await FakeHTTPServer.start(), stop: { await $0.stop() }) { server in
             let channel = WebhookChannel(
-                settings: WebhookSettings(url: ChannelSecret(server.baseURL + "/hook"), timeouts: HTTPChannelTests.quick))
+                settings: WebhookSettings(
+                    url: ChannelSecret(server.baseURL + "/hook"), timeouts: HTTPChannelTests.quick))
             try await channel.deliver(Self.raw)
             let request = try #require(server.requests.first)
             let json = try request.json()
@@ -135,9 +141,11 @@ struct HostileContentTests {
         ) { server in
             let quick = HTTPChannelTests.quick
             let slack = WebhookChannel(
-                settings: WebhookSettings(url: ChannelSecret(server.baseURL + "/slack"), format: .slack, timeouts: quick))
+                settings: WebhookSettings(
+                    url: ChannelSecret(server.baseURL + "/slack"), format: .slack, timeouts: quick))
             let discord = WebhookChannel(
-                settings: WebhookSettings(url: ChannelSecret(server.baseURL + "/discord"), format: .discord, timeouts: quick))
+                settings: WebhookSettings(
+                    url: ChannelSecret(server.baseURL + "/discord"), format: .discord, timeouts: quick))
             let telegram = TelegramChannel(
                 settings: TelegramSettings(botToken: "123:abc", chatID: "42", baseURL: server.baseURL, timeouts: quick))
             let sms = TwilioSMSChannel(

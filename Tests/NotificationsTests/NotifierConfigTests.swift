@@ -21,7 +21,10 @@ struct NotifierConfigTests {
             (#"{"notifications": {"retry_initial_seconds": 0}}"#, "notifications.retry_initial_seconds"),
             (#"{"notifications": {"retry_initial_seconds": 1e300}}"#, "notifications.retry_initial_seconds"),
             (#"{"notifications": {"retry_max_seconds": 1e300}}"#, "notifications.retry_max_seconds"),
-            (#"{"notifications": {"retry_initial_seconds": 60, "retry_max_seconds": 10}}"#, "notifications.retry_max_seconds"),
+            (
+                #"{"notifications": {"retry_initial_seconds": 60, "retry_max_seconds": 10}}"#,
+                "notifications.retry_max_seconds"
+            ),
             (#"{"notifications": {"max_attempts": 0}}"#, "notifications.max_attempts"),
             (#"{"notifications": {"max_attempts": 100000000}}"#, "notifications.max_attempts"),
             (#"{"notifications": {"timeout_seconds": 0}}"#, "notifications.timeout_seconds"),
@@ -39,10 +42,14 @@ struct NotifierConfigTests {
             (#"{"notifications": {"email": {"security": "ssl"}}}"#, "notifications.email.security"),
             (#"{"notifications": {"email": {"smtp_port": 70000}}}"#, "notifications.email.smtp_port"),
             (#"{"notifications": {"webhook": {"format": "teams"}}}"#, "notifications.webhook.format"),
-            (#"{"notifications": {"sms": {"to": [\#(Array(repeating: "\"+1555\"", count: 21).joined(separator: ","))]}}}"#,
-             "notifications.sms.to"),
-            (#"{"notification_recipients": [\#(Array(repeating: "\"a@example.com\"", count: 101).joined(separator: ","))]}"#,
-             "notification_recipients"),
+            (
+                #"{"notifications": {"sms": {"to": [\#(Array(repeating: "\"+1555\"", count: 21).joined(separator: ","))]}}}"#,
+                "notifications.sms.to"
+            ),
+            (
+                #"{"notification_recipients": [\#(Array(repeating: "\"a@example.com\"", count: 101).joined(separator: ","))]}"#,
+                "notification_recipients"
+            ),
         ])
     func invalid(json: String, path: String) throws {
         let error = #expect(throws: ConfigError.self) { _ = try load(json) }
@@ -51,11 +58,13 @@ struct NotifierConfigTests {
 
     @Test("the largest allowed values load, and the defaults are valid")
     func bounds() throws {
-        let config = try load(#"""
+        let config = try load(
+            #"""
             {"notifications": {"throttle_period": 604800, "retry_initial_seconds": 3600, "retry_max_seconds": 86400,
              "max_attempts": 1000, "timeout_seconds": 600, "quiet_after_intervals": 1000, "retention_days": 3650,
              "max_per_minute": 10000}}
-            """#).config
+            """#
+        ).config
         #expect(config.notifications.retentionDays == 3650 && config.notifications.maxPerMinute == 10_000)
         let defaults = try load("{}").config.notifications
         #expect(defaults.retentionDays == 7 && defaults.maxPerMinute == 30)
@@ -63,7 +72,8 @@ struct NotifierConfigTests {
 
     @Test("the webhook secret, Telegram bot token and Twilio auth token are known keys")
     func secretKeys() throws {
-        let (config, warnings) = try load(#"""
+        let (config, warnings) = try load(
+            #"""
             {"notifications": {"webhook": {"secret": "hook-secret"}, "telegram": {"bot_token": "123:abc"},
              "sms": {"auth_token": "twilio-token"}}}
             """#)

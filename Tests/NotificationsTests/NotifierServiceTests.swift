@@ -33,7 +33,8 @@ struct NotifierServiceTests {
         let outbox = try makeOutbox?(path) ?? Outbox(path: path)
         let unreachable = EmailChannel(
             settings: EmailSettings(
-                server: "127.0.0.1", port: 9, security: .none, from: "tickwire@example.com", recipients: ["ops@example.com"]))
+                server: "127.0.0.1", port: 9, security: .none, from: "tickwire@example.com",
+                recipients: ["ops@example.com"]))
         try await withContext { context in
             let environment = try await ServiceRuntime.openEnvironment(
                 name: "notifier", config: config, logger: Self.quietLogger, context: context, instance: "test")
@@ -50,7 +51,9 @@ struct NotifierServiceTests {
         }
     }
 
-    func delivery(_ payload: Envelope.OneOf_Payload, on topic: Topic, from service: String = "ingestor", sequence: UInt64 = 1)
+    func delivery(
+        _ payload: Envelope.OneOf_Payload, on topic: Topic, from service: String = "ingestor", sequence: UInt64 = 1
+    )
         -> Delivery
     {
         var envelope = Envelope()
@@ -155,7 +158,8 @@ struct NotifierServiceTests {
             #expect(named(service, "rejected.signal_value") == 2)
             #expect(named(service, "rejected.signal_symbol") == 1)
             #expect(try await outbox.counts().isEmpty)
-            await service.handle(delivery(.signal(BoundedStateTests.signal()), on: try Topic.signal("AAPL"), from: "signal-generator"))
+            await service.handle(
+                delivery(.signal(BoundedStateTests.signal()), on: try Topic.signal("AAPL"), from: "signal-generator"))
             #expect(try await outbox.counts() == [.pending: 2])
         }
     }
@@ -181,7 +185,8 @@ struct NotifierServiceTests {
             try await withNotifier(
                 channels: [email], outbox: { try Outbox(path: $0, busyTimeout: 0.2) }
             ) { service, outbox in
-                let signal = delivery(.signal(BoundedStateTests.signal()), on: try Topic.signal("AAPL"), from: "signal-generator")
+                let signal = delivery(
+                    .signal(BoundedStateTests.signal()), on: try Topic.signal("AAPL"), from: "signal-generator")
                 await service.handle(signal)
                 let due = await service.dueDeliveries("email", limit: 10)
                 #expect(due.count == 1)

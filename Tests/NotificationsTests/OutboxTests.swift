@@ -6,7 +6,9 @@ import Testing
 @Suite("Outbox")
 struct OutboxTests {
     func outbox() throws -> Outbox {
-        try Outbox(path: FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)/o.sqlite").path)
+        try Outbox(
+            path: FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)/o.sqlite")
+                .path)
     }
 
     let message = OutgoingMessage(id: "signal-AAPL-1-BUY", subject: "BUY AAPL", text: "t", html: "", priority: "high")
@@ -25,7 +27,8 @@ struct OutboxTests {
 
     @Test("failures wait for their retry time; a permanent one stops; everything survives reopening")
     func retriesAndRestart() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)/o.sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)/o.sqlite")
+            .path
         do {
             let box = try Outbox(path: path)
             try await box.enqueue(message, channels: ["email", "sms"], throttleKey: "signal_AAPL_BUY")
@@ -38,7 +41,8 @@ struct OutboxTests {
         }
         let reopened = try Outbox(path: path)
         #expect(try await reopened.counts() == [.pending: 1, .failed: 1])
-        #expect(try await reopened.due(channel: "email", now: Date().addingTimeInterval(61)).map(\.message) == [message])
+        #expect(
+            try await reopened.due(channel: "email", now: Date().addingTimeInterval(61)).map(\.message) == [message])
     }
 
     @Test("throttle times are recorded per key")
