@@ -155,7 +155,7 @@ let package = Package(
         .target(
             name: "Notifications",
             dependencies: [
-                "CCurl", "Contracts", "ServiceKit",
+                "CCurl", "Contracts", "ServiceKit", "Timekeeping",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,13 +1,16 @@
 import Foundation
 import Logging
 import ServiceKit
+import Timekeeping
 
 /// The channels the config enables, console always among them (the default when nothing else
 /// is configured).
 public enum ChannelFactory {
     public static func channels(config: TickwireConfig, logger: Logger) throws(ConfigError) -> [any DeliveryChannel] {
         let settings = config.notifications
-        let timeouts = ChannelTimeouts(connect: .seconds(min(10, settings.timeoutSeconds)), total: .seconds(settings.timeoutSeconds))
+        let timeouts = ChannelTimeouts(
+            connect: Nanoseconds.duration(seconds: min(10, settings.timeoutSeconds)),
+            total: Nanoseconds.duration(seconds: settings.timeoutSeconds))
         var channels: [any DeliveryChannel] = [ConsoleChannel(logger: logger)]
         guard settings.enabled else { return channels }
         if settings.email.enabled {

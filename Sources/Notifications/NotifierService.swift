@@ -12,33 +12,62 @@ public struct NotifierService: Service {
     let environment: ServiceEnvironment
     let outbox: Outbox
     let channels: [any DeliveryChannel]
-    let core = Core()
+    let core: Core
+    /// Rate-limits the log lines about refused bus messages and outbox trouble.
+    let inputLog = LogThrottle()
+    let outboxLog = LogThrottle()
+
+    /// Caps of the maps keyed by what arrives from the bus.
+    static let throttleKeyCapacity = 4_096
+    static let unrecordedCapacity = 10_000
+
+    /// A delivery's key in the outbox.
+    struct DeliveryKey: Hashable, Sendable {
+        var id: String
+        var channel: String
+    }
+
+    /// The outcome of a delivery that the outbox could not record yet.
+    enum Outcome: Sendable {
+        case sent(at: Date)
+        case failed(error: String, retryAt: Date?, at: Date)
+    }
 
     final class Core: Sendable {
         struct Values {
             /// Throttle keys enqueued but not yet confirmed, so repeats are held back meanwhile.
-            var inFlight: [String: Date] = [:]
-            /// Last heartbeat per service/instance, its interval, and whether it was reported quiet.
-            var heartbeats: [String: (at: ContinuousClock.Instant, interval: Double, quiet: Bool)] = [:]
+            var inFlight = RecencyMap<String, Date>(capacity: NotifierService.throttleKeyCapacity)
+            var watch = HeartbeatWatch()
+            var rateCap: ChannelRateCap
+            /// Deliveries made (or failed) whose outbox update failed: never delivered again
+            /// while here; the update is retried by the channel's loop.
+            var unrecorded = RecencyMap<DeliveryKey, Outcome>(capacity: NotifierService.unrecordedCapacity)
             var signalsSinceStart = 0
             var errorsSinceStart = 0
             var session = "unknown"
             var circuitAlerted: Set<String> = []
         }
-        let values = Mutex(Values())
+        let values: Mutex<Values>
+
+        init(maxPerMinute: Int) {
+            values = Mutex(Values(rateCap: ChannelRateCap(limit: maxPerMinute)))
+        }
     }
 
     public init(environment: ServiceEnvironment, outbox: Outbox, channels: [any DeliveryChannel]) {
         self.environment = environment
         self.outbox = outbox
         self.channels = channels
+        core = Core(maxPerMinute: environment.config.notifications.maxPerMinute)
     }
 
     public func run() async throws {
         let config = environment.config.notifications
         let counts = try? await outbox.counts()
         environment.logger.info(
-            "notifier: channels \(channels.map(\.name).joined(separator: ", ")); outbox \(outbox.path) (\(describe(counts)))")
+            "notifier: channels \(channels.map(\.name).joined(separator: ", ")); outbox \(outbox.path) (\(describe(counts)))"
+        )
+        await prune()
         await notify(.started, id: "started-\(environment.producer.startedAtNs)", eventTime: WallClock.nanoseconds())
         let subscription = try await environment.subscribe([
             TopicPattern(prefix: "signal."), TopicPattern(prefix: "alert."), TopicPattern(prefix: "status."),
@@ -48,11 +77,11 @@ public struct NotifierService: Service {
             for channel in channels {
                 group.addTask { await deliverLoop(channel) }
             }
-            group.addTask { await watchHeartbeats() }
+            group.addTask { await maintain() }
             group.addTask {
                 for try await delivery in subscription.cancelOnGracefulShutdown() { await handle(delivery) }
             }
-            while let _ = try await group.next() {
+            while (try await group.next()) != nil {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
             }
             group.cancelAll()
@@ -63,7 +92,9 @@ public struct NotifierService: Service {
         await notify(.stopped, id: "stopped-\(environment.producer.startedAtNs)", eventTime: WallClock.nanoseconds())
         let deadline = ContinuousClock.now + .seconds(min(config.timeoutSeconds, 5))
         for channel in channels {
-            while ContinuousClock.now < deadline, let due = try? await outbox.due(channel: channel.name), !due.isEmpty {
+            while ContinuousClock.now < deadline {
+                let due = await dueDeliveries(channel.name, limit: 20)
+                if due.isEmpty { break }
                 var noBreaker: CircuitBreaker<ContinuousClock>? = nil
                 for item in due { await attempt(item, on: channel, breaker: &noBreaker) }
             }
@@ -79,8 +110,14 @@ public struct NotifierService: Service {
         switch delivery.payload {
         case .signal(let signal):
             core.values.withLock { $0.signalsSinceStart += 1 }
+            if let reason = BusInput.rejection(signal) {
+                reject(reason, what: "a signal on \(delivery.topic)")
+                return
+            }
             guard signal.action != .hold || environment.config.notifications.notifyHold else { return }
-            await notify(.signal(signal), id: signal.id.isEmpty ? "signal-\(signal.symbol)-\(delivery.eventTimeNs)" : signal.id, eventTime: delivery.eventTimeNs)
+            await notify(
+                .signal(signal), id: signal.id.isEmpty ? "signal-\(signal.symbol)-\(delivery.eventTimeNs)" : signal.id,
+                eventTime: delivery.eventTimeNs)
         case .alert(let alert):
             // The notifier's own alerts were already routed to the working channels directly.
             guard delivery.producer.service != environment.name else { return }
@@ -88,28 +125,38 @@ public struct NotifierService: Service {
             let id = "alert-\(delivery.producer.service)-\(delivery.producer.startedAtNs)-\(delivery.sequence)"
             await notify(.alert(alert), id: id, eventTime: delivery.eventTimeNs)
         case .status(let status):
-            let key = "\(status.service)/\(status.instance)"
-            if status.state == .stopping {
-                // A service that says it is stopping is not "gone quiet" when it goes.
-                core.values.withLock { _ = $0.heartbeats.removeValue(forKey: key) }
-                return
+            let outcome = core.values.withLock { $0.watch.record(status, at: .now) }
+            switch outcome {
+            case .rejected(let reason): reject(reason.rawValue, what: "a heartbeat on \(delivery.topic)")
+            case .back: environment.logger.info("\(HeartbeatWatch.key(status) ?? status.service) is back")
+            case .recorded: break
             }
-            let cameBack = core.values.withLock { values -> Bool in
-                let wasQuiet = values.heartbeats[key]?.quiet ?? false
-                values.heartbeats[key] = (.now, max(status.intervalSeconds, 0.5), false)
-                return wasQuiet
-            }
-            if cameBack { environment.logger.info("\(key) is back") }
         case .timer(let timer) where timer.name == "status_report":
-            await notify(.report(report()), id: "report-\(timer.tradingDay)-\(timer.count)-\(delivery.producer.startedAtNs)", eventTime: delivery.eventTimeNs)
+            await notify(
+                .report(report()), id: "report-\(timer.tradingDay)-\(timer.count)-\(delivery.producer.startedAtNs)",
+                eventTime: delivery.eventTimeNs)
         case .session(let session):
-            core.values.withLock { $0.session = "\(session.phase) (\(session.tradingDay))" }
+            let day = Render.clean(session.tradingDay, limit: 32)
+            core.values.withLock { $0.session = "\(session.phase) (\(day))" }
         default:
             break
         }
     }
 
-    /// Routes, throttles and stores one message.
+    /// Counts (`rejected.<reason>`) and logs (rate-limited) a message dropped as implausible.
+    func reject(_ reason: String, what: String) {
+        environment.counters.add("rejected.\(reason)")
+        if inputLog.shouldReport() { environment.logger.warning("dropped \(what): rejected.\(reason)") }
+    }
+
+    /// Counts and logs (rate-limited) an outbox read or write that failed.
+    func outboxFailed(_ what: String, _ error: any Error, counter: String) {
+        environment.counters.add(counter)
+        environment.counters.addError()
+        if outboxLog.shouldReport() { environment.logger.error("outbox \(outbox.path): \(what) failed: \(error)") }
+    }
+
+    /// Routes, throttles, rate-caps and stores one message.
     func notify(_ kind: MessageKind, id: String, eventTime: Int64) async {
         let config = environment.config.notifications
         let priority = config.priorities[kind.priorityKey] ?? "normal"
@@ -123,24 +170,41 @@ public struct NotifierService: Service {
         if priority != "high" {
             let period = config.throttlePeriod * (priority == "low" ? 3 : 1)
             let key = kind.throttleKey
-            let last = try? await outbox.lastSent(key: key)
+            var last: Date?
+            do {
+                last = try await outbox.lastSent(key: key)
+            } catch {
+                outboxFailed("reading a throttle time", error, counter: "outbox.read_failed")
+            }
+            let now = Date()
             let held = core.values.withLock { values -> Bool in
-                if let pending = values.inFlight[key], Date().timeIntervalSince(pending) < period { return true }
+                if let pending = values.inFlight[key], now.timeIntervalSince(pending) < period { return true }
+                if let last, now.timeIntervalSince(last) < period { return true }
+                values.inFlight.set(key, now)
                 return false
             }
-            if held || (last.map { Date().timeIntervalSince($0) < period } ?? false) {
+            if held {
                 environment.counters.add("notifications.throttled")
                 return
             }
-            core.values.withLock { $0.inFlight[key] = Date() }
         }
+        // The rate cap per channel: throttle keys come from the bus, so many distinct ones
+        // must not become as many messages.
+        let now = ContinuousClock.now
+        let admitted = core.values.withLock { values in targets.filter { values.rateCap.admit($0, at: now) } }
+        for channel in targets where !admitted.contains(channel) {
+            environment.counters.add("notifications.rate_capped.\(channel)")
+        }
+        guard !admitted.isEmpty else { return }
         let message = Render.message(kind, id: id, priority: priority, eventTime: eventTime)
         do {
-            let added = try await outbox.enqueue(message, channels: targets, throttleKey: priority == "high" ? nil : kind.throttleKey)
+            let added = try await outbox.enqueue(
+                message, channels: admitted, throttleKey: priority == "high" ? nil : kind.throttleKey)
+            let duplicates = admitted.filter { !added.contains($0) }
+            if !duplicates.isEmpty { core.values.withLock { for channel in duplicates { $0.rateCap.refund(channel) } } }
             environment.counters.add("notifications.queued", UInt64(added.count))
         } catch {
-            environment.counters.addError()
-            environment.logger.error("outbox: cannot store \(id): \(error)")
+            outboxFailed("storing \(message.id)", error, counter: "outbox.write_failed")
         }
     }
 
@@ -150,11 +214,12 @@ public struct NotifierService: Service {
     func deliverLoop(_ channel: any DeliveryChannel) async {
         var breaker: CircuitBreaker<ContinuousClock>? = CircuitBreaker(failureThreshold: 3, openDuration: .seconds(30))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await recordPendingOutcomes(of: channel.name)
             if case .reject(let wait)? = breaker?.decide(at: .now) {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(wait, .seconds(1))) }
                 continue
             }
-            let due = (try? await outbox.due(channel: channel.name, limit: 10)) ?? []
+            let due = await dueDeliveries(channel.name, limit: 10)
             if due.isEmpty {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(200)) }
                 continue
@@ -166,29 +231,96 @@ public struct NotifierService: Service {
         }
     }
 
-    func attempt(_ item: Outbox.Delivery, on channel: any DeliveryChannel, breaker: inout CircuitBreaker<ContinuousClock>?) async {
+    /// What is due for `channel`, less the deliveries whose outcome is not recorded yet
+    /// (those are never attempted again); empty when the outbox cannot be read.
+    func dueDeliveries(_ channel: String, limit: Int) async -> [Outbox.Delivery] {
+        let due: [Outbox.Delivery]
+        do {
+            due = try await outbox.due(channel: channel, limit: limit)
+        } catch {
+            outboxFailed("reading what is due for \(channel)", error, counter: "outbox.read_failed")
+            return []
+        }
+        return core.values.withLock { values in
+            due.filter { values.unrecorded[DeliveryKey(id: $0.id, channel: $0.channel)] == nil }
+        }
+    }
+
+    func attempt(
+        _ item: Outbox.Delivery, on channel: any DeliveryChannel, breaker: inout CircuitBreaker<ContinuousClock>?
+    ) async {
         let config = environment.config.notifications
         do {
             try await channel.deliver(item.message)
-            try? await outbox.markSent(item)
-            if let key = item.throttleKey {
-                try? await outbox.recordSent(key: key)
-                _ = core.values.withLock { $0.inFlight.removeValue(forKey: key) }
-            }
-            breaker?.recordSuccess()
-            core.values.withLock { _ = $0.circuitAlerted.remove(channel.name) }
-            environment.counters.add("notifications.sent.\(channel.name)")
-            environment.counters.addOut()
         } catch {
             breaker?.recordFailure(at: .now)
             environment.counters.add("notifications.failed.\(channel.name)")
             let attempts = item.attempts + 1
             let permanent = error.isPermanent || attempts >= config.maxAttempts
-            let delay = min(config.retryInitialSeconds * pow(2, Double(attempts - 1)), config.retryMaxSeconds)
-            try? await outbox.markFailed(item, error: error.description, retryAt: permanent ? nil : Date().addingTimeInterval(delay))
+            // attempts ≤ Outbox.maximumAttempts, so the power is finite; the minimum bounds it.
+            let delay = min(config.retryInitialSeconds * pow(2, Double(min(attempts - 1, 64))), config.retryMaxSeconds)
+            await record(
+                .failed(
+                    error: error.description, retryAt: permanent ? nil : Date().addingTimeInterval(delay), at: Date()),
+                of: item)
             environment.logger.warning(
-                "\(channel.name): \(item.id) attempt \(attempts) failed: \(error)\(permanent ? "; giving up" : String(format: "; retrying in %.0f s", delay))")
+                "\(channel.name): \(item.id) attempt \(attempts) failed: \(error)\(permanent ? "; giving up" : String(format: "; retrying in %.0f s", delay))"
+            )
             if case .open? = breaker?.state { await channelDown(channel.name, error: error.description) }
+            return
+        }
+        await record(.sent(at: Date()), of: item)
+        if let key = item.throttleKey {
+            do {
+                try await outbox.recordSent(key: key)
+            } catch {
+                outboxFailed("recording the throttle time of \(key)", error, counter: "outbox.write_failed")
+            }
+            _ = core.values.withLock { $0.inFlight.removeValue(forKey: key) }
+        }
+        breaker?.recordSuccess()
+        core.values.withLock { _ = $0.circuitAlerted.remove(channel.name) }
+        environment.counters.add("notifications.sent.\(channel.name)")
+        environment.counters.addOut()
+    }
+
+    /// Writes the outcome of a delivery to the outbox. When that fails (database busy, disk
+    /// full) the outcome is kept in memory, so a delivered message is not sent again, and the
+    /// write is retried by the channel's loop.
+    func record(_ outcome: Outcome, of item: Outbox.Delivery) async {
+        let key = DeliveryKey(id: item.id, channel: item.channel)
+        do {
+            try await write(outcome, key)
+        } catch {
+            outboxFailed(
+                "recording the outcome of \(item.id) on \(item.channel)", error, counter: "outbox.record_failed")
+            core.values.withLock { _ = $0.unrecorded.set(key, outcome) }
+        }
+    }
+
+    func write(_ outcome: Outcome, _ key: DeliveryKey) async throws {
+        switch outcome {
+        case .sent(let at):
+            try await outbox.markSent(id: key.id, channel: key.channel, at: at)
+        case .failed(let error, let retryAt, let at):
+            try await outbox.markFailed(id: key.id, channel: key.channel, error: error, retryAt: retryAt, now: at)
+        }
+    }
+
+    /// Retries the outbox writes that failed for `channel`'s deliveries; stops at the first
+    /// that fails again.
+    func recordPendingOutcomes(of channel: String) async {
+        let pending = core.values.withLock { values in
+            values.unrecorded.isEmpty ? [] : values.unrecorded.elements.filter { $0.key.channel == channel }
+        }
+        for (key, outcome) in pending {
+            do {
+                try await write(outcome, key)
+            } catch {
+                return
+            }
+            core.values.withLock { _ = $0.unrecorded.removeValue(forKey: key) }
+            environment.counters.add("outbox.record_retried")
         }
     }
 
@@ -204,41 +336,100 @@ public struct NotifierService: Service {
         alert.service = environment.name
         environment.publish(.alert(alert), on: .alert(.error))
         let others = channels.filter { $0.name != name }.map(\.name)
-        let message = Render.message(.alert(alert), id: "channel-down-\(name)-\(Int(Date().timeIntervalSince1970))", priority: "normal", eventTime: WallClock.nanoseconds())
-        _ = try? await outbox.enqueue(message, channels: others, throttleKey: nil)
+        let message = Render.message(
+            .alert(alert), id: "channel-down-\(name)-\(WallClock.nanoseconds())", priority: "normal",
+            eventTime: WallClock.nanoseconds())
+        do {
+            try await outbox.enqueue(message, channels: others, throttleKey: nil)
+        } catch {
+            outboxFailed("storing \(message.id)", error, counter: "outbox.write_failed")
+        }
     }
 
-    // MARK: Heartbeats and the report
+    // MARK: Heartbeats, the rate cap's summaries, pruning and the report
 
-    func watchHeartbeats() async {
+    /// Every second: reports services gone quiet and what the rate cap held back; every hour
+    /// (and at start) prunes the outbox.
+    func maintain() async {
         let factor = environment.config.notifications.quietAfterIntervals
+        var nextPrune = ContinuousClock.now + .seconds(3_600)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-            let quiet = core.values.withLock { values -> [(String, Double)] in
-                var quiet: [(String, Double)] = []
-                for (key, beat) in values.heartbeats where !beat.quiet {
-                    let silent = ContinuousClock.now - beat.at
-                    if silent > .seconds(beat.interval * factor) {
-                        values.heartbeats[key]?.quiet = true
-                        quiet.append((key, Double(silent.components.seconds)))
-                    }
-                }
-                return quiet
+            let now = ContinuousClock.now
+            let (quiet, summaries) = core.values.withLock { values in
+                (values.watch.newlyQuiet(at: now, factor: factor), values.rateCap.summaries(at: now))
             }
-            for (service, seconds) in quiet {
-                environment.logger.warning("\(service) has gone quiet (\(Int(seconds)) s without a heartbeat)")
-                await notify(.serviceQuiet(service: service, seconds: seconds), id: "quiet-\(service)-\(Int(Date().timeIntervalSince1970))", eventTime: WallClock.nanoseconds())
+            for (service, silent) in quiet {
+                let seconds = silent.components.seconds
+                environment.logger.warning("\(service) has gone quiet (\(seconds) s without a heartbeat)")
+                await notify(
+                    .serviceQuiet(service: service, seconds: Double(seconds)),
+                    id: "quiet-\(service)-\(WallClock.nanoseconds())",
+                    eventTime: WallClock.nanoseconds())
+            }
+            for (channel, held) in summaries { await summarise(held: held, on: channel) }
+            let (heartbeats, throttleKeys, unrecorded) = core.values.withLock {
+                ($0.watch.evictions, $0.inFlight.evictions, $0.unrecorded.evictions)
+            }
+            environment.counters.set("evicted.heartbeats", heartbeats)
+            environment.counters.set("evicted.throttle_keys", throttleKeys)
+            environment.counters.set("evicted.unrecorded", unrecorded)
+            environment.counters.set("outbox.unreadable_rows", outbox.unreadableRows)
+            if now >= nextPrune {
+                await prune()
+                nextPrune = now + .seconds(3_600)
             }
         }
     }
 
+    /// Stores one message on `channel` saying how many messages the rate cap held back.
+    func summarise(held: Int, on channel: String) async {
+        let limit = environment.config.notifications.maxPerMinute
+        environment.logger.warning(
+            "\(channel): \(held) notification(s) held back in the last minute (max_per_minute \(limit))")
+        let message = Render.rateCapSummary(
+            channel: channel, held: held, limit: limit, eventTime: WallClock.nanoseconds())
+        do {
+            try await outbox.enqueue(message, channels: [channel], throttleKey: nil)
+        } catch {
+            outboxFailed("storing \(message.id)", error, counter: "outbox.write_failed")
+        }
+    }
+
+    /// Deletes deliveries done or given up more than `retention_days` ago, and throttle times
+    /// that hold nothing back any more.
+    func prune() async {
+        let config = environment.config.notifications
+        let now = Date()
+        do {
+            let deleted = try await outbox.prune(
+                deliveredBefore: now.addingTimeInterval(-config.retentionDays * 86_400),
+                throttledBefore: now.addingTimeInterval(-config.throttlePeriod * 3))
+            environment.counters.add("outbox.pruned", UInt64(clamping: deleted))
+            if deleted > 0 {
+                environment.logger.info("outbox: pruned \(deleted) deliveries older than \(config.retentionDays) days")
+            }
+        } catch {
+            outboxFailed("pruning", error, counter: "outbox.write_failed")
+        }
+    }
+
+    /// Services listed in the report, each of alive and quiet; the rest are counted.
+    static let reportedServices = 50
+
     func report() -> String {
         core.values.withLock { values in
-            let alive = values.heartbeats.filter { !$0.value.quiet }.keys.sorted()
-            let quiet = values.heartbeats.filter { $0.value.quiet }.keys.sorted()
+            let alive = values.watch.alive
+            let quiet = values.watch.quiet
+            func list(_ names: [String], none: String) -> String {
+                guard !names.isEmpty else { return none }
+                let shown = names.prefix(Self.reportedServices).joined(separator: ", ")
+                return names.count > Self.reportedServices
+                    ? "\(shown) and \(names.count - Self.reportedServices) more" : shown
+            }
             return """
-                services alive: \(alive.isEmpty ? "none seen" : alive.joined(separator: ", "))
-                services quiet: \(quiet.isEmpty ? "none" : quiet.joined(separator: ", "))
+                services alive: \(list(alive, none: "none seen"))
+                services quiet: \(list(quiet, none: "none"))
                 signals since start: \(values.signalsSinceStart)
                 errors since start: \(values.errorsSinceStart)
                 session: \(values.session)

@@ -245,7 +245,10 @@ public struct ConfigLoader: Sendable {
     }
 
     /// Keys that are valid but absent from the encoded defaults (optional values).
-    static let optionalKeys: Set<String> = ["api_key", "api_secret", "notifications.email.password"]
+    static let optionalKeys: Set<String> = [
+        "api_key", "api_secret", "notifications.email.password", "notifications.webhook.secret",
+        "notifications.telegram.bot_token", "notifications.sms.auth_token",
+    ]
 
     // MARK: Decoding
 
@@ -372,12 +375,7 @@ public struct ConfigLoader: Sendable {
                 "ensemble_method",
                 "unknown method '\(config.ensembleMethod)' (known: \(EnsembleMethodName.all.joined(separator: ", ")))")
         }
-        guard config.notifications.throttlePeriod >= 0 else {
-            throw fail("notifications.throttle_period", "must not be negative")
-        }
-        guard (1...65_535).contains(config.notifications.email.smtpPort) else {
-            throw fail("notifications.email.smtp_port", "must be a port number, 1-65535")
-        }
+        try validateNotifications(config, fail: fail)
         guard LogLevelName.parse(config.logging.level) != nil else {
             throw fail(
                 "logging.level",
@@ -536,6 +534,74 @@ public struct ConfigLoader: Sendable {
         try check("simulator.backfill_bars", simulator.backfillBars, 0...100_000)
         try check("simulator.regime_strength", simulator.regimeStrength, 0...100, " (0 = a plain random walk)")
         try check("simulator.regime_seconds", simulator.regimeSeconds, 0...10_000_000, above: true, " seconds")
+    }
+
+    /// The `notifications` section and `notification_recipients`: every number finite and
+    /// bounded, every name one the notifier knows.
+    static func validateNotifications(
+        _ config: TickwireConfig, fail: (String, String) -> ConfigError
+    ) throws(ConfigError) {
+        let settings = config.notifications
+        let seconds: [(String, Double, ClosedRange<Double>)] = [
+            ("throttle_period", settings.throttlePeriod, 0...604_800),
+            ("retry_initial_seconds", settings.retryInitialSeconds, 0.01...3_600),
+            ("retry_max_seconds", settings.retryMaxSeconds, 0.01...86_400),
+            ("timeout_seconds", settings.timeoutSeconds, 0.1...600),
+            ("quiet_after_intervals", settings.quietAfterIntervals, 1...1_000),
+            ("retention_days", settings.retentionDays, 0.001...3_650),
+        ]
+        // NaN is in no range.
+        for (key, value, range) in seconds where !range.contains(value) {
+            throw fail("notifications.\(key)", "must be from \(range.lowerBound) to \(range.upperBound)")
+        }
+        guard settings.retryMaxSeconds >= settings.retryInitialSeconds else {
+            throw fail("notifications.retry_max_seconds", "must be at least retry_initial_seconds")
+        }
+        guard (1...1_000).contains(settings.maxAttempts) else {
+            throw fail("notifications.max_attempts", "must be from 1 to 1000")
+        }
+        guard (1...10_000).contains(settings.maxPerMinute) else {
+            throw fail("notifications.max_per_minute", "must be from 1 to 10000")
+        }
+        let kinds: Set = [
+            "signal", "alert.critical", "alert.error", "alert.warning", "alert.info", "status.started",
+            "status.stopped", "status.report", "service.quiet",
+        ]
+        let priorities = ["high", "normal", "low"]
+        for (kind, priority) in settings.priorities.sorted(by: { $0.key < $1.key }) {
+            guard kinds.contains(kind) else {
+                let known = kinds.sorted().joined(separator: ", ")
+                throw fail("notifications.priorities.\(kind)", "is not a message kind (known: \(known))")
+            }
+            guard priorities.contains(priority) else {
+                throw fail("notifications.priorities.\(kind)", "must be high, normal or low")
+            }
+        }
+        let channels = ["email", "sms", "webhook", "telegram", "console"]
+        for (priority, names) in settings.routing.sorted(by: { $0.key < $1.key }) {
+            guard priorities.contains(priority) else {
+                throw fail("notifications.routing.\(priority)", "is not a priority (high, normal or low)")
+            }
+            for (index, name) in names.enumerated() where !channels.contains(name) {
+                throw fail(
+                    "notifications.routing.\(priority)[\(index)]",
+                    "'\(name.prefix(64))' is not a channel (\(channels.joined(separator: ", ")); "
+                        + "slack and discord are webhooks)")
+            }
+        }
+        guard ["starttls", "tls", "none"].contains(settings.email.security) else {
+            throw fail("notifications.email.security", "must be starttls, tls or none")
+        }
+        guard (1...65_535).contains(settings.email.smtpPort) else {
+            throw fail("notifications.email.smtp_port", "must be a port number, 1-65535")
+        }
+        guard ["json", "slack", "discord"].contains(settings.webhook.format) else {
+            throw fail("notifications.webhook.format", "must be json, slack or discord")
+        }
+        guard config.notificationRecipients.count <= 100 else {
+            throw fail("notification_recipients", "at most 100 recipients")
+        }
+        guard settings.sms.to.count <= 20 else { throw fail("notifications.sms.to", "at most 20 numbers") }
     }
 
     static func validateSchedule(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {

@@ -90,6 +90,11 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         public var quietAfterIntervals: Double = 3
         /// Also send HOLD signals (by default only BUY and SELL are worth a message).
         public var notifyHold = false
+        /// Days a delivered or given-up message stays in the outbox before it is pruned.
+        public var retentionDays: Double = 7
+        /// Messages per channel per minute at most; the rest are counted and summarised in one
+        /// message the next minute (throttle keys come from the bus, so they alone cannot).
+        public var maxPerMinute = 30
         public init() {}
 
         public struct Email: Sendable, Equatable, Codable {

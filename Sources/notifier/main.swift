@@ -16,7 +16,14 @@ struct Notifier: AsyncParsableCommand {
     mutating func run() async throws {
         let status = await ServiceRuntime.run(service: "notifier", options: common) { environment in
             let config = environment.config.notifications
-            let outbox = try Outbox(path: (config.dataDirectory as NSString).appendingPathComponent("notifier-outbox.sqlite"))
+            let outbox: Outbox
+            do {
+                outbox = try Outbox(
+                    path: (config.dataDirectory as NSString).appendingPathComponent("notifier-outbox.sqlite"))
+            } catch {
+                // A restart cannot mend a damaged or read-only file: exit 78, naming the setting and the file.
+                throw ConfigError(path: "notifications.data_directory", message: "\(error)")
+            }
             let channels = try ChannelFactory.channels(config: environment.config, logger: environment.logger)
             return [NotifierService(environment: environment, outbox: outbox, channels: channels)]
         }

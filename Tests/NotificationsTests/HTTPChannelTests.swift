@@ -157,7 +157,7 @@ struct HTTPChannelTests {
         }
     }
 
-    @Test("Discord format: {\"content\"} of at most 2000 characters")
+    @Test("Discord format: {\"content\"} of at most 2000 characters, pinging no one")
     func discord() async throws {
         try await using(
             try await FakeHTTPServer.start { _ in CannedResponse(status: 204, body: "") }, stop: { await $0.stop() }
@@ -171,7 +171,8 @@ struct HTTPChannelTests {
             try await channel.deliver(message)
             let json = try #require(server.requests.first).json()
             let content = try #require(json["content"] as? String)
-            #expect(json.keys.sorted() == ["content"])
+            #expect(json.keys.sorted() == ["allowed_mentions", "content"])
+            #expect((json["allowed_mentions"] as? [String: Any])?["parse"] as? [String] == [])
             #expect(content.hasPrefix("**MSFT SELL — 0.74 ✅**\né"))
             #expect(content.utf16.count <= WebhookChannel.discordLimit)
             #expect(content.hasSuffix("…"))

@@ -1,6 +1,7 @@
 import CCurl
 import Foundation
 import Synchronization
+import Timekeeping
 
 /// `curl_global_init`, once per process (a global `let` is initialised once, thread-safely).
 /// libcurl counts init calls, so the market-data client initialising it too is fine.
@@ -231,11 +232,7 @@ enum CurlTransfer {
 
     /// A duration in whole milliseconds, at least 1 (0 means "no limit" to libcurl).
     static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 1 }
-        let (millis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        guard !overflow else { return Int.max / 2 }
-        return max(1, Int(millis) + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))
+        max(1, Nanoseconds.timeoutMilliseconds(duration))
     }
 }
 

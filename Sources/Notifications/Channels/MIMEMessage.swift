@@ -53,7 +53,13 @@ public struct MailAddress: Sendable, Equatable, CustomStringConvertible {
 /// Builds RFC 5322 / 2045 / 2047 messages: CRLF line endings, UTF-8 bodies in
 /// quoted-printable, `multipart/alternative` when there is HTML.
 enum MIME {
-    /// The whole message, headers and body.
+    /// The longest subject sent, in UTF-16 code units (longer ones are cut, ending in "…").
+    static let subjectLimit = 200
+    /// The longest text or HTML part sent, in UTF-16 code units.
+    static let bodyLimit = 100_000
+
+    /// The whole message, headers and body. Header values never carry a line break from the
+    /// message (the subject's control characters become spaces, then it is encoded).
     static func message(
         _ message: OutgoingMessage, from: MailAddress, to: [MailAddress], date: Date, messageID: String,
         boundary: String
@@ -62,7 +68,7 @@ enum MIME {
             "Date: \(rfc5322Date(date))",
             "From: \(from.headerValue)",
             folded("To", to.map(\.headerValue)),
-            "Subject: \(encodedHeaderText(message.subject, offset: 9))",
+            "Subject: \(encodedHeaderText(truncated(message.subject, limit: subjectLimit), offset: 9))",
             "Message-ID: <\(messageID)>",
             "MIME-Version: 1.0",
         ]
@@ -75,12 +81,14 @@ enum MIME {
         if !tag.isEmpty && tag.count <= 900 { headers.append("X-Tickwire-Message-Id: \(tag)") }
 
         let body: String
+        let text = truncated(message.text, limit: bodyLimit)
         if message.html.isEmpty {
             headers += textPartHeaders("text/plain")
-            body = quotedPrintable(message.text)
+            body = quotedPrintable(text)
         } else {
             headers.append("Content-Type: multipart/alternative;\r\n boundary=\"\(boundary)\"")
-            let parts = [("text/plain", message.text), ("text/html", message.html)].map { type, content in
+            let html = truncated(message.html, limit: bodyLimit)
+            let parts = [("text/plain", text), ("text/html", html)].map { type, content in
                 "--\(boundary)\r\n" + textPartHeaders(type).joined(separator: "\r\n") + "\r\n\r\n"
                     + quotedPrintable(content)
                     + "\r\n"

@@ -9,7 +9,8 @@ public struct WebhookSettings: Sendable, Equatable {
         case json
         /// A Slack incoming webhook: `{"text": "*subject*\ntext"}`.
         case slack
-        /// A Discord webhook: `{"content": "**subject**\ntext"}`, at most 2000 characters.
+        /// A Discord webhook: `{"content": "**subject**\ntext", "allowed_mentions": {"parse": []}}`,
+        /// at most 2000 characters, pinging no one.
         case discord
     }
 
@@ -40,6 +41,9 @@ public struct WebhookChannel: DeliveryChannel {
     public static let signatureHeader = "X-Tickwire-Signature"
     public static let discordLimit = 2000
     public static let slackLimit = 40_000
+    /// The generic JSON format's limits: the subject and the text, in UTF-16 code units.
+    public static let subjectLimit = 200
+    public static let textLimit = 65_536
 
     public let settings: WebhookSettings
     public var name: String {
@@ -60,7 +64,9 @@ public struct WebhookChannel: DeliveryChannel {
     public func deliver(_ message: OutgoingMessage) async throws(ChannelError) {
         try checkHTTPURL(settings.url.value, channel: name, what: "webhook URL")
         let body = try self.body(for: message)
-        var headers = ["X-Tickwire-Message-Id: \(message.id.filter { ($0.asciiValue ?? 0) > 32 && ($0.asciiValue ?? 0) < 127 })"]
+        // Printable ASCII only: nothing in the id can end the header line.
+        let tag = message.id.filter { ($0.asciiValue ?? 0) > 32 && ($0.asciiValue ?? 0) < 127 }.prefix(200)
+        var headers = ["X-Tickwire-Message-Id: \(tag)"]
         if let secret = settings.secret, !secret.isEmpty {
             headers.append("\(Self.signatureHeader): \(Self.signature(body: body, secret: secret.value))")
         }
@@ -76,7 +82,8 @@ public struct WebhookChannel: DeliveryChannel {
         case .json:
             return try encodeJSON(
                 JSONPayload(
-                    id: message.id, subject: message.subject, text: message.text, priority: message.priority,
+                    id: String(message.id.prefix(200)), subject: truncated(message.subject, limit: Self.subjectLimit),
+                    text: truncated(message.text, limit: Self.textLimit), priority: message.priority,
                     sent_at: now().formatted(.iso8601)),
                 channel: name)
         case .slack:
@@ -84,7 +91,10 @@ public struct WebhookChannel: DeliveryChannel {
             return try encodeJSON(["text": truncated(text, limit: Self.slackLimit)], channel: name)
         case .discord:
             let text = "**\(message.subject)**\n\(message.text)"
-            return try encodeJSON(["content": truncated(text, limit: Self.discordLimit)], channel: name)
+            // No @everyone, @here, role or user pings, whatever the text says.
+            return try encodeJSON(
+                DiscordPayload(content: truncated(text, limit: Self.discordLimit), allowed_mentions: .init(parse: [])),
+                channel: name)
         }
     }
 
@@ -99,6 +109,14 @@ public struct WebhookChannel: DeliveryChannel {
     static func slackEscaped(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    private struct DiscordPayload: Encodable {
+        struct Mentions: Encodable {
+            var parse: [String]
+        }
+        var content: String
+        var allowed_mentions: Mentions
     }
 
     private struct JSONPayload: Encodable {
