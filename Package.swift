@@ -155,7 +155,7 @@ let package = Package(
         .target(
             name: "Notifications",
             dependencies: [
-                "CCurl", "Contracts", "ServiceKit", "Timekeeping",
+                "Bus", "CCurl", "Contracts", "ServiceKit", "Timekeeping",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -313,7 +313,7 @@ let package = Package(
         .testTarget(
             name: "NotificationsTests",
             dependencies: [
-                "Notifications", "TestSupport",
+                "Bus", "Notifications", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -70,6 +70,12 @@ public struct RecencyMap<Key: Hashable, Value> {
         return body(&nodes[slot].value)
     }
 
+    /// Runs `body` on the value for `key` if there is one, without marking it as used.
+    public mutating func modify(_ key: Key, _ body: (inout Value) -> Void) {
+        guard let slot = slots[key] else { return }
+        body(&nodes[slot].value)
+    }
+
     /// Removes `key`; returns its value.
     @discardableResult
     public mutating func remove(_ key: Key) -> Value? {

@@ -2,8 +2,9 @@ import Contracts
 import Timekeeping
 
 /// Why one provider message (or replay row) was dropped; the raw value names the ingestor's
-/// counter `rejected.<reason>`.
-public enum RejectReason: String, Sendable, Hashable, CaseIterable {
+/// counter `rejected.<reason>`. These are checked where provider data enters; the bus
+/// boundary's ``Contracts/RejectReason`` checks what arrives on the bus.
+public enum ProviderRejectReason: String, Sendable, Hashable, CaseIterable {
     /// Not readable: not JSON, a missing field, a field of the wrong type.
     case malformed
     /// A time that is not a number of nanoseconds from 1900 to 2200, or a bar that ends
@@ -75,7 +76,7 @@ public enum MarketLimits {
 
     /// Why `event` must not be published, or nil when every field is in range. `symbol`
     /// validity is checked by the caller (it owns the topic cache).
-    public static func rejection(of event: MarketEvent) -> RejectReason? {
+    public static func rejection(of event: MarketEvent) -> ProviderRejectReason? {
         switch event {
         case .trade(let trade, let time):
             guard isPlausible(time: time) else { return .timeRange }

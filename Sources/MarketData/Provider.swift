@@ -106,7 +106,7 @@ public struct ProviderSink: Sendable {
     let onEvent: @Sendable (MarketEvent) -> Void
     let onIssue: @Sendable (ProviderIssue) -> Void
     let onCount: @Sendable (String, UInt64) -> Void
-    let onReject: @Sendable (RejectReason, UInt64) -> Void
+    let onReject: @Sendable (ProviderRejectReason, UInt64) -> Void
     let onConnected: @Sendable () -> Void
     let session: @Sendable () -> SessionGate
     public let logger: Logger
@@ -116,7 +116,7 @@ public struct ProviderSink: Sendable {
         onEvent: @escaping @Sendable (MarketEvent) -> Void,
         onIssue: @escaping @Sendable (ProviderIssue) -> Void = { _ in },
         onCount: @escaping @Sendable (String, UInt64) -> Void = { _, _ in },
-        onReject: @escaping @Sendable (RejectReason, UInt64) -> Void = { _, _ in },
+        onReject: @escaping @Sendable (ProviderRejectReason, UInt64) -> Void = { _, _ in },
         onConnected: @escaping @Sendable () -> Void = {},
         session: @escaping @Sendable () -> SessionGate = { .open(.regular) }
     ) {
@@ -141,7 +141,7 @@ public struct ProviderSink: Sendable {
 
     /// Counts messages the provider dropped as unusable (`rejected.<reason>` on the ingestor's
     /// counters, with a rate-limited log line); report the details with ``report(_:)``.
-    public func reject(_ reason: RejectReason, count: UInt64 = 1) { onReject(reason, count) }
+    public func reject(_ reason: ProviderRejectReason, count: UInt64 = 1) { onReject(reason, count) }
 
     /// Says the provider is connected and subscribed: resets the reconnect backoff.
     public func connected() { onConnected() }

@@ -1,3 +1,4 @@
+import Bus
 import Contracts
 import Foundation
 import Logging
@@ -41,7 +42,7 @@ public struct ProviderService: Service {
             var connectedThisAttempt = false
             /// Per alert key (category and symbol, which may come from a provider's text):
             /// when one was last raised and how many were held back since.
-            var alerts = RecentMap<String, AlertMark>(capacity: ProviderService.alertKeyCapacity)
+            var alerts = RecencyMap<String, AlertMark>(capacity: ProviderService.alertKeyCapacity)
         }
 
         struct AlertMark: Sendable {
@@ -191,7 +192,7 @@ public struct ProviderService: Service {
     private enum Admission {
         case publish(topics: (tick: Topic, bar: Topic), resumed: Bool)
         case duplicate
-        case rejected(RejectReason)
+        case rejected(ProviderRejectReason)
     }
 
     /// Publishes one event unless it was published already, or is not one to publish: a
@@ -264,7 +265,7 @@ public struct ProviderService: Service {
     }
 
     /// Counts `count` messages dropped for `reason` and logs it, rate-limited.
-    func reject(_ reason: RejectReason, count: UInt64 = 1, event: MarketEvent? = nil) {
+    func reject(_ reason: ProviderRejectReason, count: UInt64 = 1, event: MarketEvent? = nil) {
         guard count > 0 else { return }
         environment.counters.add(reason.counterName, count)
         guard rejectLog.shouldReport() else { return }
@@ -302,8 +303,9 @@ public struct ProviderService: Service {
                 return (nil, 0)
             }
             let suppressed = values.alerts.value(for: key)?.suppressed ?? 0
-            let evicted = values.alerts.set(SharedState.AlertMark(sentAt: now, suppressed: 0), for: key)
-            return (suppressed, evicted)
+            let before = values.alerts.evictions
+            values.alerts.set(SharedState.AlertMark(sentAt: now, suppressed: 0), for: key)
+            return (suppressed, Int(values.alerts.evictions - before))
         }
         if evicted > 0 { environment.counters.add("provider.alert_keys_evicted", UInt64(evicted)) }
         guard let suppressed else { return }

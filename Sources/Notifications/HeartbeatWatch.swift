@@ -1,3 +1,4 @@
+import Bus
 import Contracts
 import Timekeeping
 
@@ -67,11 +68,11 @@ struct HeartbeatWatch: Sendable {
         guard let interval = Self.interval(status.intervalSeconds) else { return .rejected(.interval) }
         if status.state == .stopping {
             // A service that says it is stopping is not "gone quiet" when it goes.
-            beats.removeValue(forKey: key)
+            beats.remove(key)
             return .recorded
         }
-        let wasQuiet = beats[key]?.quiet ?? false
-        beats.set(key, Beat(at: now, interval: interval, quiet: false))
+        let wasQuiet = beats.peek(key)?.quiet ?? false
+        beats.set(Beat(at: now, interval: interval, quiet: false), for: key)
         return wasQuiet ? .back : .recorded
     }
 
@@ -79,10 +80,10 @@ struct HeartbeatWatch: Sendable {
     /// long they have been silent; each is marked quiet (reported once until it is back).
     mutating func newlyQuiet(at now: ContinuousClock.Instant, factor: Double) -> [(key: String, silent: Duration)] {
         var quiet: [(key: String, silent: Duration)] = []
-        for (key, beat) in beats.elements where !beat.quiet {
+        for (key, beat) in beats.all where !beat.quiet {
             let silent = now - beat.at
             if silent > Nanoseconds.duration(seconds: beat.interval * factor) {
-                beats.update(key) { $0.quiet = true }
+                beats.modify(key) { $0.quiet = true }
                 quiet.append((key, silent))
             }
         }
@@ -90,6 +91,6 @@ struct HeartbeatWatch: Sendable {
     }
 
     /// Watched instances that are alive and quiet, sorted.
-    var alive: [String] { beats.elements.filter { !$0.value.quiet }.map(\.key).sorted() }
-    var quiet: [String] { beats.elements.filter { $0.value.quiet }.map(\.key).sorted() }
+    var alive: [String] { beats.all.filter { !$0.value.quiet }.map(\.key).sorted() }
+    var quiet: [String] { beats.all.filter { $0.value.quiet }.map(\.key).sorted() }
 }

@@ -1,3 +1,4 @@
+import Bus
 import Contracts
 import Foundation
 import Logging
@@ -178,9 +179,9 @@ public struct NotifierService: Service {
             }
             let now = Date()
             let held = core.values.withLock { values -> Bool in
-                if let pending = values.inFlight[key], now.timeIntervalSince(pending) < period { return true }
+                if let pending = values.inFlight.peek(key), now.timeIntervalSince(pending) < period { return true }
                 if let last, now.timeIntervalSince(last) < period { return true }
-                values.inFlight.set(key, now)
+                values.inFlight.set(now, for: key)
                 return false
             }
             if held {
@@ -242,7 +243,7 @@ public struct NotifierService: Service {
             return []
         }
         return core.values.withLock { values in
-            due.filter { values.unrecorded[DeliveryKey(id: $0.id, channel: $0.channel)] == nil }
+            due.filter { values.unrecorded.peek(DeliveryKey(id: $0.id, channel: $0.channel)) == nil }
         }
     }
 
@@ -276,7 +277,7 @@ public struct NotifierService: Service {
             } catch {
                 outboxFailed("recording the throttle time of \(key)", error, counter: "outbox.write_failed")
             }
-            _ = core.values.withLock { $0.inFlight.removeValue(forKey: key) }
+            _ = core.values.withLock { $0.inFlight.remove(key) }
         }
         breaker?.recordSuccess()
         core.values.withLock { _ = $0.circuitAlerted.remove(channel.name) }
@@ -294,7 +295,7 @@ public struct NotifierService: Service {
         } catch {
             outboxFailed(
                 "recording the outcome of \(item.id) on \(item.channel)", error, counter: "outbox.record_failed")
-            core.values.withLock { _ = $0.unrecorded.set(key, outcome) }
+            core.values.withLock { $0.unrecorded.set(outcome, for: key) }
         }
     }
 
@@ -311,7 +312,7 @@ public struct NotifierService: Service {
     /// that fails again.
     func recordPendingOutcomes(of channel: String) async {
         let pending = core.values.withLock { values in
-            values.unrecorded.isEmpty ? [] : values.unrecorded.elements.filter { $0.key.channel == channel }
+            values.unrecorded.isEmpty ? [] : values.unrecorded.all.filter { $0.key.channel == channel }
         }
         for (key, outcome) in pending {
             do {
@@ -319,7 +320,7 @@ public struct NotifierService: Service {
             } catch {
                 return
             }
-            core.values.withLock { _ = $0.unrecorded.removeValue(forKey: key) }
+            core.values.withLock { _ = $0.unrecorded.remove(key) }
             environment.counters.add("outbox.record_retried")
         }
     }

@@ -53,6 +53,34 @@ struct RecencyMapTests {
         }
     }
 
+    @Test("agrees with a plain ordered model over 20,000 random sets, uses and removals")
+    func againstModel() {
+        var model: [Int] = []  // keys, least recently used first
+        var map = RecencyMap<Int, Int>(capacity: 16)
+        var state: UInt64 = 42
+        for _ in 0..<20_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let key = Int(state >> 59)  // 0..<32
+            switch state & 7 {
+            case 0:
+                #expect((map.remove(key) != nil) == model.contains(key))
+                model.removeAll { $0 == key }
+            case 1:
+                #expect((map.value(for: key) != nil) == model.contains(key))
+                if model.contains(key) {
+                    model.removeAll { $0 == key }
+                    model.append(key)
+                }
+            default:
+                map.set(key, for: key)
+                model.removeAll { $0 == key }
+                model.append(key)
+                if model.count > 16 { model.removeFirst() }
+            }
+        }
+        #expect(map.all.map(\.key) == model)
+    }
+
     @Test("a million distinct keys through a 1,000-entry map: never above capacity")
     func flood() {
         var map = RecencyMap<UInt64, UInt64>(capacity: 1_000)

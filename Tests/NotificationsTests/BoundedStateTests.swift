@@ -1,3 +1,4 @@
+import Bus
 import Contracts
 import Foundation
 import Testing
@@ -39,7 +40,7 @@ struct BoundedStateTests {
             watch.record(status("a", interval: 0), at: start), watch.record(status("b", interval: 86_400), at: start),
         ]
         #expect(first == [.recorded, .recorded])
-        #expect(watch.beats["a/1"]?.interval == 0.5)
+        #expect(watch.beats.peek("a/1")?.interval == 0.5)
         let early = watch.newlyQuiet(at: start + .seconds(1), factor: 3)
         #expect(early.isEmpty)
         let quiet = watch.newlyQuiet(at: start + .seconds(2), factor: 3)
@@ -76,42 +77,8 @@ struct BoundedStateTests {
         }
         #expect(watch.beats.count == 100)
         #expect(watch.evictions == 4_901)
-        #expect(watch.beats["kept/1"] != nil)
-        #expect(watch.beats["svc-4999/1"] != nil && watch.beats["svc-0/1"] == nil)
-    }
-
-    @Test("RecencyMap evicts the least recently set key, and agrees with a plain model over many operations")
-    func recencyMap() {
-        var map = RecencyMap<String, Int>(capacity: 3)
-        map.set("a", 1)
-        map.set("b", 2)
-        map.set("c", 3)
-        map.set("a", 10)
-        let evicted = map.set("d", 4)
-        #expect(evicted == "b")
-        #expect(map["a"] == 10 && map["b"] == nil && map.count == 3 && map.evictions == 1)
-        map.update("c") { $0 = 30 }  // not a use: still the oldest
-        let next = map.set("e", 5)
-        #expect(next == "c")
-
-        // Against a reference that keeps keys in order of use (bounded loop, fixed seed).
-        var model: [Int] = []
-        var bounded = RecencyMap<Int, Int>(capacity: 16)
-        var state: UInt64 = 42
-        for _ in 0..<20_000 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let key = Int(state >> 59)  // 0..<32
-            if state & 7 == 0 {
-                bounded.removeValue(forKey: key)
-                model.removeAll { $0 == key }
-                continue
-            }
-            bounded.set(key, key)
-            model.removeAll { $0 == key }
-            model.append(key)
-            if model.count > 16 { model.removeFirst() }
-        }
-        #expect(Set(bounded.elements.map(\.key)) == Set(model))
+        #expect(watch.beats.peek("kept/1") != nil)
+        #expect(watch.beats.peek("svc-4999/1") != nil && watch.beats.peek("svc-0/1") == nil)
     }
 
     @Test("the rate cap admits `limit` a minute per channel, counts the rest and reports them once")

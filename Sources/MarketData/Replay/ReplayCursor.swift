@@ -46,7 +46,7 @@ final class ReplayReporter {
 
     func malformed(
         _ file: ReplayFile, index: Int, line: Int, _ message: String, symbol: String = "",
-        reason: RejectReason = .malformed
+        reason: ProviderRejectReason = .malformed
     ) {
         sink.count("malformed_rows")
         sink.reject(reason)

@@ -126,7 +126,7 @@ struct ReplayRowParser {
             }
             guard let value = Double(fields[column]), value.isFinite else {
                 // `nan`, `inf` and 1e400 parse as numbers, but not as ones a market has.
-                let reason: RejectReason =
+                let reason: ProviderRejectReason =
                     Double(fields[column]) == nil ? .malformed : (sizeColumns.contains(name) ? .sizeRange : .priceRange)
                 let text = fields[column].prefix(40)
                 return .failure(ReplayRowError("\(name) '\(text)' is not a number", symbol: symbol, reason: reason))
@@ -203,9 +203,9 @@ struct ReplayRowError: Error, Sendable, Equatable {
     var message: String
     var symbol: String
     /// The `rejected.<reason>` counter it adds to.
-    var reason: RejectReason
+    var reason: ProviderRejectReason
 
-    init(_ message: String, symbol: String = "", reason: RejectReason = .malformed) {
+    init(_ message: String, symbol: String = "", reason: ProviderRejectReason = .malformed) {
         self.message = message
         self.symbol = symbol
         self.reason = reason

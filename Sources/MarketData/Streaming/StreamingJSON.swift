@@ -4,10 +4,10 @@ import Foundation
 /// One part of a frame a parser could not use: why (the ingestor's `rejected.<reason>`
 /// counter) and what, in words.
 public struct FrameProblem: Sendable, Equatable, CustomStringConvertible {
-    public var reason: RejectReason
+    public var reason: ProviderRejectReason
     public var message: String
 
-    public init(_ reason: RejectReason, _ message: String) {
+    public init(_ reason: ProviderRejectReason, _ message: String) {
         self.reason = reason
         self.message = message
     }
@@ -39,8 +39,8 @@ struct JSONKey: CodingKey, Hashable {
 /// Why a field could not be read, and which `rejected.<reason>` counter that is.
 struct FieldError: Error, Equatable {
     var description: String
-    var reason: RejectReason
-    init(_ description: String, _ reason: RejectReason = .malformed) {
+    var reason: ProviderRejectReason
+    init(_ description: String, _ reason: ProviderRejectReason = .malformed) {
         self.description = description
         self.reason = reason
     }
@@ -141,7 +141,7 @@ struct JSONFields {
     func rfc3339(_ name: String) throws(FieldError) -> Int64 {
         let text = try required(String.self, name)
         guard let ns = ProviderTime.nanoseconds(rfc3339: text) else {
-            let reason: RejectReason = ProviderTime.looksLikeRFC3339(text) ? .timeRange : .malformed
+            let reason: ProviderRejectReason = ProviderTime.looksLikeRFC3339(text) ? .timeRange : .malformed
             throw FieldError("'\(name)' is not an RFC 3339 time: \(text.prefix(40))", reason)
         }
         guard MarketLimits.isPlausible(time: ns) else {

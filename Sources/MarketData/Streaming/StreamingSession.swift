@@ -18,7 +18,7 @@ public struct StreamingReaction: Sendable, Equatable {
     /// Problems to report that do not end the session by themselves.
     public var issues: [ProviderIssue]
     /// Messages dropped because they could not be used, by reason (`rejected.<reason>`).
-    public var rejected: [RejectReason: Int] = [:]
+    public var rejected: [ProviderRejectReason: Int] = [:]
     /// The subscription is confirmed: the connection calls `sink.connected()` (once).
     public var subscribed: Bool
     /// Set when the session is over.

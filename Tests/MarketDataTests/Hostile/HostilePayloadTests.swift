@@ -13,7 +13,7 @@ struct HostilePayloadTests {
     /// 2024-03-14T15:42:00.123Z in Unix milliseconds.
     static let ms: Int64 = 1_710_430_920_123
 
-    static func reasons(_ problems: [FrameProblem]) -> [RejectReason: Int] {
+    static func reasons(_ problems: [FrameProblem]) -> [ProviderRejectReason: Int] {
         problems.reduce(into: [:]) { $0[$1.reason, default: 0] += 1 }
     }
 

@@ -93,20 +93,6 @@ struct IngestorBoundsTests {
         #expect((named["provider.alert_keys_evicted"] ?? 0) >= 1_500 - 1_024)
     }
 
-    @Test("RecentMap evicts the least recently seen entries and counts them")
-    func recentMap() {
-        var map = RecentMap<String, Int>(capacity: 8)
-        for index in 0..<8 { map.set(index, for: "k\(index)") }
-        _ = map.value(for: "k0")  // k0 is now the most recently seen
-        #expect(map.set(8, for: "k8") == 1)  // capacity / 8 = 1 entry goes: k1
-        #expect(map.value(for: "k1") == nil)
-        #expect(map.value(for: "k0") == 0)
-        for index in 9..<100 { map.set(index, for: "k\(index)") }
-        #expect(map.count <= 8)
-        #expect(map.evictions == 92)
-        #expect(map.value(for: "k99") == 99)
-    }
-
     @Test("the message assembler joins fragments, drops a too-large message without keeping it, and goes on")
     func assembler() {
         var assembler = MessageAssembler(maximumSize: 10)

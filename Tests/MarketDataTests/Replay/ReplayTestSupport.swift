@@ -14,7 +14,7 @@ final class ReplayRecorder: Sendable {
         var instants: [ContinuousClock.Instant] = []
         var issues: [ProviderIssue] = []
         var counts: [String: UInt64] = [:]
-        var rejected: [RejectReason: UInt64] = [:]
+        var rejected: [ProviderRejectReason: UInt64] = [:]
         var connected = 0
     }
 
@@ -41,7 +41,7 @@ final class ReplayRecorder: Sendable {
     var instants: [ContinuousClock.Instant] { state.withLock { $0.instants } }
     var issues: [ProviderIssue] { state.withLock { $0.issues } }
     var counts: [String: UInt64] { state.withLock { $0.counts } }
-    var rejected: [RejectReason: UInt64] { state.withLock { $0.rejected } }
+    var rejected: [ProviderRejectReason: UInt64] { state.withLock { $0.rejected } }
     var connected: Int { state.withLock { $0.connected } }
 
     var bars: [Bar] {

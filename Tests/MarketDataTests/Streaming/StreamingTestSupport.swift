@@ -12,7 +12,7 @@ final class SinkRecorder: Sendable {
     let issues = Collector<ProviderIssue>()
     let connections = Collector<Int>()
     private let counters = Collector<(String, UInt64)>()
-    private let rejections = Collector<(RejectReason, UInt64)>()
+    private let rejections = Collector<(ProviderRejectReason, UInt64)>()
 
     var sink: ProviderSink {
         ProviderSink(
@@ -30,7 +30,7 @@ final class SinkRecorder: Sendable {
     var issueKinds: [ProviderIssue.Kind] { issues.values.map(\.kind) }
 
     /// Messages the provider dropped, by reason (`sink.reject`).
-    var rejected: [RejectReason: UInt64] {
+    var rejected: [ProviderRejectReason: UInt64] {
         rejections.values.reduce(into: [:]) { $0[$1.0, default: 0] += $1.1 }
     }
 }
