@@ -433,11 +433,38 @@ public struct ConfigLoader: Sendable {
         if !config.wsUrl.isEmpty && !(config.wsUrl.hasPrefix("ws://") || config.wsUrl.hasPrefix("wss://")) {
             throw fail("ws_url", "must start with ws:// or wss://")
         }
-        for (index, service) in config.stack.services.enumerated() where service.name.isEmpty {
-            throw fail("stack.services[\(index)].name", "must name an executable")
-        }
+        try validateLogging(config, fail: fail)
+        try validateStack(config, fail: fail)
         try validateProcessors(config, fail: fail)
         try validateSchedule(config, fail: fail)
+    }
+
+    /// Bounds of `logging.max_file_bytes` (64 KiB to 10 GiB) and `logging.max_files`.
+    public static let logFileBytesRange = 65_536...10_737_418_240
+    public static let logFilesRange = 1...1_000
+
+    static func validateLogging(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        guard logFileBytesRange.contains(config.logging.maxFileBytes) else {
+            throw fail("logging.max_file_bytes", "must be from 65536 (64 KiB) to 10737418240 (10 GiB)")
+        }
+        guard logFilesRange.contains(config.logging.maxFiles) else {
+            throw fail("logging.max_files", "must be from 1 to 1000")
+        }
+    }
+
+    static func validateStack(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        guard config.stack.stopTimeoutSeconds > 0, config.stack.stopTimeoutSeconds <= 3_600 else {
+            throw fail("stack.stop_timeout_seconds", "must be more than 0 and at most 3600")
+        }
+        guard config.stack.services.count <= 1_000 else {
+            throw fail("stack.services", "must list at most 1000 services")
+        }
+        for (index, service) in config.stack.services.enumerated() {
+            let name = service.name
+            guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+                throw fail("stack.services[\(index)].name", "must name an executable (a file name, no '/')")
+            }
+        }
     }
 
     static func validateSchedule(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
