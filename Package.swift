@@ -137,7 +137,7 @@ let package = Package(
         .target(
             name: "OperatorKit",
             dependencies: [
-                "Bus", "Contracts", "ServiceKit",
+                "Bus", "Contracts", "ServiceKit", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -251,6 +251,11 @@ let package = Package(
         .testTarget(
             name: "ContractsTests",
             dependencies: ["Contracts", "Bus", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "OperatorKitTests",
+            dependencies: ["OperatorKit", "Contracts", "ServiceKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(
