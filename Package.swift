@@ -141,7 +141,7 @@ let package = Package(
         .target(
             name: "OperatorKit",
             dependencies: [
-                "Bus", "Contracts", "ServiceKit",
+                "Bus", "Contracts", "ServiceKit", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -255,6 +255,11 @@ let package = Package(
         .testTarget(
             name: "ContractsTests",
             dependencies: ["Contracts", "Bus", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "OperatorKitTests",
+            dependencies: ["OperatorKit", "Contracts", "ServiceKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(

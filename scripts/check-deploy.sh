@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the deployment files without a Docker engine:
 #   compose     docker-compose config -q   (Debian's docker-compose 1.29, compose v1)
+#   models      the signal generator waits for the one-shot model trainer to complete
 #   yamllint    yamllint --strict           (docker-compose.yml and the lint configs)
 #   hadolint    hadolint --no-color         (deploy/Dockerfile, config .hadolint.yaml)
 #
@@ -22,7 +23,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --compose) compose_file="${2:?--compose needs a file}"; shift 2 ;;
         --dockerfile) dockerfile="${2:?--dockerfile needs a file}"; shift 2 ;;
-        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -87,6 +88,61 @@ elif docker-compose -f "$compose_file" config -q > "$log" 2>&1; then
     pass compose "docker-compose -f $compose_file config -q"
 else
     fail compose "docker-compose -f $compose_file config -q"
+fi
+
+# --- models ---------------------------------------------------------------------------------
+# A fresh clone has no trained models: every signal-generator service must depend on a
+# one-shot train-demo-models service with condition service_completed_successfully, and that
+# service must not restart (a restarting one-shot would retrain for ever). Reads the file as
+# docker-compose normalises it, with docker-compose's own Python (which has PyYAML).
+: > "$log"
+compose_python="python3"
+if compose_path="$(command -v docker-compose)"; then
+    shebang="$(sed -n '1s/^#! *//p' "$compose_path")"
+    if [[ "$shebang" == */python3* && -x "${shebang%% *}" ]]; then compose_python="${shebang%% *}"; fi
+fi
+read -r -d '' models_check << 'PYTHON' || true
+import sys
+import yaml
+
+services = (yaml.safe_load(sys.stdin) or {}).get("services") or {}
+
+def runs(service, program):
+    command = service.get("command") or []
+    if isinstance(command, str):
+        command = command.split()
+    return bool(command) and command[0] == program
+
+trainers = {name for name, service in services.items() if runs(service, "train-demo-models")}
+generators = [name for name, service in services.items() if runs(service, "signal-generator")]
+problems = []
+if not trainers:
+    problems.append("no service runs train-demo-models")
+for name in sorted(trainers):
+    if str(services[name].get("restart", "no")) != "no":
+        problems.append(f"{name} restarts ({services[name]['restart']}); a one-shot needs restart: \"no\"")
+if not generators:
+    problems.append("no service runs signal-generator")
+for name in generators:
+    depends = services[name].get("depends_on") or {}
+    if isinstance(depends, list):
+        depends = {dependency: {"condition": "service_started"} for dependency in depends}
+    waits = [
+        dependency for dependency, how in depends.items()
+        if dependency in trainers and (how or {}).get("condition") == "service_completed_successfully"
+    ]
+    if not waits:
+        problems.append(f"{name} does not depend on train-demo-models with condition service_completed_successfully")
+for problem in problems:
+    print(problem)
+sys.exit(1 if problems else 0)
+PYTHON
+if ! command -v docker-compose > /dev/null; then
+    fail models "docker-compose missing (see the compose check)"
+elif docker-compose -f "$compose_file" config 2> "$log" | "$compose_python" -c "$models_check" >> "$log" 2>&1; then
+    pass models "signal-generator waits for train-demo-models to complete"
+else
+    fail models "the signal generator does not wait for a one-shot train-demo-models to complete"
 fi
 
 # --- yamllint -------------------------------------------------------------------------------

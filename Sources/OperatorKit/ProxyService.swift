@@ -36,17 +36,20 @@ public struct ProxyService: Service {
         publish(proxy.statistics, since: reported)
     }
 
+    /// Copies the proxy's counters into the heartbeat. The counters wrap rather than trap at
+    /// `UInt64.max`, so the differences since the last report wrap too (`&-`).
     func publish(_ statistics: Proxy.Statistics, since reported: Proxy.Statistics) {
         let counters = environment.counters
-        counters.addIn(statistics.messages - reported.messages)
-        counters.addOut(statistics.messages - reported.messages)
+        let forwarded = statistics.messages &- reported.messages
+        counters.addIn(forwarded)
+        counters.addOut(forwarded)
         counters.set("proxy.bytes", statistics.bytes)
         counters.set("proxy.frames", statistics.frames)
         counters.set("proxy.malformed", statistics.malformed)
         counters.set("proxy.subscription_changes", statistics.subscriptionChanges)
-        if statistics.malformed > reported.malformed {
-            environment.logger.warning(
-                "forwarded \(statistics.malformed - reported.malformed) malformed message(s) (not 2 frames)")
+        let malformed = statistics.malformed &- reported.malformed
+        if malformed > 0 {
+            environment.logger.warning("forwarded \(malformed) malformed message(s) (not 2 frames)")
         }
     }
 }

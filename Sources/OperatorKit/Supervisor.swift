@@ -67,7 +67,8 @@ public final class Supervisor: Service, Sendable {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
             data.append(contentsOf: Array((prefix + line + "\n").utf8))
         }
-        output.withLock { _ in FileHandle.standardOutput.write(data) }
+        // write(2), not FileHandle.write: a closed stdout (`tickwire up | head`) must not trap.
+        output.withLock { _ in _ = DescriptorWrite.all(Array(data), to: STDOUT_FILENO) }
     }
 
     private func start(_ spec: SupervisedProcess) {
@@ -169,33 +170,36 @@ public final class Supervisor: Service, Sendable {
 
 /// Turns a config's `stack` into the processes `tickwire up` runs: bus-proxy first.
 public enum StackPlan {
+    /// The processes, each executable found through `search`; throws for the first missing.
     public static func processes(
-        config: TickwireConfig, configFile: String?, executableDirectory: String
-    ) -> [SupervisedProcess] {
+        config: TickwireConfig, configFile: String?, search: ExecutableSearch
+    ) throws(ExecutableSearch.NotFound) -> [SupervisedProcess] {
         let configArguments = configFile.map { ["--config", $0] } ?? []
         var processes = [
             SupervisedProcess(
-                name: "bus-proxy", executable: executableDirectory + "/bus-proxy", arguments: configArguments,
+                name: "bus-proxy", executable: try search.locate("bus-proxy"), arguments: configArguments,
                 restart: true)
         ]
         let services = config.stack.services.filter { $0.name != "bus-proxy" }
+        var copies: [String: Int] = [:]
+        for service in services { copies[service.name, default: 0] += 1 }
         var seen: [String: Int] = [:]
         for service in services {
             // Several copies of one executable (processors per ticker set) get distinct names:
             // `processor/p1` from `--instance p1`, else `processor/2`.
             seen[service.name, default: 0] += 1
             var name = service.name
-            if services.filter({ $0.name == service.name }).count > 1 {
+            if copies[service.name, default: 0] > 1 {
                 if let flag = service.args.firstIndex(of: "--instance"), flag + 1 < service.args.count {
                     name += "/" + service.args[flag + 1]
                 } else {
-                    name += "/\(seen[service.name]!)"
+                    name += "/\(seen[service.name, default: 0])"
                 }
             }
             processes.append(
                 SupervisedProcess(
                     name: name,
-                    executable: executableDirectory + "/" + service.name,
+                    executable: try search.locate(service.name),
                     arguments: (service.passConfig ? configArguments : []) + service.args,
                     restart: service.restart))
         }

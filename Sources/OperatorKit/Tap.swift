@@ -5,6 +5,7 @@ import Logging
 import ServiceKit
 import ServiceLifecycle
 import Synchronization
+import Timekeeping
 import UnixSignals
 
 /// What bus-tap was asked to do.
@@ -20,6 +21,8 @@ public struct TapRequest: Sendable {
     public var format: Format = .json
     /// Seconds between table redraws.
     public var refresh: Double = 1
+    /// Topics the table keeps (least recently seen evicted beyond it).
+    public var maxRows = TapStatistics.defaultMaxRows
 
     public init(endpoint: String, patterns: [TopicPattern], count: Int? = nil, duration: Double? = nil) {
         self.endpoint = endpoint
@@ -53,6 +56,8 @@ public struct TapReport: Sendable {
 public enum Tap {
     /// Runs until the count is reached, the duration passes, or SIGINT/SIGTERM arrives.
     public static func run(_ request: TapRequest, output: FileHandle = .standardOutput) async throws -> TapReport {
+        // A reader that goes away (`bus-tap | head`) ends the run, it does not kill the process.
+        DescriptorWrite.ignoreBrokenPipes()
         let context = try Context()
         let throttle = LogThrottle()
         let subscription = try await MessageSubscription(
@@ -67,7 +72,7 @@ public enum Tap {
                 case .duplicate(let stream, let sequence):
                     text = "duplicate sequence \(sequence) on \(stream.topic) from \(stream.service)/\(stream.instance)"
                 }
-                FileHandle.standardError.write(Data("bus-tap: \(text)\n".utf8))
+                Tap.writeError("bus-tap: \(LogEscaping.escape(text))")
             })
         let service = TapService(request: request, subscription: subscription, output: output)
         let group = ServiceGroup(
@@ -81,6 +86,11 @@ public enum Tap {
         await context.terminate()
         return service.report.withLock { $0 }
             ?? TapReport(received: 0, seconds: 0, subscription: subscription.statistics, satisfied: request.count == nil)
+    }
+
+    /// Writes one line to standard error; a closed one is ignored.
+    public static func writeError(_ line: String) {
+        _ = DescriptorWrite.all(Array((line + "\n").utf8), to: STDERR_FILENO)
     }
 }
 
@@ -110,7 +120,7 @@ final class TapService: Service, Sendable {
             }
             if let duration = request.duration {
                 group.addTask {
-                    try? await Task.sleep(for: .seconds(duration))
+                    try? await Task.sleep(for: Nanoseconds.duration(seconds: duration))
                     return nil
                 }
             }
@@ -122,7 +132,7 @@ final class TapService: Service, Sendable {
         }
         let seconds = (ContinuousClock.now - started).components
         let elapsed = Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18
-        let satisfied = request.count.map { received >= UInt64($0) } ?? true
+        let satisfied = request.count.map { received >= UInt64(max(0, $0)) } ?? true
         report.withLock {
             $0 = TapReport(received: received, seconds: elapsed, subscription: subscription.statistics, satisfied: satisfied)
         }
@@ -130,44 +140,50 @@ final class TapService: Service, Sendable {
 
     /// Reads until cancelled or the count is reached; returns the messages received.
     static func consume(request: TapRequest, subscription: MessageSubscription, output: FileHandle) async -> UInt64 {
-        var buffer = Data()
-        var statistics = TapStatistics()
+        var buffer: [UInt8] = []
+        var statistics = TapStatistics(maxRows: request.maxRows)
         var received: UInt64 = 0
+        var outputClosed = false
+        let refresh = Nanoseconds.duration(seconds: request.refresh)
         var lastFlush = ContinuousClock.now
         var lastTable = ContinuousClock.now
         let isTerminal = isatty(output.fileDescriptor) != 0
         func flush() {
-            if !buffer.isEmpty {
-                output.write(buffer)
-                buffer.removeAll(keepingCapacity: true)
+            if !buffer.isEmpty && !outputClosed {
+                if let failure = DescriptorWrite.all(buffer, to: output.fileDescriptor) {
+                    outputClosed = true
+                    if failure.code != EPIPE { Tap.writeError("bus-tap: cannot write output: \(failure)") }
+                }
             }
+            buffer.removeAll(keepingCapacity: true)
             lastFlush = .now
         }
         func drawTable() {
             let window = (ContinuousClock.now - lastTable).components
             let seconds = Double(window.seconds) + Double(window.attoseconds) / 1e18
             let table = statistics.table(window: seconds, subscription: subscription.statistics)
-            buffer.append(contentsOf: Array(((isTerminal ? "\u{1B}[H\u{1B}[2J" : "") + table + "\n").utf8))
+            buffer.append(contentsOf: ((isTerminal ? "\u{1B}[H\u{1B}[2J" : "") + table + "\n").utf8)
             lastTable = .now
             flush()
         }
         do {
             for try await delivery in subscription.cancelOnGracefulShutdown() {
-                received += 1
+                received &+= 1
                 switch request.format {
                 case .json:
                     let line = TapFormatter.jsonLine(delivery, receivedAt: WallClock.nanoseconds())
-                    buffer.append(contentsOf: Array(line.utf8))
+                    buffer.append(contentsOf: line.utf8)
                     buffer.append(0x0A)
                     if buffer.count > 32_768 || ContinuousClock.now - lastFlush > .milliseconds(50) { flush() }
                 case .table:
                     statistics.record(delivery)
-                    if ContinuousClock.now - lastTable > .seconds(request.refresh) { drawTable() }
+                    if ContinuousClock.now - lastTable > refresh { drawTable() }
                 }
-                if let count = request.count, received >= UInt64(count) { break }
+                if outputClosed { break }
+                if let count = request.count, received >= UInt64(max(0, count)) { break }
             }
         } catch {
-            FileHandle.standardError.write(Data("bus-tap: subscription failed: \(error)\n".utf8))
+            Tap.writeError("bus-tap: subscription failed: \(error)")
         }
         if request.format == .table { drawTable() }
         flush()

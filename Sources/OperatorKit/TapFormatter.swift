@@ -1,7 +1,9 @@
 import Bus
 import Contracts
 import Foundation
+import ServiceKit
 import SwiftProtobuf
+import Timekeeping
 
 /// Turns deliveries into bus-tap's output: JSON lines or a table of topics.
 public enum TapFormatter {
@@ -18,7 +20,8 @@ public enum TapFormatter {
             options.alwaysPrintInt64sAsNumbers = true
             payloadJSON = (try? payload.message.jsonString(options: options)) ?? "{}"
         }
-        let latencyMicros = Double(receivedAt - envelope.publishTimeNs) / 1_000
+        // Saturating: a publish time of Int64.min or a clock far off must not trap.
+        let latencyMicros = Double(Nanoseconds.subtracting(receivedAt, envelope.publishTimeNs)) / 1_000
         return "{\"topic\":\(quoted(delivery.topic.description)),"
             + "\"producer\":\(quoted(envelope.producer.displayName)),"
             + "\"seq\":\(envelope.sequence),"
@@ -51,15 +54,33 @@ public enum TapFormatter {
         return result + "\""
     }
 
-    /// UTC ISO 8601 with nanoseconds, e.g. `2026-11-25T14:30:00.123456789Z`.
+    /// UTC ISO 8601 with nanoseconds, e.g. `2026-11-25T14:30:00.123456789Z`; any `Int64`
+    /// (1677-09-21 to 2262-04-11).
     public static func isoTime(_ nanoseconds: Int64) -> String {
-        var seconds = time_t(nanoseconds / 1_000_000_000)
-        let fraction = nanoseconds % 1_000_000_000
+        // Floor division without multiplying back (which overflows near Int64.min).
+        var seconds = nanoseconds / Nanoseconds.perSecond
+        var fraction = nanoseconds % Nanoseconds.perSecond
+        if fraction < 0 {
+            fraction += Nanoseconds.perSecond
+            seconds -= 1
+        }
+        var time = time_t(seconds)
         var parts = tm()
-        gmtime_r(&seconds, &parts)
+        guard gmtime_r(&time, &parts) != nil else { return "\(nanoseconds)ns" }
         return String(
             format: "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
             parts.tm_hour, parts.tm_min, parts.tm_sec, Int(fraction))
+    }
+
+    /// `text` cut to `limit` Unicode scalars (the last one `…`), for table cells and stored
+    /// rows. Reads at most `limit + 1` scalars, so a huge text costs no more than a short one.
+    public static func clipped(_ text: String, to limit: Int = 64) -> String {
+        let limit = max(1, limit)
+        // No more bytes than the limit: no more scalars either.
+        guard text.utf8.count > limit else { return text }
+        let scalars = text.unicodeScalars
+        guard scalars.dropFirst(limit).first != nil else { return text }
+        return String(scalars.prefix(limit - 1)) + "…"
     }
 
     /// A short human summary of a payload for the table's "last" column.
@@ -71,9 +92,9 @@ public enum TapFormatter {
         case .features(let features): "\(features.names.count) features"
         case .signal(let signal): String(format: "%@ %.2f", "\(signal.action)", signal.confidence)
         case .session(let session):
-            "\(session.phase) \(session.tradingDay)\(session.earlyClose ? " early close" : "")\(session.simulatedClock ? " (simulated clock)" : "")"
-        case .timer(let timer): "\(timer.name) #\(timer.count) \(timer.tradingDay)"
-        case .alert(let alert): "\(alert.category): \(alert.title)"
+            "\(session.phase) \(clipped(session.tradingDay))\(session.earlyClose ? " early close" : "")\(session.simulatedClock ? " (simulated clock)" : "")"
+        case .timer(let timer): "\(clipped(timer.name)) #\(timer.count) \(clipped(timer.tradingDay))"
+        case .alert(let alert): "\(alert.category): \(clipped(alert.title))"
         case .status(let status):
             String(format: "%@ up %.0fs in %llu out %llu", "\(status.state)", status.uptimeSeconds, status.messagesIn, status.messagesOut)
         case nil: "-"
@@ -98,7 +119,9 @@ extension Envelope.OneOf_Payload {
     }
 }
 
-/// Per-topic counts and rates for the live table and the exit report.
+/// Per-topic counts and rates for the live table and the exit report. At most `maxRows`
+/// topics are kept: a new topic beyond that evicts the least recently seen one, and the
+/// table's footer counts the evictions, so a flood of random topics cannot grow memory.
 public struct TapStatistics: Sendable {
     public struct Row: Sendable {
         public var topic: String
@@ -108,20 +131,38 @@ public struct TapStatistics: Sendable {
         public var lastProducer = ""
     }
 
-    public private(set) var rows: [String: Row] = [:]
+    /// Default for `maxRows`.
+    public static let defaultMaxRows = 1_000
+
+    private var rows: RecencyMap<String, Row>
     public private(set) var total: UInt64 = 0
 
-    public init() {}
+    public init(maxRows: Int = TapStatistics.defaultMaxRows) {
+        rows = RecencyMap(capacity: maxRows)
+    }
+
+    /// Topics in the table now.
+    public var rowCount: Int { rows.count }
+    /// Topics dropped from the table to make room.
+    public var evictedRows: UInt64 { rows.evictions }
+    public var maxRows: Int { rows.capacity }
+
+    /// The row of `topic`, if it is in the table.
+    public func row(_ topic: String) -> Row? { rows.peek(topic) }
 
     public mutating func record(_ delivery: Delivery) {
         let key = delivery.topic.description
-        var row = rows[key] ?? Row(topic: key)
-        row.count += 1
-        row.windowCount += 1
-        row.last = TapFormatter.summary(delivery.payload)
-        row.lastProducer = delivery.producer.displayName
-        rows[key] = row
-        total += 1
+        // Clipped before escaping too: a megabyte of producer name costs no more than a short one.
+        func cell(_ text: String) -> String { TapFormatter.clipped(LogEscaping.escape(TapFormatter.clipped(text))) }
+        let last = cell(TapFormatter.summary(delivery.payload))
+        let producer = cell(delivery.producer.displayName)
+        rows.update(key, default: Row(topic: key)) { row in
+            row.count &+= 1
+            row.windowCount &+= 1
+            row.last = last
+            row.lastProducer = producer
+        }
+        total &+= 1
     }
 
     /// The table, with rates over the `window` seconds since the last call.
@@ -130,19 +171,21 @@ public struct TapStatistics: Sendable {
             let fill = String(repeating: " ", count: max(0, width - text.count))
             return right ? fill + text : text + fill
         }
-        var lines = [pad("TOPIC", 22) + pad("MSGS", 10, right: true) + pad("RATE/s", 10, right: true) + "  " + pad("PRODUCER", 26) + "LAST"]
-        for key in rows.keys.sorted() {
-            guard var row = rows[key] else { continue }
+        var lines = [
+            pad("TOPIC", 22) + pad("MSGS", 10, right: true) + pad("RATE/s", 10, right: true) + "  "
+                + pad("PRODUCER", 26) + "LAST"
+        ]
+        for (_, row) in rows.all.sorted(by: { $0.key < $1.key }) {
             let rate = window > 0 ? Double(row.windowCount) / window : 0
             lines.append(
                 pad(row.topic, 22) + pad(String(row.count), 10, right: true)
                     + pad(String(format: "%.1f", rate), 10, right: true) + "  " + pad(row.lastProducer, 26) + row.last)
-            row.windowCount = 0
-            rows[key] = row
         }
+        rows.forEach { _, row in row.windowCount = 0 }
         lines.append(
             "total \(total) · gaps \(subscription.sequence.gaps) (missing \(subscription.sequence.missing)) · "
-                + "duplicates \(subscription.sequence.duplicates) · rejected \(subscription.rejectedTotal)")
+                + "duplicates \(subscription.sequence.duplicates) · rejected \(subscription.rejectedTotal) · "
+                + "topics \(rows.count) (max \(rows.capacity)), evicted \(rows.evictions)")
         return lines.joined(separator: "\n")
     }
 }

@@ -398,9 +398,8 @@ public struct ConfigLoader: Sendable {
             throw fail("heartbeat.interval_seconds", "must be from 0.05 to 3600 seconds")
         }
         try validateIngestor(config, fail: fail)
-        for (index, service) in config.stack.services.enumerated() where service.name.isEmpty {
-            throw fail("stack.services[\(index)].name", "must name an executable")
-        }
+        try validateLogging(config, fail: fail)
+        try validateStack(config, fail: fail)
         try validateProcessors(config, fail: fail)
         try validateSchedule(config, fail: fail)
         try validateModelsAndSignals(config, fail: fail)
@@ -602,6 +601,34 @@ public struct ConfigLoader: Sendable {
             throw fail("notification_recipients", "at most 100 recipients")
         }
         guard settings.sms.to.count <= 20 else { throw fail("notifications.sms.to", "at most 20 numbers") }
+    }
+
+    /// Bounds of `logging.max_file_bytes` (64 KiB to 10 GiB) and `logging.max_files`.
+    public static let logFileBytesRange = 65_536...10_737_418_240
+    public static let logFilesRange = 1...1_000
+
+    static func validateLogging(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        guard logFileBytesRange.contains(config.logging.maxFileBytes) else {
+            throw fail("logging.max_file_bytes", "must be from 65536 (64 KiB) to 10737418240 (10 GiB)")
+        }
+        guard logFilesRange.contains(config.logging.maxFiles) else {
+            throw fail("logging.max_files", "must be from 1 to 1000")
+        }
+    }
+
+    static func validateStack(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        guard config.stack.stopTimeoutSeconds > 0, config.stack.stopTimeoutSeconds <= 3_600 else {
+            throw fail("stack.stop_timeout_seconds", "must be more than 0 and at most 3600")
+        }
+        guard config.stack.services.count <= 1_000 else {
+            throw fail("stack.services", "must list at most 1000 services")
+        }
+        for (index, service) in config.stack.services.enumerated() {
+            let name = service.name
+            guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+                throw fail("stack.services[\(index)].name", "must name an executable (a file name, no '/')")
+            }
+        }
     }
 
     static func validateSchedule(_ config: TickwireConfig, fail: (String, String) -> ConfigError) throws(ConfigError) {

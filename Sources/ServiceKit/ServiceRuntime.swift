@@ -158,8 +158,7 @@ public enum ServiceRuntime {
         do {
             // Copies of one service (processors per ticker set) log to files of their own.
             sink = try LogSink(
-                service: options.explicitInstance().map { "\(name)-\($0)" } ?? name, directory: config.logging.directory,
-                format: LogSink.Format(rawValue: config.logging.format) ?? .text)
+                service: options.explicitInstance().map { "\(name)-\($0)" } ?? name, logging: config.logging)
         } catch {
             FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
             return configErrorExitCode
@@ -177,6 +176,7 @@ public enum ServiceRuntime {
             let context = try Context()
             let environment = try await openEnvironment(
                 name: name, config: config, logger: logger, context: context, instance: options.instanceName())
+            sink.attach(environment.counters)
             let services: [any Service]
             do {
                 services = try await build(environment)

@@ -425,6 +425,10 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         public var format = "text"
         /// Directory for `<service>_<UTC timestamp>.log`; empty disables the file.
         public var directory = "logs"
+        /// A log file is rotated (to `.log.1`, `.log.2`, …) before it passes this size.
+        public var maxFileBytes = LogSink.defaultMaxFileBytes
+        /// Log files kept per service, the current one included; older ones are deleted.
+        public var maxFiles = LogSink.defaultMaxFiles
         public init() {}
     }
 

@@ -37,13 +37,21 @@ struct BusTap: AsyncParsableCommand {
     @Option(help: "Seconds between table redraws.")
     var refresh: Double = 1
 
+    @Option(name: .customLong("max-rows"), help: "Topics the table keeps; the least recently seen go first.")
+    var maxRows: Int = TapStatistics.defaultMaxRows
+
     @Option(help: "Config file to read bus.subscribe_endpoint from.")
     var config: String?
 
     func validate() throws {
         if let count, count <= 0 { throw ValidationError("--count must be positive") }
-        if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
-        if refresh <= 0 { throw ValidationError("--refresh must be positive") }
+        if let duration, !(duration > 0 && duration <= 1e9) {
+            throw ValidationError("--duration must be more than 0 and at most 1e9 seconds")
+        }
+        if !(refresh > 0 && refresh <= 86_400) {
+            throw ValidationError("--refresh must be more than 0 and at most 86400")
+        }
+        if !(1...1_000_000).contains(maxRows) { throw ValidationError("--max-rows must be from 1 to 1000000") }
         for pattern in patterns {
             do { _ = try TopicPattern(pattern) } catch { throw ValidationError("pattern '\(pattern)': \(error)") }
         }
@@ -55,7 +63,7 @@ struct BusTap: AsyncParsableCommand {
             let file = config ?? ProcessInfo.processInfo.environment["TICKWIRE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
             loaded = try ConfigLoader().load(file: file).config
         } catch {
-            FileHandle.standardError.write(Data("bus-tap: \(error)\n".utf8))
+            Tap.writeError("bus-tap: \(error)")
             throw ExitCode(ServiceRuntime.configErrorExitCode)
         }
         let parsed = try patterns.map { try TopicPattern($0) }
@@ -65,8 +73,9 @@ struct BusTap: AsyncParsableCommand {
             count: count, duration: duration)
         request.format = format
         request.refresh = refresh
+        request.maxRows = maxRows
         let report = try await Tap.run(request)
-        FileHandle.standardError.write(Data((report.jsonLine + "\n").utf8))
+        Tap.writeError(report.jsonLine)
         if !report.satisfied { throw ExitCode(1) }
     }
 }

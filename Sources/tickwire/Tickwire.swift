@@ -26,23 +26,29 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Config file (JSON). Its stack.services says what runs besides bus-proxy.")
     var config: String?
 
-    @Option(name: .customLong("bin-dir"), help: "Where the service executables are (default: next to tickwire).")
+    @Option(
+        name: .customLong("bin-dir"),
+        help: "Where the service executables are (default: next to tickwire, next to argv[0], then PATH).")
     var binDirectory: String?
 
     mutating func run() async throws {
+        // A closed stdout or stderr (`tickwire up | head`) is then an error, not SIGPIPE.
+        DescriptorWrite.ignoreBrokenPipes()
         let loaded: TickwireConfig
         do {
             loaded = try ConfigLoader().load(file: config).config
         } catch {
-            FileHandle.standardError.write(Data("tickwire: \(error)\n".utf8))
+            _ = DescriptorWrite.all(Array("tickwire: \(error)\n".utf8), to: STDERR_FILENO)
             throw ExitCode(ServiceRuntime.configErrorExitCode)
         }
-        let directory =
-            binDirectory ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().path
-        let processes = StackPlan.processes(config: loaded, configFile: config, executableDirectory: directory)
-        for process in processes where !FileManager.default.isExecutableFile(atPath: process.executable) {
-            FileHandle.standardError.write(Data("tickwire: \(process.executable) not found; run 'make build' first\n".utf8))
+        let search = ExecutableSearch.forServices(
+            binDirectory: binDirectory, executable: ExecutableSearch.runningExecutable(),
+            argv0: CommandLine.arguments.first ?? "", path: ProcessInfo.processInfo.environment["PATH"])
+        let processes: [SupervisedProcess]
+        do {
+            processes = try StackPlan.processes(config: loaded, configFile: config, search: search)
+        } catch {
+            _ = DescriptorWrite.all(Array("tickwire: \(error)\n".utf8), to: STDERR_FILENO)
             throw ExitCode(1)
         }
         LoggingSystem.bootstrap { label in
