@@ -176,7 +176,7 @@ let package = Package(
         .executableTarget(
             name: "bus-tap",
             dependencies: [
-                "OperatorKit", "ServiceKit",
+                "Contracts", "OperatorKit", "ServiceKit", "Timekeeping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -23,6 +23,8 @@ public struct TapRequest: Sendable {
     public var refresh: Double = 1
     /// Topics the table keeps (least recently seen evicted beyond it).
     public var maxRows = TapStatistics.defaultMaxRows
+    /// What a message must respect to be shown; refused ones are counted.
+    public var limits = EnvelopeLimits()
 
     public init(endpoint: String, patterns: [TopicPattern], count: Int? = nil, duration: Double? = nil) {
         self.endpoint = endpoint
@@ -61,7 +63,7 @@ public enum Tap {
         let context = try Context()
         let throttle = LogThrottle()
         let subscription = try await MessageSubscription(
-            context: context, endpoint: request.endpoint, patterns: request.patterns,
+            context: context, endpoint: request.endpoint, patterns: request.patterns, limits: request.limits,
             onIssue: { issue in
                 guard throttle.shouldReport() else { return }
                 let text: String

@@ -3,6 +3,7 @@ import Contracts
 import Foundation
 import OperatorKit
 import ServiceKit
+import Timekeeping
 
 extension TapRequest.Format: ExpressibleByArgument {}
 
@@ -74,6 +75,9 @@ struct BusTap: AsyncParsableCommand {
         request.format = format
         request.refresh = refresh
         request.maxRows = maxRows
+        // An observer shows history too (replays of old data); every other bound stays.
+        request.limits = loaded.envelopeLimits
+        request.limits.eventTime.maxPast = nil
         let report = try await Tap.run(request)
         Tap.writeError(report.jsonLine)
         if !report.satisfied { throw ExitCode(1) }

@@ -80,6 +80,8 @@ struct NotifierHostileInputTests {
             hostile.title = Self.injection + String(repeating: "A", count: 1_000_000 - Self.injection.utf8.count)
             hostile.message = Self.injection
             hostile.service = "ingestor"
+            publisher.publish(.alert(hostile), on: .alert(.error))  // refused at the bus boundary (size)
+            hostile.title = Self.injection  // short enough to pass the boundary: the notifier defuses it
             publisher.publish(.alert(hostile), on: .alert(.error))
             try await Task.sleep(for: .seconds(2))
             var normal = Alert()
@@ -105,7 +107,7 @@ struct NotifierHostileInputTests {
         #expect(stillUp, "the notifier died: \(notifier.stderr.suffix(4_000))")
         #expect(delivered, "no mail for the normal alert: \(subjectsOf(smtp))\n\(notifier.stderr.suffix(4_000))")
         #expect(counted, "refusals in status.notifier: \(refusals(tap)); tap: \(tap.stdout.suffix(2_000))")
-        // The hostile alert itself arrives too, rendered harmless.
+        // The short hostile alert arrives, rendered harmless.
         #expect(
             mails(smtp).contains { subject($0).hasPrefix("Tickwire ERROR: Feed down Bcc: victim@evil.example") },
             "\(subjectsOf(smtp))")

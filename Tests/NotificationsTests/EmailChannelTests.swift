@@ -205,7 +205,9 @@ struct EmailChannelTests {
         let elapsed = clock.now - start
         #expect(error.kind == .timeout, "\(error)")
         #expect(!error.isPermanent)
-        #expect(elapsed >= .milliseconds(1000) && elapsed < .milliseconds(3000), "took \(elapsed)")
+        // Without the total timeout a silent server holds the transfer forever; the upper bound
+        // is loose because the suite starts many processes at once on a 2-core machine.
+        #expect(elapsed >= .milliseconds(1000) && elapsed < .seconds(10), "took \(elapsed)")
     }
 
     @Test("cancelling the delivering task stops it promptly with .cancelled")
@@ -226,8 +228,8 @@ struct EmailChannelTests {
         }
         try await Task.sleep(for: .milliseconds(300))
         task.cancel()
-        let error = try await withTimeout(seconds: 10, "cancelled delivery") { await task.value }
+        let error = try await withTimeout(seconds: 15, "cancelled delivery") { await task.value }
         #expect(error?.kind == .cancelled, "\(String(describing: error))")
-        #expect(clock.now - start < .seconds(5))
+        #expect(clock.now - start < .seconds(10), "the 20 s timeouts were not what ended it")
     }
 }
