@@ -635,9 +635,11 @@ public struct ConfigLoader: Sendable {
         func isDate(_ text: String) -> Bool {
             let parts = text.split(separator: "-")
             guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-                let month = Int(parts[1]), let day = Int(parts[2]), Int(parts[0]) != nil
+                let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month)
             else { return false }
-            return (1...12).contains(month) && (1...31).contains(day)
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+            let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+            return (1...days).contains(day)
         }
         guard TimeZone(identifier: config.marketHours.timezone) != nil else {
             throw fail("market_hours.timezone", "unknown time zone '\(config.marketHours.timezone)' (e.g. America/New_York)")

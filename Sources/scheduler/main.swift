@@ -84,12 +84,16 @@ struct CalendarTable: ParsableCommand {
         guard let start = LocalDate(from) else { throw ValidationError("--from '\(from)' is not a YYYY-MM-DD date") }
         guard let end = LocalDate(to) else { throw ValidationError("--to '\(to)' is not a YYYY-MM-DD date") }
         guard start <= end else { throw ValidationError("--from \(from) is after --to \(to)") }
+        guard start.year >= 1900, end.year <= 2200 else {
+            throw ValidationError("--from and --to must lie within the years 1900 to 2200")
+        }
         guard ["csv", "json"].contains(format) else { throw ValidationError("--format must be csv or json") }
     }
 
     func run() throws {
         let (calendar, zone) = try options.load()
-        let days = calendar.sessions(from: LocalDate(from)!, to: LocalDate(to)!)
+        guard let start = LocalDate(from), let end = LocalDate(to) else { throw ValidationError("bad --from or --to") }
+        let days = calendar.sessions(from: start, to: end)
         var text = ""
         text.reserveCapacity(days.count * 140)
         func iso(_ instant: Int64) -> String { Instants.iso8601(instant, in: zone) }

@@ -207,6 +207,17 @@ struct ConfigLoaderTests {
             (#"{"bus": {"proxy_xpub_bind": "tcp://127.0.0.1"}}"#, "bus.proxy_xpub_bind"),
             (#"{"simulator": {"speed": 0}}"#, "simulator.speed"),
             (#"{"stack": {"services": [{"name": ""}]}}"#, "stack.services[0].name"),
+            (#"{"bus": {"max_message_bytes": 10}}"#, "bus.max_message_bytes"),
+            (#"{"bus": {"max_message_bytes": 1e12}}"#, "bus.max_message_bytes"),
+            (#"{"bus": {"send_high_water_mark": -1}}"#, "bus.send_high_water_mark"),
+            (#"{"bus": {"validation": {"max_event_age_seconds": -1}}}"#, "bus.validation.max_event_age_seconds"),
+            (#"{"bus": {"validation": {"max_clock_skew_seconds": 1e300}}}"#, "bus.validation.max_clock_skew_seconds"),
+            (#"{"heartbeat": {"interval_seconds": 1e300}}"#, "heartbeat.interval_seconds"),
+            (#"{"scheduler": {"status_interval_seconds": 1e9}}"#, "scheduler.status_interval_seconds"),
+            (#"{"scheduler": {"simulated_speed": 1e300}}"#, "scheduler.simulated_speed"),
+            (#"{"scheduler": {"simulated_start": "9999-01-01T00:00:00Z"}}"#, "scheduler.simulated_start"),
+            (#"{"market_hours": {"special_closures": [{"date": "2026-02-31"}]}}"#, "market_hours.special_closures[0].date"),
+            (#"{"market_hours": {"early_closes": [{"date": "2027-02-29"}]}}"#, "market_hours.early_closes[0].date"),
         ]
     )
     func invalidValues(json: String, path: String) throws {
