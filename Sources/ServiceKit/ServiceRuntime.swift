@@ -281,6 +281,7 @@ public struct HeartbeatService: Service {
         let publisher = environment.publisher.statistics
         status.counters["bus.sent"] = publisher.sent
         status.counters["bus.dropped"] = publisher.dropped
+        if let resident = ProcessUsage.residentBytes() { status.counters["process.rss_bytes"] = resident }
         status.version = TickwireVersion.current
         status.intervalSeconds = environment.config.heartbeat.intervalSeconds
         environment.publisher.publish(.status(status), on: topic)
@@ -290,4 +291,16 @@ public struct HeartbeatService: Service {
 /// The release version reported in heartbeats.
 public enum TickwireVersion {
     public static let current = "0.1.0"
+}
+
+/// What this process uses, read from /proc (Linux); `nil` where it cannot be read.
+public enum ProcessUsage {
+    /// Resident memory in bytes (`/proc/self/statm`'s second field times the page size).
+    public static func residentBytes() -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = UInt64(fields[1]) else { return nil }
+        let pageSize = UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
+        return pages.multipliedReportingOverflow(by: pageSize).partialValue
+    }
 }
