@@ -20,12 +20,15 @@ build: deps
 HEAVY_SUITES = ReferenceAccuracyTests|XGBoostReferenceTests|XNYSReferenceTests|TALibEquivalenceTests|OscillatorIndicatorsTests|TrendEquivalenceTests
 
 ## test: run the Swift test suites (unit and end-to-end) and the deployment checks
+# Tests never touch the user's own bus keys (~/.config/tickwire/keys): end-to-end tests make a
+# key set per test bus, and anything else that needs keys finds this throwaway directory.
+TEST_ENV = TICKWIRE_BIN_DIR="$(BIN_DIR)" TICKWIRE_PYTHON="$(CURDIR)/.venv/bin/python" \
+	TICKWIRE_KEYS_DIR="$(CURDIR)/.build/test-keys"
+
 test: deps
 	$(SWIFT) build --build-tests
-	TICKWIRE_BIN_DIR="$(BIN_DIR)" TICKWIRE_PYTHON="$(CURDIR)/.venv/bin/python" \
-		$(SWIFT) test --skip-build --parallel --num-workers 2 --skip '$(HEAVY_SUITES)'
-	TICKWIRE_BIN_DIR="$(BIN_DIR)" TICKWIRE_PYTHON="$(CURDIR)/.venv/bin/python" \
-		$(SWIFT) test --skip-build --filter '$(HEAVY_SUITES)'
+	$(TEST_ENV) $(SWIFT) test --skip-build --parallel --num-workers 2 --skip '$(HEAVY_SUITES)'
+	$(TEST_ENV) $(SWIFT) test --skip-build --filter '$(HEAVY_SUITES)'
 	scripts/check-deploy.sh
 
 DEMO_TRAIN_TICKERS = AAPL MSFT AMZN

@@ -95,6 +95,7 @@ let package = Package(
             name: "Signals",
             dependencies: [
                 "Bus", "Contracts", "Indicators", "Models", "Scheduling", "ServiceKit",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -176,7 +177,7 @@ let package = Package(
         .executableTarget(
             name: "bus-tap",
             dependencies: [
-                "Contracts", "OperatorKit", "ServiceKit", "Timekeeping",
+                "Bus", "Contracts", "OperatorKit", "ServiceKit", "Timekeeping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -225,7 +226,7 @@ let package = Package(
         .executableTarget(
             name: "tickwire",
             dependencies: [
-                "Contracts", "Indicators", "MarketData", "Models", "OperatorKit", "ServiceKit", "Training",
+                "Bus", "Contracts", "Indicators", "MarketData", "Models", "OperatorKit", "ServiceKit", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -330,7 +331,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Contracts", "Bus", "TestSupport",
+                "Contracts", "Bus", "ServiceKit", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

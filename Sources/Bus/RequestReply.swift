@@ -106,16 +106,19 @@ public enum Requester {
     /// returns the reply's frames, or `nil` when none arrived within `timeoutMilliseconds`
     /// (the peer is down, slow or absent: libzmq connects in the background, so an absent
     /// peer is a timeout, not an error). Never blocks the caller's thread.
+    /// `options` configure the DEALER (e.g. CURVE as a client of the server's key); its
+    /// linger is 0 and it accepts replies up to 64 MiB.
     public static func request(
         context: Context,
         endpoint: String,
         request: [[UInt8]],
-        timeoutMilliseconds: Int
+        timeoutMilliseconds: Int,
+        options base: SocketOptions = .init()
     ) async throws(ZeroMQError) -> [[UInt8]]? {
         let result: Result<[[UInt8]]?, ZeroMQError> = await withCheckedContinuation { continuation in
             OwnerThread.start(name: "zmq-request") {
                 continuation.resume(returning: Result { () throws(ZeroMQError) -> [[UInt8]]? in
-                    var options = SocketOptions()
+                    var options = base
                     options.lingerMilliseconds = 0
                     // Replies (a history of many symbols) may be large; requests never are.
                     options.maxMessageBytes = 64 << 20

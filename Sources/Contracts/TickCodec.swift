@@ -162,6 +162,7 @@ enum TickCodec {
         case varint = 0
         case fixed64 = 1
         case lengthDelimited = 2
+        case fixed32 = 5
     }
 
     struct Writer {
@@ -370,6 +371,28 @@ enum TickCodec {
             let start = index
             index += Int(length)
             return Reader(buffer, from: start, to: index)
+        }
+
+        /// The next length-delimited field's bytes, as a range of `buffer`.
+        mutating func bytesRange() -> Range<Int>? {
+            guard let inner = nested() else { return nil }
+            return inner.index..<inner.end
+        }
+
+        /// Skips one field's value of wire type `type`; `false` when the bytes end first.
+        mutating func skip(_ type: WireType) -> Bool {
+            switch type {
+            case .varint: return varint() != nil
+            case .fixed64:
+                guard end - index >= 8 else { return false }
+                index += 8
+                return true
+            case .lengthDelimited: return nested() != nil
+            case .fixed32:
+                guard end - index >= 4 else { return false }
+                index += 4
+                return true
+            }
         }
 
         mutating func string() -> String? {

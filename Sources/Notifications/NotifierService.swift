@@ -116,9 +116,10 @@ public struct NotifierService: Service {
                 return
             }
             guard signal.action != .hold || environment.config.notifications.notifyHold else { return }
+            // Scoped by the producer, which bus-proxy has authenticated: no other identity can
+            // take this signal's outbox row by sending its id first.
             await notify(
-                .signal(signal), id: signal.id.isEmpty ? "signal-\(signal.symbol)-\(delivery.eventTimeNs)" : signal.id,
-                eventTime: delivery.eventTimeNs)
+                .signal(signal), id: "\(delivery.producer.service)/\(signal.id)", eventTime: delivery.eventTimeNs)
         case .alert(let alert):
             // The notifier's own alerts were already routed to the working channels directly.
             guard delivery.producer.service != environment.name else { return }

@@ -1,4 +1,5 @@
 import Bus
+import Contracts
 import Logging
 import ServiceKit
 import ServiceLifecycle
@@ -17,10 +18,16 @@ public struct ProxyService: Service {
     }
 
     public func run() async throws {
-        var options = environment.socketOptions
+        var options = try await environment.serverOptions(binding: frontend)
+        _ = try await environment.serverOptions(binding: backend)
         options.lingerMilliseconds = 0
-        let proxy = try await Proxy(context: environment.context, frontend: frontend, backend: backend, options: options)
-        environment.logger.info("forwarding: publishers → \(proxy.frontend) (XSUB), subscribers ← \(proxy.backend) (XPUB)")
+        // With security, each identity may publish only its own topic kinds, as itself.
+        let gate = environment.security.map { _ in PublishGate(rights: environment.config.bus.publishRights) }
+        let proxy = try await Proxy(
+            context: environment.context, frontend: frontend, backend: backend, options: options, gate: gate)
+        let mode = gate == nil ? "unauthenticated (bus.security none)" : "CURVE, publish rights enforced"
+        environment.logger.info(
+            "forwarding: publishers → \(proxy.frontend) (XSUB), subscribers ← \(proxy.backend) (XPUB); \(mode)")
         var reported = Proxy.Statistics()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
@@ -47,9 +54,18 @@ public struct ProxyService: Service {
         counters.set("proxy.frames", statistics.frames)
         counters.set("proxy.malformed", statistics.malformed)
         counters.set("proxy.subscription_changes", statistics.subscriptionChanges)
+        for refusal in ProxyRefusal.allCases {
+            let total = statistics.refused[refusal] ?? 0
+            counters.set("proxy.refused.\(refusal.rawValue)", total)
+            let new = total &- (reported.refused[refusal] ?? 0)
+            if new > 0 && refusal != .malformed {
+                environment.logger.warning("refused \(new) published message(s): \(refusal.rawValue)")
+            }
+        }
         let malformed = statistics.malformed &- reported.malformed
         if malformed > 0 {
-            environment.logger.warning("forwarded \(malformed) malformed message(s) (not 2 frames)")
+            let what = environment.security == nil ? "forwarded" : "dropped"
+            environment.logger.warning("\(what) \(malformed) malformed message(s) (not 2 frames)")
         }
     }
 }

@@ -25,6 +25,8 @@ public struct TapRequest: Sendable {
     public var maxRows = TapStatistics.defaultMaxRows
     /// What a message must respect to be shown; refused ones are counted.
     public var limits = EnvelopeLimits()
+    /// The subscriber socket's options (CURVE keys on a secured bus).
+    public var socket = SocketOptions()
 
     public init(endpoint: String, patterns: [TopicPattern], count: Int? = nil, duration: Double? = nil) {
         self.endpoint = endpoint
@@ -62,8 +64,11 @@ public enum Tap {
         DescriptorWrite.ignoreBrokenPipes()
         let context = try Context()
         let throttle = LogThrottle()
+        var configuration = Subscription.Configuration()
+        configuration.socket = request.socket
         let subscription = try await MessageSubscription(
-            context: context, endpoint: request.endpoint, patterns: request.patterns, limits: request.limits,
+            context: context, endpoint: request.endpoint, patterns: request.patterns, configuration: configuration,
+            limits: request.limits,
             onIssue: { issue in
                 guard throttle.shouldReport() else { return }
                 let text: String

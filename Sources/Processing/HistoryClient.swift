@@ -11,12 +11,17 @@ public struct HistoryClient: Sendable {
     public let endpoints: [String]
     public let timeout: Duration
     public let requester: String
+    /// The requesting socket's options (CURVE as a client of the ingestor's key, when secured).
+    public let options: SocketOptions
 
-    public init(context: Context, endpoints: [String], timeout: Duration, requester: String) {
+    public init(
+        context: Context, endpoints: [String], timeout: Duration, requester: String, options: SocketOptions = .init()
+    ) {
         self.context = context
         self.endpoints = endpoints
         self.timeout = timeout
         self.requester = requester
+        self.options = options
     }
 
     /// What came back: bars per symbol (oldest first), a note per endpoint that failed, and
@@ -53,12 +58,14 @@ public struct HistoryClient: Sendable {
         let wanted = Set(symbols)
         let perSymbol = max(1, maxBars)
         let context = self.context
+        let options = self.options
         return await withTaskGroup(of: (String, Swift.Result<HistoryReply?, any Error>).self) { group in
             for endpoint in endpoints {
                 group.addTask {
                     do {
                         guard let frames = try await Requester.request(
-                            context: context, endpoint: endpoint, request: [body], timeoutMilliseconds: millis)
+                            context: context, endpoint: endpoint, request: [body], timeoutMilliseconds: millis,
+                            options: options)
                         else { return (endpoint, .success(nil)) }
                         guard frames.count == 1 else {
                             return (endpoint, .failure(HistoryError(message: "reply has \(frames.count) frames, expected 1")))

@@ -22,9 +22,12 @@ public struct HistoryService: Service {
         let endpoint = environment.config.ingestor.historyBind
         let replier: Replier
         do {
-            replier = try await Replier(context: environment.context, bind: endpoint, options: environment.socketOptions) {
+            let options = try await environment.serverOptions(binding: endpoint)
+            replier = try await Replier(context: environment.context, bind: endpoint, options: options) {
                 frames in history.handle(frames: frames, producer: producer)
             }
+        } catch let error as ConfigError {
+            throw error
         } catch {
             // Another ingestor may hold the port; the feed itself is more important than history.
             environment.raiseAlert(

@@ -96,9 +96,17 @@ public struct ProcessorService: Service {
     @discardableResult
     func warmUp(symbols: [String]) async -> [String] {
         guard !settings.historyEndpoints.isEmpty, !symbols.isEmpty else { return [] }
+        let options: SocketOptions
+        do {
+            // The history endpoint is the ingestor's: its key is the server's.
+            options = try environment.clientOptions(server: "ingestor")
+        } catch {
+            environment.logger.error("cannot ask for history: \(error)")
+            return symbols
+        }
         let client = HistoryClient(
             context: environment.context, endpoints: settings.historyEndpoints, timeout: settings.historyTimeout,
-            requester: "processor/\(settings.instance)")
+            requester: "processor/\(settings.instance)", options: options)
         let started = ContinuousClock.now
         let result = await client.fetch(
             symbols: symbols, intervalNs: settings.barIntervalNs,

@@ -59,6 +59,8 @@ public struct ConfigLoader: Sendable {
         ("TICKWIRE_HISTORY_BIND", ["ingestor", "history_bind"], false),
         ("TICKWIRE_HISTORY_ENDPOINTS", ["processor", "history_endpoints"], true),
         ("TICKWIRE_SESSION_DEFAULT", ["ingestor", "session_default"], false),
+        ("TICKWIRE_BUS_SECURITY", ["bus", "security"], false),
+        ("TICKWIRE_KEYS_DIR", ["bus", "keys_directory"], false),
     ]
 
     /// Environment variables that override numeric config keys.
@@ -233,16 +235,20 @@ public struct ConfigLoader: Sendable {
             return []
         }
         var unknown: [String] = []
-        for key in object.keys.sorted() {
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
             let childPath = path.isEmpty ? key : "\(path).\(key)"
             if let knownChild = knownObject[key] {
-                unknown += unknownKeys(in: object[key]!, known: knownChild, path: childPath)
+                if !freeFormMaps.contains(childPath) { unknown += unknownKeys(in: value, known: knownChild, path: childPath) }
             } else if !optionalKeys.contains(childPath) {
                 unknown.append(childPath)
             }
         }
         return unknown
     }
+
+    /// Maps whose keys are names the user chooses (identities, message kinds), although
+    /// their defaults are not empty; their values are validated instead.
+    static let freeFormMaps: Set<String> = ["bus.publish_rights", "notifications.priorities", "notifications.routing"]
 
     /// Keys that are valid but absent from the encoded defaults (optional values).
     static let optionalKeys: Set<String> = [
@@ -457,6 +463,16 @@ public struct ConfigLoader: Sendable {
         }
         guard (1_024...(256 << 20)).contains(bus.maxMessageBytes) else {
             throw fail("bus.max_message_bytes", "must be from 1024 to 268435456 bytes")
+        }
+        for (identity, kinds) in bus.publishRights.sorted(by: { $0.key < $1.key }) {
+            guard KeyStore.isIdentity(identity) else {
+                throw fail("bus.publish_rights.\(identity)", "'\(identity)' is not an identity (letters, digits, '-', '_')")
+            }
+            for (index, kind) in kinds.enumerated() where !Topic.knownKinds.contains(kind) {
+                throw fail(
+                    "bus.publish_rights.\(identity)[\(index)]",
+                    "unknown topic kind '\(kind)' (known: \(Topic.knownKinds.sorted().joined(separator: ", ")))")
+            }
         }
         let century = 100 * 365 * 86_400.0
         let validation = bus.validation

@@ -14,11 +14,15 @@ public struct ServiceEnvironment: Sendable {
     public let context: Context
     public let publisher: MessagePublisher
     public let counters: ServiceCounters
+    /// The process's bus security; `nil` when `bus.security` is `none`.
+    public let security: BusSecurity?
+    /// The ZAP handler of this process's server sockets, started by the first of them.
+    let authentication = Authentication()
     public var producer: Producer { publisher.producer }
 
     public init(
         name: String, config: TickwireConfig, logger: Logger, context: Context, publisher: MessagePublisher,
-        counters: ServiceCounters
+        counters: ServiceCounters, security: BusSecurity? = nil
     ) {
         self.name = name
         self.config = config
@@ -26,10 +30,35 @@ public struct ServiceEnvironment: Sendable {
         self.context = context
         self.publisher = publisher
         self.counters = counters
+        self.security = security
     }
 
-    /// Socket options from the `bus` config section.
+    /// Socket options from the `bus` config section (no security: see ``clientOptions(server:)``).
     public var socketOptions: SocketOptions { config.socketOptions }
+
+    /// Options for a socket that connects to `server` (bus-proxy, or a request/reply
+    /// endpoint's identity): CURVE as this process's identity when the bus is secured.
+    public func clientOptions(server: String = "bus-proxy") throws(KeyError) -> SocketOptions {
+        guard let security else { return socketOptions }
+        return try security.clientOptions(socketOptions, server: server)
+    }
+
+    /// Options for a server socket that binds `endpoint` (bus-proxy's sides, a request/reply
+    /// endpoint). With security, the ZAP handler that authenticates clients is started first;
+    /// without it, binding beyond loopback is refused.
+    public func serverOptions(binding endpoint: String) async throws -> SocketOptions {
+        guard let security else {
+            guard isLocalEndpoint(endpoint) else {
+                throw ConfigError(
+                    path: "bus.security",
+                    message: "is \"none\": \(endpoint) would reach beyond this machine unauthenticated; bind a loopback "
+                        + "address or turn security on (docs/security.md)")
+            }
+            return socketOptions
+        }
+        try await authentication.start(context: context, security: security)
+        return security.serverOptions(socketOptions)
+    }
 
     /// Publishes `payload` on `topic` and counts it as output.
     @discardableResult
@@ -76,13 +105,13 @@ public struct ServiceEnvironment: Sendable {
     /// ``TickwireConfig/envelopeLimits``; refused ones and sequence gaps are counted
     /// (`rejected.<reason>`, heartbeat counters) and logged, the first few of each and then
     /// one in a thousand.
-    public func subscribe(_ patterns: [TopicPattern]) async throws(ZeroMQError) -> MessageSubscription {
+    public func subscribe(_ patterns: [TopicPattern]) async throws -> MessageSubscription {
         var configuration = Subscription.Configuration()
-        configuration.socket = socketOptions
+        configuration.socket = try clientOptions()
         // bus-proxy enforces bus.max_message_bytes on what it accepts. libzmq cuts a connecting
         // socket off for good when it receives a larger message, so a subscriber allows more,
         // lest another process's larger setting leave it deaf.
-        configuration.socket.maxMessageBytes = min(socketOptions.maxMessageBytes, Int64.max / 4) * 4
+        configuration.socket.maxMessageBytes = min(configuration.socket.maxMessageBytes, Int64.max / 4) * 4
         let counters = self.counters
         let logger = self.logger
         let reporter = LogThrottle()
@@ -174,8 +203,15 @@ public enum ServiceRuntime {
 
         do {
             let context = try Context()
-            let environment = try await openEnvironment(
-                name: name, config: config, logger: logger, context: context, instance: options.instanceName())
+            let environment: ServiceEnvironment
+            do {
+                environment = try await openEnvironment(
+                    name: name, config: config, logger: logger, context: context, instance: options.instanceName())
+            } catch let error as KeyError {
+                logger.critical("\(name) cannot start: bus keys: \(error)")
+                await context.terminate()
+                return configErrorExitCode
+            }
             sink.attach(environment.counters)
             let services: [any Service]
             do {
@@ -195,19 +231,29 @@ public enum ServiceRuntime {
         }
     }
 
-    /// Connects the service's publisher. Shared by `run` and the tests.
+    /// Loads the bus security of `name` and connects the service's publisher. Shared by
+    /// `run` and the tests.
     public static func openEnvironment(
         name: String, config: TickwireConfig, logger: Logger, context: Context, instance: String
-    ) async throws(ZeroMQError) -> ServiceEnvironment {
+    ) async throws -> ServiceEnvironment {
+        let security = try BusSecurity.load(config: config, identity: name) { logger.notice("\($0)") }
+        if security == nil {
+            logger.warning(
+                """
+                bus.security is "none": the bus is neither authenticated nor encrypted; anyone who can reach it can \
+                publish signals and alerts. Use this only on a trusted single machine (docs/security.md).
+                """)
+        }
+        let options = try security?.clientOptions(config.socketOptions) ?? config.socketOptions
         let publisher = try await MessagePublisher(
             context: context,
             endpoint: config.bus.publishEndpoint,
             producer: Producer(service: name, instance: instance),
-            options: config.socketOptions
+            options: options
         )
         return ServiceEnvironment(
             name: name, config: config, logger: logger, context: context, publisher: publisher,
-            counters: ServiceCounters())
+            counters: ServiceCounters(), security: security)
     }
 
     /// Runs `services` with the heartbeat and the bus teardown in one group that stops
@@ -243,7 +289,45 @@ struct BusTeardownService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await environment.publisher.close()
+        await environment.authentication.close()
         await environment.context.terminate()
+    }
+}
+
+/// A process's ZAP handler (``Authenticator``): started once, by the first server socket,
+/// and closed with the bus after every service has stopped.
+actor Authentication {
+    private var starting: Task<Authenticator, any Error>?
+    private var refusalLog = LogThrottle()
+
+    func start(context: Context, security: BusSecurity) async throws {
+        if let starting {
+            _ = try await starting.value
+            return
+        }
+        let task = Task { try await Authenticator(context: context) { security.identify(publicKey: $0) } }
+        starting = task
+        _ = try await task.value
+    }
+
+    /// Copies the handler's counters into `counters` and logs the clients it refused.
+    func report(to counters: ServiceCounters, logger: Logger) async {
+        guard let authenticator = try? await starting?.value else { return }
+        let statistics = authenticator.statistics
+        counters.set("auth.accepted", statistics.accepted)
+        counters.set("auth.refused", statistics.refused)
+        counters.set("auth.malformed", statistics.malformed)
+        for refusal in authenticator.takeRefusals() where refusalLog.shouldReport() {
+            logger.warning("refused a bus client from \(refusal.address): key \(refusal.key) is not in the allow-list")
+        }
+        if let failure = authenticator.failure {
+            logger.critical("the ZAP handler stopped (\(failure)); no new client can connect")
+        }
+    }
+
+    func close() async {
+        guard let authenticator = try? await starting?.value else { return }
+        await authenticator.close()
     }
 }
 
@@ -259,6 +343,7 @@ public struct HeartbeatService: Service {
         let interval = Duration.seconds(environment.config.heartbeat.intervalSeconds)
         let topic = try Topic.status(environment.name)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await environment.authentication.report(to: environment.counters, logger: environment.logger)
             publish(on: topic)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }

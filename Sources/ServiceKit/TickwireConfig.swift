@@ -400,6 +400,26 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         public var maxMessageBytes = 1_048_576
         /// What every received message is checked against before a service sees it.
         public var validation = Validation()
+        /// `curve` (the default): every bus socket is encrypted and authenticated, and
+        /// bus-proxy lets each identity publish only its own topic kinds. `none` is an opt-out
+        /// for a trusted single machine: services warn at start and bind only to loopback.
+        public var security = Security.curve
+        /// Where the CURVE keys are (`<identity>.key`, `<identity>.key_secret`); empty is
+        /// `TICKWIRE_KEYS_DIR` or the per-user `~/.config/tickwire/keys`, created on first use.
+        public var keysDirectory = ""
+        /// The topic kinds each identity may publish (docs/bus.md). bus-proxy drops anything
+        /// else, and anything whose envelope names another producer than the key's identity.
+        public var publishRights: [String: [String]] = [
+            "bus-proxy": ["status", "alert"],
+            "ingestor": ["tick", "bar", "status", "alert"],
+            "processor": ["bar", "features", "status", "alert"],
+            "signal-generator": ["signal", "status", "alert"],
+            "notifier": ["status", "alert"],
+            "scheduler": ["market", "timer", "status", "alert"],
+            "journal": ["status", "alert"],
+            "dashboard": [],
+            "bus-tap": [],
+        ]
         public init() {}
 
         /// Time bounds for received messages, relative to the receiver's clock (seconds; 0

@@ -19,6 +19,9 @@ public struct SignalService: Service {
     let method: EnsembleMethod
     let policy: SignalPolicy
     let loadModels: @Sendable () throws -> [LiveModel]
+    /// Makes unguessable, restart-stable signal ids.
+    let signalID: SignalID
+    let signalIDProblem: String?
     let core: Core
 
     final class Core: Sendable {
@@ -65,6 +68,7 @@ public struct SignalService: Service {
             threshold: config.signalThreshold, capital: config.signals.capital, riskPerTrade: config.signals.riskPerTrade,
             atrStopMultiple: config.signals.atrStopMultiple, maxPositionFraction: config.signals.maxPositionFraction)
         self.loadModels = loadModels
+        (signalID, signalIDProblem) = SignalID.load(path: SignalID.path(stateFile: config.models.stateFile))
         core = Core(tickerCapacity: Self.tickerCapacity(tickers: config.tickers.count))
         let models = try loadModels()
         guard !models.isEmpty else {
@@ -89,6 +93,7 @@ public struct SignalService: Service {
     public func run() async throws {
         let config = environment.config
         let (models, stateFileProblem) = core.values.withLock { ($0.models, $0.stateFileProblem) }
+        if let signalIDProblem { environment.logger.warning("\(signalIDProblem)") }
         if let stateFileProblem {
             environment.counters.add("models.state_file_invalid")
             environment.raiseAlert(
@@ -233,7 +238,7 @@ public struct SignalService: Service {
             signal.modelVersion = values.models.map { "\($0.name)@\($0.version)" }.joined(separator: ",")
             signal.modelVersions = values.models.map { "\($0.name)@\($0.version)" }
             signal.horizonBars = Int32(clamping: first.horizon)
-            signal.id = "\(features.symbol)-\(features.barEndTimeNs)-\(decision.action)"
+            signal.id = signalID.id(symbol: features.symbol, barEnd: features.barEndTimeNs, action: decision.action)
             signal.stopLoss = decision.stopLoss
             signal.shares = decision.shares
             signal.riskAmount = decision.riskAmount

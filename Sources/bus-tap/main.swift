@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bus
 import Contracts
 import Foundation
 import OperatorKit
@@ -78,6 +79,14 @@ struct BusTap: AsyncParsableCommand {
         // An observer shows history too (replays of old data); every other bound stays.
         request.limits = loaded.envelopeLimits
         request.limits.eventTime.maxPast = nil
+        do {
+            // bus-tap reads as its own identity, which may publish nothing.
+            let security = try BusSecurity.load(config: loaded, identity: "bus-tap") { Tap.writeError("bus-tap: \($0)") }
+            request.socket = try security?.clientOptions(loaded.socketOptions) ?? loaded.socketOptions
+        } catch {
+            Tap.writeError("bus-tap: bus keys: \(error)")
+            throw ExitCode(ServiceRuntime.configErrorExitCode)
+        }
         let report = try await Tap.run(request)
         Tap.writeError(report.jsonLine)
         if !report.satisfied { throw ExitCode(1) }

@@ -12,7 +12,7 @@ struct Tickwire: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tickwire",
         abstract: "Run and operate a Tickwire stack; train and score models.",
-        subcommands: [Up.self, Train.self, Predict.self, History.self]
+        subcommands: [Up.self, Train.self, Predict.self, History.self, Keys.self]
     )
 }
 
@@ -57,6 +57,19 @@ struct Up: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tickwire")
+        if loaded.bus.security == .curve {
+            // The first start creates the stack's keys; later starts find them.
+            let store = KeyStore(directory: KeyStore.defaultDirectory(configured: loaded.bus.keysDirectory))
+            do {
+                let created = try store.generateMissing()
+                if !created.isEmpty {
+                    logger.notice("created bus keys for \(created.joined(separator: ", ")) in \(store.directory)")
+                }
+            } catch {
+                _ = DescriptorWrite.all(Array("tickwire: bus keys: \(error)\n".utf8), to: STDERR_FILENO)
+                throw ExitCode(ServiceRuntime.configErrorExitCode)
+            }
+        }
         logger.info("starting \(processes.map(\.name).joined(separator: ", ")); Ctrl-C stops everything")
         let supervisor = Supervisor(
             processes: processes, stopTimeout: .seconds(loaded.stack.stopTimeoutSeconds), logger: logger)

@@ -1,4 +1,6 @@
+import Bus
 import Foundation
+import ServiceKit
 import Synchronization
 import Testing
 
@@ -41,12 +43,25 @@ struct TestBus {
     /// The ingestor's history endpoint (processors' warm-up), private to this bus too.
     let historyPort: Int
     let logDirectory: String
+    /// This bus's CURVE keys, one pair per known identity (the bus is secured, as shipped).
+    let keys: KeyStore
 
     init() throws {
         publishPort = try TestBus.freePort()
         subscribePort = try TestBus.freePort()
         historyPort = try TestBus.freePort()
-        logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-e2e-\(UUID().uuidString)").path
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-e2e-\(UUID().uuidString)")
+        logDirectory = scratch.path
+        keys = KeyStore(directory: scratch.appendingPathComponent("keys").path)
+        try keys.generateMissing()
+    }
+
+    /// Socket options for an in-test client of bus-proxy (or of another server) as `identity`.
+    func options(as identity: String, server: String = "bus-proxy") throws -> SocketOptions {
+        let pair = try keys.keyPair(identity)
+        var options = SocketOptions()
+        options.curve = .client(publicKey: pair.publicKey, secretKey: pair.secretKey, serverKey: try keys.publicKey(server))
+        return options
     }
 
     var publishEndpoint: String { "tcp://127.0.0.1:\(publishPort)" }
@@ -64,6 +79,8 @@ struct TestBus {
         environment["TICKWIRE_HISTORY_BIND"] = historyEndpoint
         environment["TICKWIRE_HISTORY_ENDPOINTS"] = historyEndpoint
         environment["TICKWIRE_LOG_DIR"] = logDirectory
+        environment["TICKWIRE_KEYS_DIR"] = keys.directory
+        environment["TICKWIRE_BUS_SECURITY"] = nil
         environment["TICKWIRE_CONFIG"] = nil
         return environment
     }

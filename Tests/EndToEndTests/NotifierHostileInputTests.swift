@@ -64,7 +64,7 @@ struct NotifierHostileInputTests {
 
         try await withContext { context in
             let publisher = try await MessagePublisher(
-                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "ingestor", instance: "t"))
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "ingestor", instance: "t"), options: try bus.options(as: "ingestor"))
             try await Task.sleep(for: .milliseconds(500))
             for interval in [Double.nan, .infinity, -1e300] {
                 var status = ServiceStatus()

@@ -65,7 +65,7 @@ struct NotifierTests {
 
         try await withContext { context in
             let publisher = try await MessagePublisher(
-                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "signal-generator", instance: "t"))
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "signal-generator", instance: "t"), options: try bus.options(as: "signal-generator"))
             try await Task.sleep(for: .milliseconds(500))
             let topic = try Topic.signal("AAPL")
             publisher.publish(signal("AAPL", .buy, id: "AAPL-1-BUY"), on: topic)
@@ -92,7 +92,7 @@ struct NotifierTests {
         #expect(await smtp.wait(seconds: 5) != nil, "the SMTP server did not stop")
         try await withContext { context in
             let publisher = try await MessagePublisher(
-                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "ingestor", instance: "t"))
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "ingestor", instance: "t"), options: try bus.options(as: "ingestor"))
             try await Task.sleep(for: .milliseconds(500))
             var alert = Alert()
             alert.severity = .error
@@ -157,7 +157,7 @@ struct NotifierTests {
         try await Task.sleep(for: .seconds(2))
         try await withContext { context in
             let publisher = try await MessagePublisher(
-                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "ingestor", instance: "t"))
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "ingestor", instance: "t"), options: try bus.options(as: "ingestor"))
             try await Task.sleep(for: .milliseconds(500))
             var alert = Alert()
             alert.severity = .error

@@ -128,7 +128,7 @@ struct OperatorToolsTests {
             let publisher = try await RawPublisher(context: context, endpoint: loopbackWildcard, bind: true)
             let tap = try RunningProcess(
                 "bus-tap", arguments: ["tick.", "--endpoint", publisher.endpoint, "--duration", "6"],
-                environment: bus.environment)
+                environment: bus.environment.merging(["TICKWIRE_BUS_SECURITY": "none"]) { $1 })  // a raw, plain publisher
             let producer = Producer(service: "extreme", instance: "1")
             let times: [(event: Int64, publish: Int64)] = [(.max, .min), (.min, .max), (0, .min), (-1, -1)]
             let deadline = ContinuousClock.now + .seconds(4)
@@ -191,7 +191,7 @@ struct OperatorToolsTests {
                     "tick.", "--endpoint", publisher.endpoint, "--format", "table", "--max-rows", "50",
                     "--refresh", "1000", "--duration", "8",
                 ],
-                environment: bus.environment)
+                environment: bus.environment.merging(["TICKWIRE_BUS_SECURITY": "none"]) { $1 })  // a raw, plain publisher
             // The subscriber joins within milliseconds: warm up for a second on one topic.
             let warm = Producer(service: "warm", instance: "")
             for sequence in 1...20 {

@@ -55,7 +55,7 @@ struct ProcessorHostileInputTests {
         try await withContext { context in
             let publisher = try await MessagePublisher(
                 context: context, endpoint: bus.publishEndpoint,
-                producer: Producer(service: "ingestor", instance: "hostile"))
+                producer: Producer(service: "ingestor", instance: "hostile"), options: try bus.options(as: "ingestor"))
             let topic = try Topic.tick("AAPL")
             func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
             /// Publishes a normal trade every 50 ms for `seconds`.

@@ -102,7 +102,7 @@ struct SignalsHostileInputTests {
 
         try await withContext { context in
             let publisher = try await MessagePublisher(
-                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "processor", instance: "hostile"))
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "processor", instance: "hostile"), options: try bus.options(as: "processor"))
             let topic = try Topic.features("AAPL")
             // Good vectors until the generator is subscribed and answers (bounded).
             var answered = false

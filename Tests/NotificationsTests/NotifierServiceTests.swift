@@ -26,6 +26,7 @@ struct NotifierServiceTests {
         let directory = try TemporaryDirectory("notifier-service")
         var config = TickwireConfig()
         config.bus.publishEndpoint = uniqueInprocEndpoint("notifier-service")
+        config.bus.security = .none  // an in-process bus of its own, no proxy
         config.notifications.enabled = true
         config.notifications.dataDirectory = directory.path
         configure(&config)

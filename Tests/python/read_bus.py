@@ -15,6 +15,7 @@ Exit status: 0 when --count messages arrived, 1 on timeout, 2 on bad usage or se
 from __future__ import annotations
 
 import argparse
+import os
 import importlib
 import json
 import re
@@ -50,12 +51,40 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait in total (default: %(default)s)")
     parser.add_argument("--proto", type=Path, default=DEFAULT_PROTO_DIR,
                         help="directory holding tickwire.proto (default: the repo's Sources/Contracts/Proto)")
+    parser.add_argument("--keys", type=Path, default=None,
+                        help="the bus's CURVE key directory (default: $TICKWIRE_KEYS_DIR, else ~/.config/tickwire/keys)")
+    parser.add_argument("--identity", default="bus-tap",
+                        help="whose key pair to connect with (default: %(default)s, which may read but not publish)")
+    parser.add_argument("--insecure", action="store_true",
+                        help="connect without CURVE, for a bus run with bus.security: none")
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
     return args
+
+
+def default_keys_directory() -> Path:
+    """Where Tickwire keeps the bus's keys unless told otherwise (docs/security.md)."""
+    if os.environ.get("TICKWIRE_KEYS_DIR"):
+        return Path(os.environ["TICKWIRE_KEYS_DIR"])
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "tickwire" / "keys"
+
+
+def use_curve_keys(socket, keys: Path, identity: str) -> None:
+    """Makes `socket` a CURVE client as `identity`, checking bus-proxy's public key."""
+    import zmq.auth
+
+    try:
+        public, secret = zmq.auth.load_certificate(keys / f"{identity}.key_secret")
+        server_public, _ = zmq.auth.load_certificate(keys / "bus-proxy.key")
+    except (OSError, ValueError) as error:
+        raise fail(f"cannot load the bus keys from {keys}: {error} (or pass --insecure for an unsecured bus)")
+    socket.curve_secretkey = secret
+    socket.curve_publickey = public
+    socket.curve_serverkey = server_public
 
 
 def subscription_prefix(pattern: str) -> bytes:
@@ -164,6 +193,8 @@ def main(argv: list[str]) -> int:
         context = zmq.Context()
         socket = context.socket(zmq.SUB)
         socket.setsockopt(zmq.LINGER, 0)
+        if not args.insecure:
+            use_curve_keys(socket, args.keys or default_keys_directory(), args.identity)
         try:
             socket.connect(args.endpoint)
         except zmq.ZMQError as error:
