@@ -38,6 +38,12 @@ public struct CommonOptions: ParsableArguments, Sendable {
 
     public init() {}
 
+    /// Said when `--api-key` is used: a command line is visible to every user of the machine.
+    public static let apiKeyWarning = """
+        --api-key puts the key on the command line, where every user of this machine can read it (ps, \
+        /proc); set TICKWIRE_API_KEY, or "api_key": "${file:/path/to/key}" in the config file, instead
+        """
+
     /// The command-line layer of the config.
     public var overrides: ConfigOverrides {
         var overrides = ConfigOverrides()

@@ -198,6 +198,7 @@ public enum ServiceRuntime {
         var logger = Logger(label: name)
         logger[metadataKey: "instance"] = "\(options.instanceName())"
         for warning in loaded.warnings { logger.warning("\(warning)") }
+        if options.apiKey != nil { logger.warning("\(CommonOptions.apiKeyWarning)") }
         if let file = options.configFile() { logger.info("config loaded from \(file)") }
         if let path = sink.filePath { logger.info("logging to \(path)") }
 

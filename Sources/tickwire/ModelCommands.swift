@@ -195,10 +195,14 @@ struct History: AsyncParsableCommand {
         if provider == "simulated" {
             let seconds = Int64(interval.trimmingCharacters(in: CharacterSet(charactersIn: "s"))) ?? 0
             guard seconds > 0 else { throw ValidationError("--interval for simulated is seconds per bar, e.g. 5s") }
+            if let problem = SimulatedHistory.problem(count: bars, intervalSeconds: seconds) {
+                throw ValidationError(problem)
+            }
             for bar in SimulatedHistory.bars(symbol: symbol, config: loaded, count: bars, intervalSeconds: seconds) {
                 row(start: bar.startTimeNs, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume)
             }
         } else {
+            if apiKey != nil { FileHandle.standardError.write(Data("tickwire: \(CommonOptions.apiKeyWarning)\n".utf8)) }
             guard let key = apiKey ?? loaded.apiKey?.value, !key.isEmpty else {
                 throw ValidationError("an Alpha Vantage key is needed: --api-key, api_key in the config, or TICKWIRE_API_KEY")
             }

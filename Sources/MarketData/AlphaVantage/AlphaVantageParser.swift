@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// Alpha Vantage's wire format: request functions, response bodies and their meaning.
 /// Pure functions, no I/O; the provider (``AlphaVantageProvider``) does the requests.

@@ -21,7 +21,8 @@ enum StreamingConfig {
             guard !url.isEmpty else { continue }
             guard WebSocketTarget(url) != nil else {
                 throw ConfigError(
-                    path: candidate.path, message: "'\(url)' is not a WebSocket URL (ws://host[:port]/path or wss://…)")
+                    path: candidate.path,
+                    message: "'\(URLRedaction.redact(url))' is not a WebSocket URL (ws://host[:port]/path or wss://…)")
             }
             return (url, candidate.path)
         }
@@ -35,7 +36,8 @@ enum StreamingConfig {
 
     /// What a refused WebSocket upgrade means when the provider has nothing more specific: a
     /// temporary condition (retry with backoff), with the HTTP status when it could be read.
-    static func refusal(provider: String, url: String, status: Int?) -> ProviderIssue {
+    static func refusal(provider: String, url rawURL: String, status: Int?) -> ProviderIssue {
+        let url = URLRedaction.redact(rawURL)
         guard let status else {
             return ProviderIssue(.unreachable, "\(provider): \(url) refused the WebSocket upgrade")
         }

@@ -72,7 +72,7 @@ public struct StreamingConnection: Sendable {
     public init(provider: String, url: String, displayURL: String? = nil, options: StreamingOptions) {
         self.provider = provider
         self.url = url
-        self.displayURL = displayURL ?? url
+        self.displayURL = displayURL ?? URLRedaction.redact(url)
         self.options = options
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// One message to deliver, already rendered.
 public struct OutgoingMessage: Sendable, Equatable, Codable {
@@ -129,12 +130,8 @@ public struct ChannelSecret: Sendable, Equatable, ExpressibleByStringLiteral, Cu
 }
 
 extension String {
-    /// `self` with every non-empty secret replaced by `***`.
+    /// `self` with every non-empty secret, however short, replaced by `<redacted>`.
     func redacting(_ secrets: [String]) -> String {
-        var text = self
-        for secret in secrets where secret.count >= 3 {
-            text = text.replacingOccurrences(of: secret, with: "***")
-        }
-        return text
+        URLRedaction.scrub(self, secrets: secrets)
     }
 }

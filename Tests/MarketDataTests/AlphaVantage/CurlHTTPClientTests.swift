@@ -1,5 +1,6 @@
 import Foundation
 import MarketData
+import ServiceKit
 import Synchronization
 import Testing
 import TestSupport
