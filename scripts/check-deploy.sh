@@ -2,6 +2,7 @@
 # Checks the deployment files without a Docker engine:
 #   compose     docker-compose config -q   (Debian's docker-compose 1.29, compose v1)
 #   models      the signal generator waits for the one-shot model trainer to complete
+#   keys        every bus client waits for the one-shot bus-keys (CURVE keys) to complete
 #   yamllint    yamllint --strict           (docker-compose.yml and the lint configs)
 #   hadolint    hadolint --no-color         (deploy/Dockerfile, config .hadolint.yaml)
 #
@@ -143,6 +144,52 @@ elif docker-compose -f "$compose_file" config 2> "$log" | "$compose_python" -c "
     pass models "signal-generator waits for train-demo-models to complete"
 else
     fail models "the signal generator does not wait for a one-shot train-demo-models to complete"
+fi
+
+# --- keys -----------------------------------------------------------------------------------
+# The bus is CURVE-authenticated: a fresh clone has no keys, so a one-shot bus-keys service
+# (restart "no") must create them and every service that reads them (TICKWIRE_KEYS_DIR) must
+# depend on it with condition service_completed_successfully.
+: > "$log"
+read -r -d '' keys_check << 'PYTHON' || true
+import sys
+import yaml
+
+services = (yaml.safe_load(sys.stdin) or {}).get("services") or {}
+problems = []
+makers = {
+    name for name, service in services.items()
+    if (service.get("command") or [])[:3] == ["tickwire", "keys", "generate"]
+}
+if not makers:
+    problems.append("no service runs `tickwire keys generate`")
+for name in sorted(makers):
+    if str(services[name].get("restart", "no")) != "no":
+        problems.append(f"{name} restarts; a one-shot needs restart: \"no\"")
+for name, service in sorted(services.items()):
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment if "=" in item)
+    if "TICKWIRE_KEYS_DIR" not in environment or name in makers:
+        continue
+    depends = service.get("depends_on") or {}
+    if isinstance(depends, list):
+        depends = {dependency: {"condition": "service_started"} for dependency in depends}
+    if not any(
+        dependency in makers and (how or {}).get("condition") == "service_completed_successfully"
+        for dependency, how in depends.items()
+    ):
+        problems.append(f"{name} reads bus keys but does not wait for the key maker to complete")
+for problem in problems:
+    print(problem)
+sys.exit(1 if problems else 0)
+PYTHON
+if ! command -v docker-compose > /dev/null; then
+    fail keys "docker-compose missing (see the compose check)"
+elif docker-compose -f "$compose_file" config 2> "$log" | "$compose_python" -c "$keys_check" >> "$log" 2>&1; then
+    pass keys "every bus client waits for the one-shot bus-keys to complete"
+else
+    fail keys "a bus client does not wait for the one-shot key maker"
 fi
 
 # --- yamllint -------------------------------------------------------------------------------

@@ -23,7 +23,10 @@ struct Keys: ParsableCommand {
         )
 
         @Option(help: "The identity (service name).")
-        var service: String
+        var service: String?
+
+        @Flag(help: "Every known identity that has no pair yet (existing pairs are kept).")
+        var all = false
 
         @Option(help: "Directory to write into (default: TICKWIRE_KEYS_DIR, bus.keys_directory, ~/.config/tickwire/keys).")
         var out: String?
@@ -33,6 +36,10 @@ struct Keys: ParsableCommand {
 
         @Flag(help: "Replace an existing pair (key rotation; clients keep the old one until restarted).")
         var force = false
+
+        func validate() throws {
+            guard (service != nil) != all else { throw ValidationError("give either --service NAME or --all") }
+        }
 
         func run() throws {
             let directory: String
@@ -47,6 +54,16 @@ struct Keys: ParsableCommand {
                 }
             }
             let store = KeyStore(directory: directory)
+            guard let service else {
+                do {
+                    let created = try store.generateMissing()
+                    print(created.isEmpty ? "every identity has a key pair in \(directory)"
+                        : "created key pairs for \(created.joined(separator: ", ")) in \(directory)")
+                } catch {
+                    throw ValidationError("\(error)")
+                }
+                return
+            }
             if !force && FileManager.default.fileExists(atPath: store.secretPath(service)) {
                 throw ValidationError("\(store.secretPath(service)) exists; pass --force to replace it")
             }
