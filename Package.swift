@@ -237,7 +237,7 @@ let package = Package(
         .executableTarget(
             name: "tickwire-bench",
             dependencies: [
-                "Bus", "Contracts", "CZeroMQ", "Indicators",
+                "Bus", "Contracts", "CZeroMQ", "Indicators", "ServiceKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -48,12 +48,16 @@ struct Bench: AsyncParsableCommand {
         var raw: [Double] = []
         var direct: [Double] = []
         var proxied: [Double] = []
+        var secured: [Double] = []
         var busOnly: [Double] = []
         for _ in 0..<runs {
             raw.append(try await RawBaseline.onOwnThread(messages: messages, topicSize: topic.wire.count, payloadSize: payloadSize))
             busOnly.append(try await BusOnlyPath.throughput(messages: messages, payloadSize: payloadSize))
             direct.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: nil))
-            if let proxy { proxied.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: proxy)) }
+            if let proxy {
+                proxied.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: proxy))
+                secured.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: proxy, secured: true))
+            }
         }
         let rawMedian = median(raw)
         // Each row: the median with the spread of the runs, and the median's ratio to the raw
@@ -72,9 +76,17 @@ struct Bench: AsyncParsableCommand {
         row("raw libzmq PUB→SUB (C API, same frames)", raw)
         row("tickwire Bus layer only (no codec)", busOnly)
         row("tickwire direct (encode + decode)", direct)
-        if !proxied.isEmpty { row("tickwire through bus-proxy", proxied) }
+        if !proxied.isEmpty { row("tickwire through bus-proxy (security none)", proxied) }
+        if !secured.isEmpty { row("tickwire through bus-proxy (CURVE + rights)", secured) }
         let directRatio = median(direct) / rawMedian
         print(String(format: "goal: direct ≥ 0.70 × raw → %@", directRatio >= 0.7 ? "met" : "NOT met"))
+        if !secured.isEmpty {
+            let securedRatio = median(secured) / median(proxied)
+            print(
+                String(
+                    format: "secured proxy path = %.2f × the plain proxy path (goal ≥ 0.70 → %@)", securedRatio,
+                    securedRatio >= 0.7 ? "met" : "NOT met"))
+        }
 
         let codec = try CodecCost.measure(messages: messages)
         print("")

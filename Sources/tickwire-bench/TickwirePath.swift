@@ -1,19 +1,28 @@
 import Bus
 import Contracts
 import Foundation
+import ServiceKit
 
 /// Tickwire's own path: `MessagePublisher` (envelope + protobuf encode, owner thread) to
 /// `MessageSubscription` (owner thread, decode, sequence tracking), directly or through a
 /// real bus-proxy process.
 enum TickwirePath {
-    static func throughput(messages: Int, proxyExecutable: String?) async throws -> Double {
+    /// Messages per second from a publisher to a subscriber: directly (no proxy), or
+    /// through a real bus-proxy process, plain (`bus.security: none`) or `secured` (CURVE on
+    /// both sides, the proxy's publish rights and producer check on every message).
+    static func throughput(messages: Int, proxyExecutable: String?, secured: Bool = false) async throws -> Double {
         let context = try Context()
         var options = SocketOptions()
         options.sendHighWaterMark = 0
         options.receiveHighWaterMark = 0
         options.lingerMilliseconds = 0
+        // Secured, the publisher is the ingestor (which may publish ticks and heartbeats as itself).
+        let service = secured ? "ingestor" : "bench"
+        var publisherOptions = options
+        var subscriberOptions = options
 
         var proxyProcess: Process?
+        var keysDirectory: String?
         let publishEndpoint: String
         let subscribeEndpoint: String
         let publisher: MessagePublisher
@@ -26,36 +35,50 @@ enum TickwirePath {
             process.arguments = ["--xsub-bind", publishEndpoint, "--xpub-bind", subscribeEndpoint, "--log-dir", "", "--log-level", "warning"]
             var environment = ProcessInfo.processInfo.environment
             environment["TICKWIRE_PUBLISH_ENDPOINT"] = publishEndpoint
+            if secured {
+                let keys = KeyStore(directory: NSTemporaryDirectory() + "tickwire-bench-keys-\(UUID().uuidString)")
+                try keys.generateMissing(["bus-proxy", "ingestor", "bus-tap"])
+                keysDirectory = keys.directory
+                environment["TICKWIRE_KEYS_DIR"] = keys.directory
+                environment["TICKWIRE_BUS_SECURITY"] = "curve"
+                publisherOptions = try client(options, keys: keys, as: "ingestor")
+                subscriberOptions = try client(options, keys: keys, as: "bus-tap")
+            } else {
+                environment["TICKWIRE_BUS_SECURITY"] = "none"
+            }
             process.environment = environment
             try process.run()
             proxyProcess = process
             try await Task.sleep(for: .milliseconds(300))
             publisher = try await MessagePublisher(
-                context: context, endpoint: publishEndpoint, producer: Producer(service: "bench", instance: "1"),
-                options: options, queueLimit: messages + 10_000)
+                context: context, endpoint: publishEndpoint, producer: Producer(service: service, instance: "1"),
+                options: publisherOptions, queueLimit: messages + 10_000)
         } else {
             publisher = try await MessagePublisher(
-                context: context, endpoint: "tcp://127.0.0.1:*", producer: Producer(service: "bench", instance: "1"),
+                context: context, endpoint: "tcp://127.0.0.1:*", producer: Producer(service: service, instance: "1"),
                 bind: true, options: options, queueLimit: messages + 10_000)
             publishEndpoint = publisher.endpoint
             subscribeEndpoint = publisher.endpoint
         }
-        defer { proxyProcess?.terminate() }
+        defer {
+            proxyProcess?.terminate()
+            if let keysDirectory { try? FileManager.default.removeItem(atPath: keysDirectory) }
+        }
 
         var configuration = Subscription.Configuration()
-        configuration.socket = options
+        configuration.socket = subscriberOptions
+        let warmTopic = try Topic.status(service)
         let subscription = try await MessageSubscription(
             context: context, endpoint: subscribeEndpoint,
-            patterns: [try TopicPattern("tick."), try TopicPattern("status.bench")], configuration: configuration)
+            patterns: [try TopicPattern("tick."), TopicPattern(exact: warmTopic)], configuration: configuration)
         let topic = try Topic.tick("AAPL")
-        let warmTopic = try Topic.status("bench")
         let trade = BenchMessages.sampleTrade()
 
         // Slow joiner: warm up until the subscriber sees one status message.
         let warmer = Task {
             for _ in 0..<5_000 where !Task.isCancelled {
                 var status = ServiceStatus()
-                status.service = "bench"
+                status.service = service
                 publisher.publish(.status(status), on: warmTopic)
                 try? await Task.sleep(for: .milliseconds(2))
             }
@@ -82,6 +105,14 @@ enum TickwirePath {
         guard received == messages else { throw BenchError(description: "received \(received) of \(messages)") }
         if gaps > 0 { print("note: \(gaps) messages lost in sequence gaps") }
         return Double(messages) / elapsed
+    }
+
+    /// `base` as a CURVE client of bus-proxy with `identity`'s keys from `keys`.
+    static func client(_ base: SocketOptions, keys: KeyStore, as identity: String) throws -> SocketOptions {
+        let pair = try keys.keyPair(identity)
+        var options = base
+        options.curve = .client(publicKey: pair.publicKey, secretKey: pair.secretKey, serverKey: try keys.publicKey("bus-proxy"))
+        return options
     }
 
     /// One-way latency samples in microseconds (receive time − publish time) at a fixed rate.
