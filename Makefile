@@ -25,9 +25,13 @@ HEAVY_SUITES = ReferenceAccuracyTests|XGBoostReferenceTests|XNYSReferenceTests|T
 TEST_ENV = TICKWIRE_BIN_DIR="$(BIN_DIR)" TICKWIRE_PYTHON="$(CURDIR)/.venv/bin/python" \
 	TICKWIRE_KEYS_DIR="$(CURDIR)/.build/test-keys"
 
+# Three phases, so that timing-sensitive unit tests never share the two cores with dozens of
+# end-to-end processes starting at once: the unit suites, then the end-to-end suites (real
+# processes), then the CPU-heavy reference suites.
 test: deps
 	$(SWIFT) build --build-tests
-	$(TEST_ENV) $(SWIFT) test --skip-build --parallel --num-workers 2 --skip '$(HEAVY_SUITES)'
+	$(TEST_ENV) $(SWIFT) test --skip-build --parallel --num-workers 2 --skip '$(HEAVY_SUITES)|EndToEndTests'
+	$(TEST_ENV) $(SWIFT) test --skip-build --parallel --num-workers 2 --filter 'EndToEndTests' --skip '$(HEAVY_SUITES)'
 	$(TEST_ENV) $(SWIFT) test --skip-build --filter '$(HEAVY_SUITES)'
 	scripts/check-deploy.sh
 

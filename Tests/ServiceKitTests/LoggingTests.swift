@@ -171,22 +171,21 @@ struct LogRotationTests {
 
     @Test("a log directory on a full tmpfs: no trap, losses counted, the file written again once there is room",
           .enabled(if: geteuid() == 0, "mounting a tmpfs needs root"))
-    func fullTmpfs() throws {
+    func fullTmpfs() async throws {
         let directory = try TemporaryDirectory()
         let mountPoint = directory.file("small")
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         let mount = Process()
         mount.executableURL = URL(fileURLWithPath: "/bin/mount")
         mount.arguments = ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint]
-        try mount.run()
-        mount.waitUntilExit()
+        try await run(mount)
         // Not allowed here (e.g. an unprivileged container): the /dev/full test covers the case.
         guard mount.terminationStatus == 0 else { return }
         defer {
             let unmount = Process()
             unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
             unmount.arguments = ["-l", mountPoint]
-            if (try? unmount.run()) != nil { unmount.waitUntilExit() }
+            if (try? unmount.run()) != nil { unmount.waitUntilExit() }  // a few ms, at the end
             withExtendedLifetime(directory) {}
         }
         let (console, _) = try console(in: directory)
@@ -199,7 +198,7 @@ struct LogRotationTests {
         // Room again: the file takes lines once more after the retry interval.
         let path = try #require(sink.filePath)
         #expect(truncate(path, 0) == 0)
-        Thread.sleep(forTimeInterval: 1.2)
+        try await Task.sleep(for: .seconds(1.2))  // the file's retry interval; never park a pool thread
         let lost = sink.lostLines
         logger.info("after the disk was freed")
         sink.close()
@@ -208,7 +207,7 @@ struct LogRotationTests {
     }
 
     @Test("a deleted log directory is created again; one replaced by a file loses lines, counted, without a trap")
-    func deletedDirectory() throws {
+    func deletedDirectory() async throws {
         let directory = try TemporaryDirectory()
         let logs = directory.file("logs")
         let (console, consolePath) = try console(in: directory)
@@ -217,19 +216,19 @@ struct LogRotationTests {
         let logger = Logger(label: "scheduler") { TickwireLogHandler(label: $0, sink: sink, level: .info) }
         logger.info("before")
         try FileManager.default.removeItem(atPath: logs)
-        Thread.sleep(forTimeInterval: 1.2)
+        try await Task.sleep(for: .seconds(1.2))  // the file's retry interval; never park a pool thread
         logger.info("after the directory was deleted")
         #expect(lines(of: path).last?.hasSuffix("after the directory was deleted") == true, "\(lines(of: path))")
 
         try FileManager.default.removeItem(atPath: logs)
         try directory.write("logs", "a file where the directory was\n")
-        Thread.sleep(forTimeInterval: 1.2)
+        try await Task.sleep(for: .seconds(1.2))  // the file's retry interval; never park a pool thread
         for number in 1...5 { logger.info("nowhere \(number)") }
         #expect(sink.lostLines == 5)
         #expect(lines(of: consolePath).filter { $0.contains("nowhere") }.count == 5)
 
         try FileManager.default.removeItem(atPath: logs)
-        Thread.sleep(forTimeInterval: 1.2)
+        try await Task.sleep(for: .seconds(1.2))  // the file's retry interval; never park a pool thread
         logger.info("back")
         sink.close()
         #expect(sink.lostLines == 5)
@@ -322,6 +321,19 @@ struct NumericEnvironmentTests {
         } catch {
             #expect(error.path == "rate_limit.requests_per_day")
             #expect(error.message.contains("TICKWIRE_RATE_LIMIT_PER_DAY='lots'"))
+        }
+    }
+}
+
+/// Runs `process` to its end without parking a thread of the cooperative pool.
+private func run(_ process: Process) async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        process.terminationHandler = { _ in continuation.resume() }
+        do {
+            try process.run()
+        } catch {
+            process.terminationHandler = nil
+            continuation.resume(throwing: error)
         }
     }
 }
