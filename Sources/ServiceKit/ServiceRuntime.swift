@@ -228,7 +228,9 @@ public enum ServiceRuntime {
             return 0
         } catch {
             logger.critical("\(name) failed: \(error)")
-            return 1
+            // A setting found wrong only when a service used it (a bind that security forbids)
+            // is still a config error: `tickwire up` must not restart into it.
+            return error is ConfigError ? configErrorExitCode : 1
         }
     }
 

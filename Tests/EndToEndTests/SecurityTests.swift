@@ -126,4 +126,30 @@ struct SecurityTests {
         #expect(count("proxy.refused.not_permitted") >= 2, "\(counters)")
         #expect(count("proxy.refused.producer_mismatch") >= 1, "\(counters)")
     }
+
+    @Test("security none: every service warns, and bus-proxy refuses to bind beyond loopback (exit 78)")
+    func optOut() async throws {
+        let bus = try TestBus()
+        var environment = bus.environment
+        environment["TICKWIRE_BUS_SECURITY"] = "none"
+        let exposed = try RunningProcess(
+            "bus-proxy", arguments: ["--xsub-bind", "tcp://*:\(try TestBus.freePort())", "--xpub-bind", bus.subscribeEndpoint],
+            environment: environment)
+        let status = await exposed.wait(seconds: 15)
+        #expect(status == 78, "bus-proxy: \(exposed.stderr)")
+        #expect(exposed.stderr.contains("would reach beyond this machine unauthenticated"), "\(exposed.stderr)")
+        #expect(exposed.stderr.contains("bus.security is \"none\""), "no warning: \(exposed.stderr)")
+
+        // On loopback it runs, unauthenticated, and a plain client reads from it.
+        let local = try RunningProcess("bus-proxy", arguments: [], environment: environment)
+        #expect(await local.waitForOutput(seconds: 10) { $0.contains("unauthenticated (bus.security none)") }, "\(local.stderr)")
+        let ingestor = try RunningProcess(
+            "ingestor", arguments: ["--provider", "simulated", "--tickers", "AAPL"], environment: environment)
+        let plain = try await received(from: bus.subscribeEndpoint, options: SocketOptions(), seconds: 4)
+        await ingestor.stop()
+        await local.stop()
+        #expect(plain > 0, "a plain client read nothing from an unsecured bus")
+        #expect(ingestor.stderr.contains("bus.security is \"none\""), "no warning: \(ingestor.stderr.prefix(2_000))")
+    }
 }
+
