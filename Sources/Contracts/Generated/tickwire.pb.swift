@@ -17,6 +17,11 @@
 /// retyped. A change that old readers cannot ignore bumps
 /// `Envelope.schema_version`; readers skip versions they do not know.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -875,6 +880,133 @@ public nonisolated struct HistoryReply: Sendable {
 
   /// empty on success, else what was wrong with the request
   public var error: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _producer: Producer? = nil
+}
+
+/// One producer's messages on one topic: the unit sequence numbers count in.
+public nonisolated struct StreamRef: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var service: String = String()
+
+  public var instance: String = String()
+
+  public var startedAtNs: Int64 = 0
+
+  /// e.g. "tick.AAPL"
+  public var topic: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct JournalRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// currently 1
+  public var schemaVersion: UInt32 = 0
+
+  /// Topic patterns as bus-tap takes them: "tick." (a prefix), "signal.AAPL" (one topic).
+  /// Empty means every topic.
+  public var patterns: [String] = []
+
+  /// Messages published at or after this time (UTC nanoseconds); 0 means from the oldest kept.
+  public var fromPublishTimeNs: Int64 = 0
+
+  /// Messages published before this time; 0 means up to now.
+  public var toPublishTimeNs: Int64 = 0
+
+  /// Only this stream's messages with sequence numbers in [from_sequence, to_sequence]
+  /// (to_sequence 0 means no upper bound). Used to fill a gap.
+  public var stream: StreamRef {
+    get {_stream ?? StreamRef()}
+    set {_stream = newValue}
+  }
+  /// Returns true if `stream` has been explicitly set.
+  public var hasStream: Bool {self._stream != nil}
+  /// Clears the value of `stream`. Subsequent reads from it will return its default value.
+  public mutating func clearStream() {self._stream = nil}
+
+  public var fromSequence: UInt64 = 0
+
+  public var toSequence: UInt64 = 0
+
+  /// Resume after this journal id (the previous reply's next_id); 0 starts at the beginning.
+  public var afterID: UInt64 = 0
+
+  /// per reply; the journal caps it
+  public var maxMessages: UInt32 = 0
+
+  /// e.g. "notifier/1", for the journal's log
+  public var requester: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _stream: StreamRef? = nil
+}
+
+/// One journaled bus message, exactly as it was published.
+public nonisolated struct JournaledMessage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the journal's own order, increasing
+  public var id: UInt64 = 0
+
+  /// the topic frame, with its NUL terminator
+  public var topic: Data = Data()
+
+  /// the Envelope frame
+  public var envelope: Data = Data()
+
+  /// when the journal received it
+  public var receivedNs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct JournalReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var schemaVersion: UInt32 = 0
+
+  public var producer: Producer {
+    get {_producer ?? Producer()}
+    set {_producer = newValue}
+  }
+  /// Returns true if `producer` has been explicitly set.
+  public var hasProducer: Bool {self._producer != nil}
+  /// Clears the value of `producer`. Subsequent reads from it will return its default value.
+  public mutating func clearProducer() {self._producer = nil}
+
+  /// in journal order
+  public var messages: [JournaledMessage] = []
+
+  /// ask again with after_id = next_id; 0 when nothing is left
+  public var nextID: UInt64 = 0
+
+  /// empty on success
+  public var error: String = String()
+
+  /// the oldest message the journal still keeps
+  public var oldestPublishTimeNs: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2121,6 +2253,234 @@ nonisolated extension HistoryReply: SwiftProtobuf.Message, SwiftProtobuf._Messag
     if lhs.intervalNs != rhs.intervalNs {return false}
     if lhs.bars != rhs.bars {return false}
     if lhs.error != rhs.error {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension StreamRef: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StreamRef"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}instance\0\u{3}started_at_ns\0\u{1}topic\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.service) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.instance) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.startedAtNs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.topic) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.service.isEmpty {
+      try visitor.visitSingularStringField(value: self.service, fieldNumber: 1)
+    }
+    if !self.instance.isEmpty {
+      try visitor.visitSingularStringField(value: self.instance, fieldNumber: 2)
+    }
+    if self.startedAtNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.startedAtNs, fieldNumber: 3)
+    }
+    if !self.topic.isEmpty {
+      try visitor.visitSingularStringField(value: self.topic, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: StreamRef, rhs: StreamRef) -> Bool {
+    if lhs.service != rhs.service {return false}
+    if lhs.instance != rhs.instance {return false}
+    if lhs.startedAtNs != rhs.startedAtNs {return false}
+    if lhs.topic != rhs.topic {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension JournalRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JournalRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{1}patterns\0\u{3}from_publish_time_ns\0\u{3}to_publish_time_ns\0\u{1}stream\0\u{3}from_sequence\0\u{3}to_sequence\0\u{3}after_id\0\u{3}max_messages\0\u{1}requester\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.schemaVersion) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.patterns) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.fromPublishTimeNs) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.toPublishTimeNs) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._stream) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.fromSequence) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.toSequence) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.afterID) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.maxMessages) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.requester) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.schemaVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.schemaVersion, fieldNumber: 1)
+    }
+    if !self.patterns.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.patterns, fieldNumber: 2)
+    }
+    if self.fromPublishTimeNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.fromPublishTimeNs, fieldNumber: 3)
+    }
+    if self.toPublishTimeNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.toPublishTimeNs, fieldNumber: 4)
+    }
+    try { if let v = self._stream {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.fromSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.fromSequence, fieldNumber: 6)
+    }
+    if self.toSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.toSequence, fieldNumber: 7)
+    }
+    if self.afterID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.afterID, fieldNumber: 8)
+    }
+    if self.maxMessages != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxMessages, fieldNumber: 9)
+    }
+    if !self.requester.isEmpty {
+      try visitor.visitSingularStringField(value: self.requester, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: JournalRequest, rhs: JournalRequest) -> Bool {
+    if lhs.schemaVersion != rhs.schemaVersion {return false}
+    if lhs.patterns != rhs.patterns {return false}
+    if lhs.fromPublishTimeNs != rhs.fromPublishTimeNs {return false}
+    if lhs.toPublishTimeNs != rhs.toPublishTimeNs {return false}
+    if lhs._stream != rhs._stream {return false}
+    if lhs.fromSequence != rhs.fromSequence {return false}
+    if lhs.toSequence != rhs.toSequence {return false}
+    if lhs.afterID != rhs.afterID {return false}
+    if lhs.maxMessages != rhs.maxMessages {return false}
+    if lhs.requester != rhs.requester {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension JournaledMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JournaledMessage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}topic\0\u{1}envelope\0\u{3}received_ns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.topic) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.envelope) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.receivedNs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularUInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.topic.isEmpty {
+      try visitor.visitSingularBytesField(value: self.topic, fieldNumber: 2)
+    }
+    if !self.envelope.isEmpty {
+      try visitor.visitSingularBytesField(value: self.envelope, fieldNumber: 3)
+    }
+    if self.receivedNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.receivedNs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: JournaledMessage, rhs: JournaledMessage) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.topic != rhs.topic {return false}
+    if lhs.envelope != rhs.envelope {return false}
+    if lhs.receivedNs != rhs.receivedNs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension JournalReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JournalReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{1}producer\0\u{1}messages\0\u{3}next_id\0\u{1}error\0\u{3}oldest_publish_time_ns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.schemaVersion) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._producer) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.messages) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.nextID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.error) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.oldestPublishTimeNs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.schemaVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.schemaVersion, fieldNumber: 1)
+    }
+    try { if let v = self._producer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.messages.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.messages, fieldNumber: 3)
+    }
+    if self.nextID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.nextID, fieldNumber: 4)
+    }
+    if !self.error.isEmpty {
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 5)
+    }
+    if self.oldestPublishTimeNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.oldestPublishTimeNs, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: JournalReply, rhs: JournalReply) -> Bool {
+    if lhs.schemaVersion != rhs.schemaVersion {return false}
+    if lhs._producer != rhs._producer {return false}
+    if lhs.messages != rhs.messages {return false}
+    if lhs.nextID != rhs.nextID {return false}
+    if lhs.error != rhs.error {return false}
+    if lhs.oldestPublishTimeNs != rhs.oldestPublishTimeNs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
