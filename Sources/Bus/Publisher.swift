@@ -1,5 +1,7 @@
+import CZeroMQ
 import Dispatch
 import Synchronization
+import Timekeeping
 
 #if canImport(Glibc)
 import Glibc
@@ -24,15 +26,28 @@ public enum PublishResult: Sendable, Equatable {
 /// sequence number, appends the message to a bounded queue under a lock and wakes the owner
 /// thread only when it sleeps; the owner thread sends with `ZMQ_DONTWAIT`. A full queue drops
 /// the message and counts it rather than block the caller.
+///
+/// The socket sets `ZMQ_XPUB_NODROP`, so a peer's full high-water mark is reported instead
+/// of dropping the message silently: the owner thread waits for room (briefly, bounded) and
+/// counts a message it still cannot hand over as ``Statistics/droppedAtHighWaterMark``, never
+/// as sent.
 public final class Publisher: Sendable {
     /// Counters since start.
     public struct Statistics: Sendable, Equatable {
         public var queued: UInt64 = 0
+        /// Handed to libzmq for the peer.
         public var sent: UInt64 = 0
+        /// Dropped before reaching libzmq: the publisher's own queue was full, or it was closing.
         public var dropped: UInt64 = 0
+        /// Dropped because the peer's high-water mark stayed full for ``Publisher/highWaterMarkPatience``.
+        public var droppedAtHighWaterMark: UInt64 = 0
         public var sendErrors: UInt64 = 0
         public init() {}
     }
+
+    /// How long the owner thread waits for room at a full high-water mark before it drops a
+    /// message (meanwhile new messages queue, up to the queue limit).
+    public static let highWaterMarkPatience = Duration.milliseconds(200)
 
     private struct Outbound {
         var topic: [UInt8]
@@ -78,6 +93,7 @@ public final class Publisher: Sendable {
                 let resolved: String
                 do throws(ZeroMQError) {
                     socket = try Socket(context: context, type: .pub, options: options)
+                    try socket.setOption(ZMQ_XPUB_NODROP, 1, name: "ZMQ_XPUB_NODROP")
                     if bind {
                         resolved = try socket.bind(endpoint)
                     } else {
@@ -152,6 +168,7 @@ public final class Publisher: Sendable {
         var batch: [Outbound] = []
         var terminated = false
         var idleSpins = 0
+        var stalledSince: ContinuousClock.Instant?
         while !terminated {
             let closing = core.state.withLock { state -> Bool in
                 if state.queue.isEmpty {
@@ -177,17 +194,12 @@ public final class Publisher: Sendable {
             }
             idleSpins = 0
             var sent: UInt64 = 0
+            var full: UInt64 = 0
             var failures: UInt64 = 0
             var lastError: ZeroMQError?
             for item in batch {
                 do throws(ZeroMQError) {
-                    let queued = try item.topic.withBytes { (topic) throws(ZeroMQError) -> Bool in
-                        guard try socket.send(topic, more: true) else { return false }
-                        return try item.payload.withBytes { (payload) throws(ZeroMQError) -> Bool in
-                            try socket.send(payload)
-                        }
-                    }
-                    if queued { sent += 1 } else { failures += 1 }
+                    if try send(item, on: socket, stalledSince: &stalledSince) { sent += 1 } else { full += 1 }
                 } catch {
                     if error.isTermination { terminated = true; break }
                     failures += 1
@@ -197,6 +209,7 @@ public final class Publisher: Sendable {
             batch.removeAll(keepingCapacity: true)
             core.state.withLock {
                 $0.statistics.sent &+= sent
+                $0.statistics.droppedAtHighWaterMark &+= full
                 $0.statistics.sendErrors &+= failures
                 if let lastError { $0.lastError = lastError }
             }
@@ -204,5 +217,30 @@ public final class Publisher: Sendable {
         socket.close()
         core.state.withLock { $0.closing = true }
         core.exit.signal()
+    }
+
+    /// Sends one message; at a full high-water mark waits for room until the peer has been
+    /// full for ``highWaterMarkPatience`` (`stalledSince` remembers since when, across
+    /// messages, so a stuck peer costs one wait, not one per message). Returns `false` when
+    /// the message had to be dropped.
+    private static func send(
+        _ item: Outbound, on socket: Socket, stalledSince: inout ContinuousClock.Instant?
+    ) throws(ZeroMQError) -> Bool {
+        while true {
+            let queued = try item.topic.withBytes { (topic) throws(ZeroMQError) -> Bool in
+                // Only the first frame can be refused; once it is queued the rest is guaranteed.
+                guard try socket.send(topic, more: true) else { return false }
+                return try item.payload.withBytes { (payload) throws(ZeroMQError) -> Bool in try socket.send(payload) }
+            }
+            if queued {
+                stalledSince = nil
+                return true
+            }
+            let since = stalledSince ?? ContinuousClock.now
+            stalledSince = since
+            let left = since + highWaterMarkPatience - ContinuousClock.now
+            guard left > .zero else { return false }
+            _ = try socket.waitWritable(timeoutMilliseconds: Nanoseconds.timeoutMilliseconds(left))
+        }
     }
 }

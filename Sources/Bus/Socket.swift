@@ -332,6 +332,12 @@ public final class Socket {
         return .forwarded(bytes: Int(topicSize) + Int(payloadBytes))
     }
 
+    /// Waits up to `timeoutMilliseconds` until a message can be sent without blocking.
+    public func waitWritable(timeoutMilliseconds: Int) throws(ZeroMQError) -> Bool {
+        var items = [zmq_pollitem_t(socket: handle, fd: -1, events: Int16(ZMQ_POLLOUT), revents: 0)]
+        return try poll(&items, timeoutMilliseconds: timeoutMilliseconds) > 0
+    }
+
     /// Waits up to `timeoutMilliseconds` for this socket to become readable.
     public func waitReadable(timeoutMilliseconds: Int) throws(ZeroMQError) -> Bool {
         var items = [zmq_pollitem_t(socket: handle, fd: -1, events: Int16(ZMQ_POLLIN), revents: 0)]

@@ -369,6 +369,7 @@ public struct HeartbeatService: Service {
         let publisher = environment.publisher.statistics
         status.counters["bus.sent"] = publisher.sent
         status.counters["bus.dropped"] = publisher.dropped
+        status.counters["bus.dropped_hwm"] = publisher.droppedAtHighWaterMark
         if let resident = ProcessUsage.residentBytes() { status.counters["process.rss_bytes"] = resident }
         status.version = TickwireVersion.current
         status.intervalSeconds = environment.config.heartbeat.intervalSeconds
