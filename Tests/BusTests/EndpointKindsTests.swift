@@ -82,7 +82,7 @@ struct EndpointKindsTests {
             try subscriber.connect("tcp://127.0.0.1:1")
             let started = ContinuousClock.now
             #expect(try subscriber.receiveFrames() == nil)
-            #expect(ContinuousClock.now - started < .milliseconds(100))
+            #expect(ContinuousClock.now - started < .seconds(2))  // a blocking receive would never return
             subscriber.close()
         }
     }

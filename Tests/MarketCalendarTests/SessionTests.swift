@@ -121,7 +121,7 @@ struct SessionTests {
         #expect(xnys.sessions(from: day("2024-03-29"), to: day("2024-03-31")).isEmpty)
     }
 
-    @Test("2000–2035 takes well under a second")
+    @Test("2000–2035 holds 9,049 sessions")
     func speed() {
         let clock = ContinuousClock()
         var count = 0
@@ -129,7 +129,7 @@ struct SessionTests {
             count = xnys.sessions(from: day("2000-01-01"), to: day("2035-12-31")).count
         }
         #expect(count == 9_049)
-        // Debug builds too; a release build takes a fraction of this.
-        #expect(elapsed < .seconds(1), "\(elapsed)")
+        // Timing is reported, not asserted: make bench measures speed.
+        print("xnys: 36 years of sessions in \(elapsed)")
     }
 }

@@ -235,7 +235,9 @@ struct HTTPChannelTests {
         let timeout = try #require(await deliveryError(hanging, Self.message))
         #expect(timeout.kind == .timeout)
         #expect(!timeout.isPermanent)
-        #expect(clock.now - start < .seconds(3))
+        // 1.2 s total; without the deadline a silent server holds the request for a minute.
+        // The bound leaves room for a loaded CI machine.
+        #expect(clock.now - start < .seconds(10))
     }
 
     @Test("config errors: a non-http URL, a missing CA file")

@@ -58,7 +58,7 @@ struct CurlHTTPClientTests {
             #expect(failure.kind == .timeout)
             #expect(failure.curlCode == 28)
             #expect(elapsed >= .milliseconds(350))
-            #expect(elapsed < .seconds(3))
+            #expect(elapsed < .seconds(10))  // the silent server never answers
             #expect(failure.message.contains("imed out"))
         }
     }
@@ -114,7 +114,7 @@ struct CurlHTTPClientTests {
             task.cancel()
             let error = try await withTimeout(seconds: 5) { await task.value }
             #expect(error?.kind == .cancelled)
-            #expect(clock.now - start < .seconds(2))
+            #expect(clock.now - start < .seconds(5), "the 30 s timeout was not what ended it")
         }
     }
 

@@ -61,7 +61,7 @@ struct ReplayPlaybackTests {
         let instants = try await play(try ReplayProvider(config: replayConfig([path], speed: 1)), until: 4).instants
         let total = try #require(instants.last) - instants[0]
         #expect(total >= .milliseconds(149))
-        #expect(total < .milliseconds(1_000), "took \(total); scheduling delays on a loaded box stay below this")
+        #expect(total < .seconds(5), "took \(total); a loaded CI box delays it, never by this much")
     }
 
     @Test("speed 0 plays 20,000 events (5.5 hours of data) at once, in order, without waiting")

@@ -125,7 +125,7 @@ struct StreamingConnectionTests {
             let start = clock.now
             run.cancel()
             _ = try await withTimeout(seconds: 5, "run after cancel") { _ = await run.result }
-            #expect(clock.now - start < .seconds(3))
+            #expect(clock.now - start < .seconds(5), "the 60 s handshake timeout was not what ended it")
         }
     }
 
