@@ -244,7 +244,7 @@ public struct FrameFactory {
     // MARK: Wire mutation
 
     /// Changes one field of the message `bytes` (described by `shape`): removes it (10 %), gives
-    /// it a wrong wire type (10 %), repeats it 10,000 times (0.5 %), or mutates inside it (a
+    /// it a wrong wire type (10 %), repeats it 10,000 times (0.1 %), or mutates inside it (a
     /// message) or sets it to an extreme value. `room` bounds the bytes added (roughly: a
     /// result over the frame budget is discarded by ``next(now:)``).
     mutating func mutate(_ bytes: [UInt8], shape: [UInt32: FieldShape], room: Int, depth: Int) -> [UInt8] {
@@ -258,16 +258,16 @@ public struct FrameFactory {
             }
         let fieldShape = shape[number] ?? .varint
         let index = fields.lastIndex { $0.number == number }
-        switch int(200) {
-        case 0..<20:
+        switch int(1_000) {
+        case 0..<100:
             fields.removeAll { $0.number == number }
-        case 20..<40:
+        case 100..<200:
             let natural = Self.wireType(of: fieldShape)
             let wrong = pick(
                 [Wire.Field.varint, Wire.Field.fixed64, Wire.Field.lengthDelimited, Wire.Field.fixed32]
                     .filter { $0 != natural })
             fields.append(Wire.Field(number: number, wireType: wrong, value: value(ofWireType: wrong)))
-        case 40:
+        case 200:
             let existing = index.map { fields[$0] }
             fields.removeAll { $0.number == number }
             return Wire.encode(fields) + repeated(fieldShape, number: number, existing: existing)
@@ -336,8 +336,8 @@ public struct FrameFactory {
             case 0: return []
             case 1: return Array(String(repeating: "n", count: 300).utf8)
             case 2:
-                // A 1 MB string in one case of a hundred (about one frame in two thousand), else 4 KB.
-                let length = int(100) == 0 ? 1_000_000 : 4_096
+                // A 1 MB string in one case of 500 (about one frame in 4,000), else 4 KB.
+                let length = int(500) == 0 ? 1_000_000 : 4_096
                 return Array(repeating: UInt8(ascii: "M"), count: max(0, min(length, room - 64)))
             case 3: return [0xff, 0xfe, 0x80, 0x41]  // not UTF-8
             case 4: return [0x41, 0x00, 0x42]  // a NUL inside
@@ -355,10 +355,10 @@ public struct FrameFactory {
             }
             return Wire.encode(fields)
         case .packedDoubles:
-            switch int(4) {
-            case 0: return []
-            case 1: return bytes(count: 7)  // not a whole number of doubles
-            case 2: return Array([[UInt8]](repeating: Wire.doubleBytes(pick(Self.doubles)), count: 10_000).joined())
+            switch int(40) {
+            case 0..<10: return []
+            case 10..<20: return bytes(count: 7)  // not a whole number of doubles
+            case 20: return Array([[UInt8]](repeating: Wire.doubleBytes(pick(Self.doubles)), count: 10_000).joined())
             default: return Array((0..<(1 + int(64))).map { _ in Wire.doubleBytes(pick(Self.doubles)) }.joined())
             }
         case .mapEntry(let valueShape):
