@@ -142,7 +142,7 @@ public enum BusFuzz {
         let settleDeadline = sendEnd + .seconds(options.settleTimeoutSeconds)
         while true {
             evaluation.update(
-                heard: match(listeners, heard: monitor.heartbeats), own: monitor.subscription.statistics,
+                heard: monitor.heartbeats, own: monitor.subscription.statistics,
                 ownIndex: ownIndex)
             if evaluation.settled || ContinuousClock.now >= settleDeadline { break }
             try? await Task.sleep(for: .milliseconds(250))
@@ -211,7 +211,7 @@ struct Evaluation {
     }
 
     /// Recomputes every row from the newest heartbeats and bus-fuzz's own subscription.
-    mutating func update(heard: [Int: Heartbeat], own: MessageSubscription.Statistics, ownIndex: Int) {
+    mutating func update(heard: [HeartbeatMonitor.Key: Heartbeat], own: MessageSubscription.Statistics, ownIndex: Int) {
         var report = FuzzReport()
         report.sent = tally.sent
         report.bytes = tally.bytes
@@ -258,7 +258,11 @@ struct Evaluation {
                 report.rows.append(row)
                 continue
             }
-            guard let before = baseline[index], let after = heard[index] else {
+            // The same instance as at the start; a service without --instance that restarts comes
+            // back under another one (its process id), which counts as a restart.
+            guard let before = baseline[index],
+                let after = heard[HeartbeatMonitor.Key(service: before.service, instance: before.instance)]
+            else {
                 row.problems.append("no heartbeat heard")
                 allSettled = false
                 report.rows.append(row)
@@ -266,9 +270,14 @@ struct Evaluation {
             }
             row.instance = after.instance
             row.up = after.receivedAt > sendEnd && after.state != .stopping
+            let newcomers = heard.values.filter { beat in
+                beat.service == before.service && beat.startedAtNs > before.startedAtNs
+                    && !baseline.values.contains { $0.service == beat.service && $0.instance == beat.instance }
+            }
             row.restarts = after.restarts - before.restarts + (after.startedAtNs != before.startedAtNs ? 1 : 0)
+                + newcomers.count
             if !row.up { row.problems.append("no heartbeat since the last frame was sent") }
-            if row.restarts > 0 { row.problems.append("restarted (started_at changed)") }
+            if row.restarts > 0 { row.problems.append("restarted (started_at changed, or a new instance appeared)") }
             row.rssStartBytes = before.residentBytes
             row.rssEndBytes = after.residentBytes
             if let start = before.residentBytes, let end = after.residentBytes {

@@ -207,7 +207,7 @@ public struct FrameFactory {
         return FuzzFrame(frames: [topic, payload], origin: .mutated)
     }
 
-    /// A mutated envelope of a random payload kind, on its own topic kind or (one in five) another.
+    /// A mutated envelope of a random payload kind, on its own topic kind or (one in ten) another.
     mutating func mutatedParts(now: Int64) -> ([UInt8], [UInt8]) {
         let kind = pick(PayloadKind.allCases)
         let topic = chance(90) ? self.topic(for: kind) : self.topic(for: pick(PayloadKind.allCases))
