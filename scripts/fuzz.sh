@@ -19,6 +19,18 @@ readonly SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
 readonly BIN_DIR=${BIN_DIR:-$(swift build --show-bin-path)}
 readonly WORK=$(mktemp -d /tmp/tickwire-fuzz.XXXXXX)
 failed=()
+stack=""
+
+# Whatever happens, the stack does not outlive the script.
+stop_stack() {
+    if [[ -n $stack ]]; then
+        kill -TERM "$stack" 2>/dev/null
+        wait "$stack"
+        stack=""
+    fi
+}
+trap stop_stack EXIT
+trap 'stop_stack; exit 130' INT TERM
 
 echo "fuzz: work directory $WORK"
 
@@ -44,12 +56,11 @@ config["stack"]["services"] = [s for s in config["stack"]["services"] if s["name
 json.dump(config, open(f"{work}/config.json", "w"), indent=2)
 PY
     "$BIN_DIR/tickwire" up --config "$WORK/config.json" >"$WORK/stack.log" 2>&1 &
-    local stack=$!
+    stack=$!
     local status=0
     "$BIN_DIR/bus-fuzz" --config "$WORK/config.json" --frames "$FRAMES" --rate "$RATE" --seed "$SEED" \
         --report-json >"$WORK/bus-fuzz.json" || status=$?
-    kill -TERM "$stack" 2>/dev/null
-    wait "$stack"
+    stop_stack
     echo "fuzz: the stack's output is in $WORK/stack.log, its logs in $WORK/logs"
     return "$status"
 }
