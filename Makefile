@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
-.PHONY: all deps build test demo demo-models bench check-deploy proto clean
+.PHONY: all deps build test demo demo-models bench fuzz check-deploy proto clean
 
 all: build
 
@@ -60,6 +60,16 @@ bench: deps
 	$(SWIFT) build -c release --product bus-proxy
 	"$(RELEASE_BIN_DIR)/tickwire-bench" bus --proxy "$(RELEASE_BIN_DIR)/bus-proxy"
 	"$(RELEASE_BIN_DIR)/tickwire-bench" indicators --python .venv/bin/python --script Tests/python/talib_bench.py
+
+FUZZ_PRODUCTS = bus-proxy ingestor processor scheduler signal-generator notifier tickwire bus-fuzz
+
+## fuzz: bus-fuzz floods a demo stack (release build, models/demo) with 1,000,000 hostile frames
+## and checks every service held; then each libFuzzer target runs FUZZ_SECONDS (60) s, built into
+## .build-fuzz. Not part of `make test`; scripts/fuzz.sh lists its other settings
+fuzz: deps
+	for product in $(FUZZ_PRODUCTS); do $(SWIFT) build -c release --product $$product || exit 1; done
+	@test -f models/demo/report.json || $(MAKE) --no-print-directory demo-models
+	BIN_DIR="$(RELEASE_BIN_DIR)" scripts/fuzz.sh
 
 ## check-deploy: validate docker-compose.yml and lint deploy/Dockerfile (no Docker engine needed)
 check-deploy:

@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "notifier", targets: ["notifier"]),
         .executable(name: "tickwire", targets: ["tickwire"]),
         .executable(name: "tickwire-bench", targets: ["tickwire-bench"]),
+        .executable(name: "bus-fuzz", targets: ["bus-fuzz"]),
         .library(name: "Bus", targets: ["Bus"]),
         .library(name: "Contracts", targets: ["Contracts"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
@@ -150,6 +151,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The bus flood (`make fuzz`): hostile frames into a running stack, and the checks after.
+        .target(
+            name: "BusFuzz",
+            dependencies: ["Bus", "CZeroMQ", "Contracts", "Models", "ServiceKit"],
+            swiftSettings: strictSettings
+        ),
 
         // The notifier's library: delivery channels (email over SMTP, SMS, webhooks, Telegram,
         // console) on libcurl; routing, throttling and the outbox.
@@ -243,6 +250,14 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "bus-fuzz",
+            dependencies: [
+                "BusFuzz", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
 
         // Tests.
         .target(
@@ -280,6 +295,11 @@ let package = Package(
                 "Signals", "Models", "Contracts", "ServiceKit", "Bus", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BusFuzzTests",
+            dependencies: ["BusFuzz", "Bus", "Contracts", "ServiceKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -344,3 +364,31 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (`make fuzz`, scripts/fuzz.sh): declared only with TICKWIRE_FUZZ=1 and built
+// into `.build-fuzz` with `-sanitize=fuzzer`, so a normal build never sees them. Each reads its
+// seed corpus from Fuzz/corpus/<name>.
+if Context.environment["TICKWIRE_FUZZ"] == "1" {
+    let log = Target.Dependency.product(name: "Logging", package: "swift-log")
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("envelope", ["Bus", "Contracts"]),
+        ("polygon", ["MarketData"]),
+        ("alpaca", ["MarketData"]),
+        ("finnhub", ["MarketData"]),
+        ("websocket", ["MarketData"]),
+        ("alphavantage", ["MarketData"]),
+        ("replay", ["MarketData", "ServiceKit", log]),
+        ("bars-csv", ["Indicators"]),
+        ("model-file", ["Models"]),
+        ("xgboost", ["Models"]),
+    ]
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Fuzz/Support", swiftSettings: strictSettings),
+    ]
+    package.targets += fuzzTargets.map { target in
+        .executableTarget(
+            name: "fuzz-\(target.name)", dependencies: ["FuzzSupport"] + target.dependencies,
+            path: "Fuzz/Targets/\(target.name)", swiftSettings: strictSettings)
+    }
+}

@@ -1,0 +1,19 @@
+import Bus
+import Contracts
+import FuzzSupport
+
+/// The bus boundary every service runs each frame through: `Codec.decode`, then
+/// `EnvelopeValidator`; a delivery that decodes is re-encoded too (bus-tap and replays do).
+/// The input is the topic frame up to and including its first NUL byte, then the payload.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = fuzzInput(data, size)
+    let split = bytes.firstIndex(of: 0).map { $0 + 1 } ?? bytes.count
+    let raw = RawMessage(topic: Array(bytes[..<split]), payload: Array(bytes[split...]))
+    guard let delivery = try? Codec.decode(raw) else { return 0 }
+    var validator = EnvelopeValidator()
+    // A fixed clock (2026-01-01), so a crash replays the same way.
+    _ = validator.check(delivery, now: 1_767_225_600_000_000_000)
+    _ = try? Codec.encode(delivery.envelope)
+    return 0
+}

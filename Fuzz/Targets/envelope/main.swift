@@ -1,0 +1,3 @@
+import FuzzSupport
+
+runLibFuzzer { data, size in data.map { fuzz($0, size) } ?? 0 }
