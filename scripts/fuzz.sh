@@ -44,7 +44,10 @@ def free_port():
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 xsub, xpub, history = (f"tcp://127.0.0.1:{free_port()}" for _ in range(3))
-config["bus"] = {"publish_endpoint": xsub, "subscribe_endpoint": xpub, "proxy_xsub_bind": xsub, "proxy_xpub_bind": xpub}
+# Unsecured loopback bus: on a secured one bus-proxy refuses bus-fuzz's forged producers
+# before any service sees them (fuzz-envelope covers the proxy's gate).
+config["bus"] = {"publish_endpoint": xsub, "subscribe_endpoint": xpub, "proxy_xsub_bind": xsub, "proxy_xpub_bind": xpub,
+                 "security": "none"}
 config["ingestor"]["history_bind"] = history
 config["processor"]["history_endpoints"] = [history]
 config["logging"]["directory"] = f"{work}/logs"

@@ -27,9 +27,16 @@ public struct FuzzOptions: Sendable {
 /// what reached it (see ``SubscriptionTable``, ``FrameFactory`` and docs in README "Fuzzing").
 public enum BusFuzz {
     /// The socket options bus-fuzz connects its publisher and subscriber with: the config's
-    /// `bus` settings. The one place to add credentials (CURVE keys) once the bus needs them.
-    public static func connectOptions(config: TickwireConfig) -> SocketOptions {
-        config.socketOptions
+    /// `bus` settings. The flood needs an unsecured loopback bus (`bus.security: none`): on a
+    /// secured one bus-proxy refuses every forged producer before a service could see it, so
+    /// the services' own checks would go untested. The proxy's gate has a libFuzzer target.
+    public static func connectOptions(config: TickwireConfig) throws(FuzzError) -> SocketOptions {
+        guard config.bus.security == .none else {
+            throw FuzzError(
+                "the flood needs bus.security \"none\" (a loopback bus): on a secured bus bus-proxy refuses "
+                    + "forged producers before any service sees them (make fuzz writes such a config)")
+        }
+        return config.socketOptions
     }
 
     /// Runs the flood against the stack `config` describes; `log` receives progress lines.
@@ -45,7 +52,7 @@ public enum BusFuzz {
         } catch {
             throw FuzzError("cannot create a ZeroMQ context: \(error)")
         }
-        var subscriberOptions = connectOptions(config: config)
+        var subscriberOptions = try connectOptions(config: config)
         // As services do: a subscriber allows more than the proxy accepts (see ServiceEnvironment.subscribe).
         subscriberOptions.maxMessageBytes = min(subscriberOptions.maxMessageBytes, Int64.max / 4) * 4
         let monitor: HeartbeatMonitor
@@ -103,7 +110,7 @@ public enum BusFuzz {
         let own = Listener(service: "bus-fuzz", sockets: [monitor.patterns], hasHeartbeat: false)
         let all = listeners + [own]
         var job = SendJob(
-            endpoint: config.bus.publishEndpoint, options: connectOptions(config: config), frames: options.frames,
+            endpoint: config.bus.publishEndpoint, options: try connectOptions(config: config), frames: options.frames,
             rate: options.rate, oversize: options.oversizeFrames, seed: options.seed,
             settings: FrameFactory.Settings(config: config, listeners: listeners), listeners: all,
             requiredPrefixes: Set(all.flatMap { $0.sockets.joined().map(\.subscriptionPrefix) }),

@@ -206,8 +206,8 @@ func writeConfig(_ json: String) throws -> String {
 }
 
 /// Starts bus-proxy on `bus` and waits until it forwards.
-func startProxy(_ bus: TestBus) async throws -> RunningProcess {
-    let proxy = try RunningProcess("bus-proxy", arguments: [], environment: bus.environment)
+func startProxy(_ bus: TestBus, environment: [String: String]? = nil) async throws -> RunningProcess {
+    let proxy = try RunningProcess("bus-proxy", arguments: [], environment: environment ?? bus.environment)
     #expect(await proxy.waitForOutput(seconds: 10) { $0.contains("forwarding") }, "bus-proxy did not start: \(proxy.stderr)")
     return proxy
 }
