@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "tickwire", targets: ["tickwire"]),
         .executable(name: "tickwire-bench", targets: ["tickwire-bench"]),
         .executable(name: "bus-fuzz", targets: ["bus-fuzz"]),
+        .executable(name: "journal", targets: ["journal"]),
         .library(name: "Bus", targets: ["Bus"]),
         .library(name: "Contracts", targets: ["Contracts"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
@@ -34,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         // The notifier's durable outbox (SQLite; needs libsqlite3-dev).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The journal's PostgreSQL store (a journal that leaves one machine).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.0"),
         // Named directly by the streaming providers (an event loop per connection attempt, so a
@@ -172,7 +175,30 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The bus journal: records every frame (SQLite per day, or PostgreSQL partitions) and
+        // answers catch-up requests.
+        .target(
+            name: "Journal",
+            dependencies: [
+                "Bus", "Contracts", "ServiceKit", "Timekeeping",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // Thin executables.
+        .executableTarget(
+            name: "journal",
+            dependencies: [
+                "Journal", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "bus-proxy",
             dependencies: [
@@ -300,6 +326,14 @@ let package = Package(
         .testTarget(
             name: "BusFuzzTests",
             dependencies: ["BusFuzz", "Bus", "Contracts", "ServiceKit"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "JournalTests",
+            dependencies: [
+                "Journal", "Bus", "Contracts", "ServiceKit", "TestSupport", "Timekeeping",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

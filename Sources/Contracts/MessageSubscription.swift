@@ -142,8 +142,14 @@ public final class MessageSubscription: AsyncSequence, Sendable {
         }
 
         public mutating func next() async throws(ZeroMQError) -> Delivery? {
+            try await nextWithFrames()?.delivery
+        }
+
+        /// The next accepted delivery with the frames it was decoded from (the journal keeps
+        /// those byte for byte).
+        public mutating func nextWithFrames() async throws(ZeroMQError) -> (delivery: Delivery, frames: RawMessage)? {
             while let message = try await raw.next() {
-                if let delivery = parent.accept(message, cache: &cache, validator: &validator) { return delivery }
+                if let delivery = parent.accept(message, cache: &cache, validator: &validator) { return (delivery, message) }
             }
             return nil
         }

@@ -61,6 +61,12 @@ public struct ConfigLoader: Sendable {
         ("TICKWIRE_SESSION_DEFAULT", ["ingestor", "session_default"], false),
         ("TICKWIRE_BUS_SECURITY", ["bus", "security"], false),
         ("TICKWIRE_KEYS_DIR", ["bus", "keys_directory"], false),
+        ("TICKWIRE_JOURNAL_STORE", ["journal", "store"], false),
+        ("TICKWIRE_JOURNAL_DIR", ["journal", "directory"], false),
+        ("TICKWIRE_JOURNAL_POSTGRES_URL", ["journal", "postgres_url"], false),
+        ("TICKWIRE_JOURNAL_BIND", ["journal", "bind"], false),
+        ("TICKWIRE_JOURNAL_ENDPOINT", ["journal", "endpoint"], false),
+        ("TICKWIRE_POSITIONS_DIR", ["journal", "positions_directory"], false),
     ]
 
     /// Environment variables that override numeric config keys.
@@ -253,7 +259,7 @@ public struct ConfigLoader: Sendable {
     /// Keys that are valid but absent from the encoded defaults (optional values).
     static let optionalKeys: Set<String> = [
         "api_key", "api_secret", "notifications.email.password", "notifications.webhook.secret",
-        "notifications.telegram.bot_token", "notifications.sms.auth_token",
+        "notifications.telegram.bot_token", "notifications.sms.auth_token", "journal.postgres_url",
     ]
 
     // MARK: Decoding
@@ -409,6 +415,56 @@ public struct ConfigLoader: Sendable {
         try validateProcessors(config, fail: fail)
         try validateSchedule(config, fail: fail)
         try validateModelsAndSignals(config, fail: fail)
+        try validateJournal(config.journal, fail: fail)
+    }
+
+    /// `journal.*`: a known store with what it needs, endpoints, patterns, and bounded numbers.
+    static func validateJournal(_ journal: TickwireConfig.Journal, fail: (String, String) -> ConfigError) throws(ConfigError) {
+        switch journal.store {
+        case "sqlite":
+            guard !journal.directory.isEmpty else { throw fail("journal.directory", "must name a directory") }
+        case "postgres":
+            let url = journal.postgresUrl?.value ?? ""
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                throw fail("journal.postgres_url", "must be postgres://USER:PASSWORD@HOST:PORT/DATABASE for the postgres store")
+            }
+        default:
+            throw fail("journal.store", "unknown store '\(journal.store)' (known: sqlite, postgres)")
+        }
+        guard isEndpoint(journal.bind) else { throw fail("journal.bind", "'\(journal.bind)' is not a ZeroMQ endpoint") }
+        guard journal.endpoint.isEmpty || isEndpoint(journal.endpoint) else {
+            throw fail("journal.endpoint", "'\(journal.endpoint)' is not a ZeroMQ endpoint (or empty for no catch-up)")
+        }
+        guard !journal.patterns.isEmpty, journal.patterns.count <= 1_000 else {
+            throw fail("journal.patterns", "must list from 1 to 1000 topic patterns")
+        }
+        for (index, pattern) in journal.patterns.enumerated() {
+            do { _ = try TopicPattern(pattern) } catch {
+                throw fail("journal.patterns[\(index)]", "'\(pattern)' is not a topic pattern: \(error)")
+            }
+        }
+        let bounds: [(String, Double, ClosedRange<Double>)] = [
+            ("retention_days", journal.retentionDays, 0.01...36_500),
+            ("batch_interval_seconds", journal.batchIntervalSeconds, 0.001...60),
+            ("request_timeout_seconds", journal.requestTimeoutSeconds, 0.05...600),
+            ("catch_up_max_seconds", journal.catchUpMaxSeconds, 0...(3_650 * 86_400)),
+        ]
+        for (key, value, range) in bounds where !(value.isFinite && range.contains(value)) {
+            throw fail("journal.\(key)", "must be from \(range.lowerBound) to \(range.upperBound)")
+        }
+        let counts: [(String, Int, ClosedRange<Int>)] = [
+            ("batch_messages", journal.batchMessages, 1...1_000_000),
+            ("queue_limit", journal.queueLimit, 1...100_000_000),
+            ("max_reply_messages", journal.maxReplyMessages, 1...100_000),
+            ("gap_alert_messages", journal.gapAlertMessages, 0...Int(Int32.max)),
+        ]
+        for (key, value, range) in counts where !range.contains(value) {
+            throw fail("journal.\(key)", "must be from \(range.lowerBound) to \(range.upperBound)")
+        }
+        guard journal.maxBytes >= 1 << 20 else { throw fail("journal.max_bytes", "must be at least 1048576 bytes") }
+        guard !journal.positionsDirectory.isEmpty else {
+            throw fail("journal.positions_directory", "must name a directory")
+        }
     }
 
     /// `models.*` and `signals.*`: every number finite and within a range that keeps the

@@ -14,4 +14,11 @@ public enum ISO8601Instant {
         if let date = formatter.date(from: text) { return Nanoseconds.checkedSeconds(date.timeIntervalSince1970) }
         return nil
     }
+
+    /// `2025-03-14T13:25:00.123Z` for UTC nanoseconds (milliseconds shown).
+    public static func format(nanoseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Nanoseconds.seconds(nanoseconds)))
+    }
 }

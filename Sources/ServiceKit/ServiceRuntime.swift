@@ -115,6 +115,8 @@ public struct ServiceEnvironment: Sendable {
         let counters = self.counters
         let logger = self.logger
         let reporter = LogThrottle()
+        let gapAlerts = LogThrottle()
+        let gapAlertThreshold = UInt64(max(0, config.journal.gapAlertMessages))
         return try await MessageSubscription(
             context: context,
             endpoint: config.bus.subscribeEndpoint,
@@ -133,6 +135,14 @@ public struct ServiceEnvironment: Sendable {
                     if reporter.shouldReport() {
                         logger.warning(
                             "sequence gap: \(missing) message(s) missing on \(stream.topic) from \(stream.service)/\(stream.instance)")
+                    }
+                    if gapAlertThreshold > 0 && missing >= gapAlertThreshold && gapAlerts.shouldReport() {
+                        self.raiseAlert(
+                            .warning, category: "bus.gap", title: "sequence gap",
+                            message: "\(missing) message(s) on \(stream.topic) from \(stream.service)/\(stream.instance) did not "
+                                + "arrive (a subscriber or the proxy fell behind, or the producer dropped them); consumers that "
+                                + "catch up fill it from the journal",
+                            symbol: stream.topic.kind == "status" ? "" : stream.topic.key)
                     }
                 case .duplicate(let stream, let sequence):
                     counters.add("sequence.duplicates")

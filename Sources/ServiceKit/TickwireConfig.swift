@@ -53,8 +53,48 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     /// Processor instances and the tickers each serves (disjoint). A processor started with
     /// `--instance NAME` serves the entry of that name; empty means one processor for all.
     public var processors: [ProcessorInstance] = []
+    /// The bus journal: where it records, what it keeps, and how consumers catch up.
+    public var journal = Journal()
 
     public init() {}
+
+    /// The `journal` service (docs/bus.md, "Journal") and its clients.
+    public struct Journal: Sendable, Equatable, Codable {
+        /// `sqlite` (files under `directory`, one per day) or `postgres` (`postgres_url`).
+        public var store = "sqlite"
+        /// Where the SQLite segments are.
+        public var directory = "data/journal"
+        /// `postgres://user:password@host:port/database` for the `postgres` store.
+        public var postgresUrl: Secret?
+        /// Topic patterns recorded, as bus-tap takes them; `*` is everything.
+        public var patterns: [String] = ["*"]
+        /// What the journal binds for catch-up requests.
+        public var bind = "tcp://127.0.0.1:7753"
+        /// Where clients ask (the journal's `bind`, seen from them); empty turns catch-up off.
+        public var endpoint = "tcp://127.0.0.1:7753"
+        /// Days of messages kept; older segments are deleted.
+        public var retentionDays: Double = 7
+        /// The most bytes all segments may take; the oldest whole days go first.
+        public var maxBytes: Int64 = 10 << 30
+        /// Messages are written in one transaction per batch: at most this many seconds apart…
+        public var batchIntervalSeconds: Double = 0.1
+        /// …or this many messages.
+        public var batchMessages = 2_000
+        /// Messages waiting to be written at most (a stalled disk); beyond it the oldest are
+        /// dropped and counted.
+        public var queueLimit = 500_000
+        /// Messages per catch-up reply at most.
+        public var maxReplyMessages = 2_000
+        /// How long a client waits for one reply.
+        public var requestTimeoutSeconds: Double = 5
+        /// A sequence gap of at least this many messages raises an alert (0: never).
+        public var gapAlertMessages = 100
+        /// Where consumers (notifier, signal-generator) keep their last processed positions.
+        public var positionsDirectory = "data/positions"
+        /// How far back a consumer with no position asks for what it missed, in seconds.
+        public var catchUpMaxSeconds: Double = 86_400
+        public init() {}
+    }
 
     public struct Notifications: Sendable, Equatable, Codable {
         public var enabled = false
@@ -417,6 +457,8 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
             "notifier": ["status", "alert"],
             "scheduler": ["market", "timer", "status", "alert"],
             "journal": ["status", "alert"],
+            // `tickwire replay` republishes recorded market data and features into a stack.
+            "tickwire": ["tick", "bar", "features", "market", "timer"],
             "dashboard": [],
             "bus-tap": [],
         ]
