@@ -333,6 +333,7 @@ let package = Package(
             dependencies: [
                 "Journal", "Bus", "Contracts", "ServiceKit", "TestSupport", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSettings
         ),

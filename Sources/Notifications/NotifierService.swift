@@ -70,24 +70,29 @@ public struct NotifierService: Service {
         )
         await prune()
         await notify(.started, id: "started-\(environment.producer.startedAtNs)", eventTime: WallClock.nanoseconds())
-        let subscription = try await environment.subscribe([
-            TopicPattern(prefix: "signal."), TopicPattern(prefix: "alert."), TopicPattern(prefix: "status."),
-            TopicPattern(exact: try Topic.timer("status_report")), TopicPattern(exact: .marketSession),
-        ])
+        // Signals and alerts published while the notifier was down are replayed from the
+        // journal (the outbox's dedupe makes each delivery happen once); heartbeats and timers
+        // only matter live.
+        let subscription = try await DurableSubscription(
+            environment: environment,
+            durable: [TopicPattern(prefix: "signal."), TopicPattern(prefix: "alert.")],
+            live: [
+                TopicPattern(prefix: "status."), TopicPattern(exact: try Topic.timer("status_report")),
+                TopicPattern(exact: .marketSession),
+            ])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for channel in channels {
                 group.addTask { await deliverLoop(channel) }
             }
             group.addTask { await maintain() }
             group.addTask {
-                for try await delivery in subscription.cancelOnGracefulShutdown() { await handle(delivery) }
+                try await subscription.run { delivery in await handle(delivery) }
             }
             while (try await group.next()) != nil {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
             }
             group.cancelAll()
         }
-        await subscription.close()
         // "Stopped" is stored first, so it is never lost: sent now if the channels answer within
         // a few seconds, else on the next start.
         await notify(.stopped, id: "stopped-\(environment.producer.startedAtNs)", eventTime: WallClock.nanoseconds())

@@ -184,6 +184,12 @@ public final class DurableSubscription: Sendable {
             environment.logger.info(
                 "caught up from the journal: \(handled) missed message(s) since \(ISO8601Instant.format(nanoseconds: from)) in \((ContinuousClock.now - started).inSeconds) s (\(tally.delivered) read)"
             )
+        } catch JournalClient.Failure.noReply(let endpoint, let timeout) {
+            // The journal is down or elsewhere: its own silence is reported by the heartbeat
+            // watch; this consumer goes live and says what it could not do.
+            environment.counters.add("catchup.failed")
+            environment.logger.warning(
+                "no journal at \(endpoint) within \(timeout): messages published while \(environment.name) was down are not replayed")
         } catch {
             environment.counters.add("catchup.failed")
             environment.raiseAlert(

@@ -103,7 +103,9 @@ public struct SignalService: Service {
         environment.logger.info(
             "\(models.count) models (\(models.map { "\($0.name)@\($0.version)" }.joined(separator: ", "))), \(method.rawValue), threshold \(policy.threshold), horizon \(models.first?.horizon ?? 0) bars")
         let patterns = try config.tickers.map { TopicPattern(exact: try Topic.features($0)) }
-        let subscription = try await environment.subscribe(patterns)
+        // Features published while the generator was down are replayed from the journal
+        // first, so each becomes a decision exactly once.
+        let subscription = try await DurableSubscription(environment: environment, durable: patterns)
         let includeExtended = config.marketHours.includeExtendedHours
         let core = self.core
         let logger = environment.logger
@@ -120,7 +122,7 @@ public struct SignalService: Service {
             group.addTask { await reloadOnChange() }
             group.addTask { await saveAccuracyPeriodically() }
             group.addTask {
-                for try await delivery in subscription.cancelOnGracefulShutdown() {
+                try await subscription.run { delivery in
                     if case .features(let features) = delivery.payload { handle(features) }
                 }
             }
@@ -129,7 +131,6 @@ public struct SignalService: Service {
             }
             group.cancelAll()
         }
-        await subscription.close()
         saveAccuracy()
     }
 

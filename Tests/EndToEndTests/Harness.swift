@@ -42,6 +42,8 @@ struct TestBus {
     let subscribePort: Int
     /// The ingestor's history endpoint (processors' warm-up), private to this bus too.
     let historyPort: Int
+    /// The journal's catch-up endpoint, private to this bus.
+    let journalPort: Int
     let logDirectory: String
     /// This bus's CURVE keys, one pair per known identity (the bus is secured, as shipped).
     let keys: KeyStore
@@ -50,6 +52,7 @@ struct TestBus {
         publishPort = try TestBus.freePort()
         subscribePort = try TestBus.freePort()
         historyPort = try TestBus.freePort()
+        journalPort = try TestBus.freePort()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-e2e-\(UUID().uuidString)")
         logDirectory = scratch.path
         keys = KeyStore(directory: scratch.appendingPathComponent("keys").path)
@@ -67,6 +70,10 @@ struct TestBus {
     var publishEndpoint: String { "tcp://127.0.0.1:\(publishPort)" }
     var subscribeEndpoint: String { "tcp://127.0.0.1:\(subscribePort)" }
     var historyEndpoint: String { "tcp://127.0.0.1:\(historyPort)" }
+    var journalEndpoint: String { "tcp://127.0.0.1:\(journalPort)" }
+    /// Where this bus's journal keeps its files and its consumers their positions.
+    var journalDirectory: String { (logDirectory as NSString).appendingPathComponent("journal") }
+    var positionsDirectory: String { (logDirectory as NSString).appendingPathComponent("positions") }
 
     var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
@@ -79,6 +86,11 @@ struct TestBus {
         environment["TICKWIRE_HISTORY_BIND"] = historyEndpoint
         environment["TICKWIRE_HISTORY_ENDPOINTS"] = historyEndpoint
         environment["TICKWIRE_LOG_DIR"] = logDirectory
+        environment["TICKWIRE_JOURNAL_BIND"] = journalEndpoint
+        environment["TICKWIRE_JOURNAL_ENDPOINT"] = journalEndpoint
+        environment["TICKWIRE_JOURNAL_DIR"] = journalDirectory
+        environment["TICKWIRE_JOURNAL_STORE"] = nil
+        environment["TICKWIRE_POSITIONS_DIR"] = positionsDirectory
         environment["TICKWIRE_KEYS_DIR"] = keys.directory
         environment["TICKWIRE_BUS_SECURITY"] = nil
         environment["TICKWIRE_CONFIG"] = nil

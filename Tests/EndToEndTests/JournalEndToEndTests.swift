@@ -1,0 +1,180 @@
+import Bus
+import Contracts
+import Foundation
+import ServiceKit
+import Synchronization
+import TestSupport
+import Testing
+
+/// The journal as a process: it records the bus, answers catch-up requests, reports what it
+/// missed while killed, and lets a killed notifier deliver what was published meanwhile.
+@Suite("Journal end to end", .serialized, .timeLimit(.minutes(3)))
+struct JournalEndToEndTests {
+    func trade(_ symbol: String, _ price: Double) -> Envelope.OneOf_Payload {
+        var trade = Trade()
+        trade.symbol = symbol
+        trade.price = price
+        trade.size = 10
+        trade.provider = "test"
+        return .trade(trade)
+    }
+
+    func client(_ bus: TestBus, context: Context) throws -> JournalClient {
+        JournalClient(
+            context: context, endpoint: bus.journalEndpoint, options: try bus.options(as: "bus-tap", server: "journal"),
+            timeout: .seconds(5), requester: "test")
+    }
+
+    func startJournal(_ bus: TestBus) async throws -> RunningProcess {
+        let journal = try RunningProcess("journal", arguments: [], environment: bus.environment)
+        #expect(await journal.waitForOutput(seconds: 15) { $0.contains("catch-up on") }, "journal did not start: \(journal.stderr)")
+        return journal
+    }
+
+    @Test("the journal records frames byte for byte, answers by topic and by stream, and reports what it missed while killed")
+    func recordsAndReportsGaps() async throws {
+        let bus = try TestBus()
+        let proxy = try await startProxy(bus)
+        var journal = try await startJournal(bus)
+        try await Task.sleep(for: .seconds(1))
+
+        try await withContext { context in
+            // What a live subscriber sees, to compare with what the journal kept.
+            let tap = try await MessageSubscription(
+                context: context, endpoint: bus.subscribeEndpoint, patterns: [try TopicPattern("tick.")],
+                configuration: { var c = Subscription.Configuration(); c.socket = try bus.options(as: "bus-tap"); return c }())
+            let publisher = try await MessagePublisher(
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "ingestor", instance: "t"),
+                options: try bus.options(as: "ingestor"))
+            try await Task.sleep(for: .milliseconds(800))
+            let aapl = try Topic.tick("AAPL")
+            let aaplx = try Topic.tick("AAPLX")
+            for index in 0..<200 {
+                publisher.publish(trade("AAPL", 100 + Double(index) / 100), on: aapl)
+                publisher.publish(trade("AAPLX", 50), on: aaplx)
+            }
+            var live: [Delivery] = []
+            var iterator = tap.makeAsyncIterator()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while live.count < 400, ContinuousClock.now < deadline {
+                guard let delivery = try await iterator.next() else { break }
+                live.append(delivery)
+            }
+            #expect(live.count == 400)
+            try await Task.sleep(for: .seconds(1))
+
+            let journalClient = try client(bus, context: context)
+            var kept: [Delivery] = []
+            let tally = try await journalClient.messages(.patterns([try TopicPattern("tick.AAPL")])) { kept.append($0) }
+            #expect(tally.rejected.isEmpty)
+            #expect(kept == live.filter { $0.topic == aapl }, "the journal's tick.AAPL differs from what was published")
+
+            // One stream's sequence numbers 50...59: a gap to fill.
+            let stream = try #require(live.first { $0.topic == aapl }).stream
+            var gap: [UInt64] = []
+            _ = try await journalClient.messages(.gap(stream, sequences: 50...59)) { gap.append($0.sequence) }
+            #expect(gap == Array(50...59))
+
+            // kill -9: what is published while the journal is down is missing, and said so.
+            journal.signal(SIGKILL)
+            _ = await journal.wait(seconds: 5)
+            for _ in 0..<30 { publisher.publish(trade("AAPL", 101), on: aapl) }
+            try await Task.sleep(for: .milliseconds(500))
+            journal = try await startJournal(bus)
+            try await Task.sleep(for: .seconds(1))
+            publisher.publish(trade("AAPL", 102), on: aapl)
+            let reported = await journal.waitForOutput(seconds: 10) { $0.contains("journal missed messages") }
+            #expect(reported, "the restarted journal did not report the 30 messages it missed: \(journal.stderr)")
+            #expect(journal.stderr.contains("30 message(s) on tick.AAPL"), "\(journal.stderr)")
+            await publisher.close()
+            await tap.close()
+        }
+        #expect(await journal.stop() == 0, "\(journal.stderr)")
+        await proxy.stop()
+    }
+
+    @Test("kill -9 the notifier: every signal published while it was down is delivered after the restart, exactly once")
+    func notifierCatchesUp() async throws {
+        let smtpPort = try TestBus.freePort()
+        let smtp = try RunningProcess(
+            "smtp_sink",
+            arguments: [Paths.repository.appendingPathComponent("Tests/python/smtp_sink.py").path, "--port", String(smtpPort)],
+            environment: ProcessInfo.processInfo.environment, executable: Paths.python)
+        #expect(await smtp.waitForOutput(seconds: 20) { $0.contains("ready") }, "smtp_sink: \(smtp.stderr)")
+        let bus = try TestBus()
+        let data = try TemporaryDirectory()
+        let config = try writeConfig(#"""
+            {
+                "notification_recipients": ["ops@example.com"],
+                "notifications": {
+                    "enabled": true,
+                    "throttle_period": 1,
+                    "max_per_minute": 1000,
+                    "data_directory": "\#(data.path)",
+                    "retry_initial_seconds": 0.5,
+                    "retry_max_seconds": 1,
+                    "timeout_seconds": 3,
+                    "priorities": { "signal": "normal" },
+                    "routing": { "normal": ["email"], "low": [], "high": ["email"] },
+                    "email": { "enabled": true, "smtp_server": "127.0.0.1", "smtp_port": \#(smtpPort),
+                               "security": "none", "from_email": "tickwire@example.com" }
+                }
+            }
+            """#)
+        let proxy = try await startProxy(bus)
+        let journal = try await startJournal(bus)
+        var notifier = try RunningProcess("notifier", arguments: ["--config", config], environment: bus.environment)
+        #expect(await notifier.waitForOutput(seconds: 10) { $0.contains("starting from live messages") }, "\(notifier.stderr)")
+        try await Task.sleep(for: .seconds(1))
+
+        func subjects() -> [String] {
+            jsonLines(smtp.stdout).compactMap { ($0["headers"] as? [String: Any])?["Subject"] as? String }
+        }
+        let symbols = (0..<24).map { "S\($0)" }
+        try await withContext { context in
+            let publisher = try await MessagePublisher(
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "signal-generator", instance: "t"),
+                options: try bus.options(as: "signal-generator"))
+            try await Task.sleep(for: .milliseconds(800))
+            func publish(_ symbol: String) throws {
+                var signal = Signal()
+                signal.symbol = symbol
+                signal.action = .buy
+                signal.confidence = 0.8
+                signal.price = 10
+                signal.shares = 1
+                signal.id = "\(symbol)-1-BUY"
+                publisher.publish(.signal(signal), on: try Topic.signal(symbol))
+            }
+            for symbol in symbols.prefix(4) { try publish(symbol) }
+            let live = await smtp.waitForOutput(seconds: 15) { _ in subjects().filter { $0.contains("BUY") }.count >= 4 }
+            #expect(live, "live signals were not delivered: \(notifier.stderr)")
+            try await Task.sleep(for: .seconds(1.5))  // the positions file is saved every second
+
+            notifier.signal(SIGKILL)
+            _ = await notifier.wait(seconds: 5)
+            for symbol in symbols.dropFirst(4) {
+                try publish(symbol)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await Task.sleep(for: .seconds(1))
+            notifier = try RunningProcess("notifier", arguments: ["--config", config], environment: bus.environment)
+            let caughtUp = await notifier.waitForOutput(seconds: 20) { $0.contains("caught up from the journal") }
+            #expect(caughtUp, "\(notifier.stderr)")
+            await publisher.close()
+        }
+        let all = await smtp.waitForOutput(seconds: 30) { _ in subjects().filter { $0.contains("BUY") }.count >= symbols.count }
+        #expect(all, "not every signal was delivered: \(subjects())\n\(notifier.stderr)")
+        try await Task.sleep(for: .seconds(2))
+        let delivered = subjects().filter { $0.contains("BUY") }
+        for symbol in symbols {
+            let count = delivered.filter { $0.contains(" \(symbol) ") || $0.hasSuffix(" \(symbol)") }.count
+            #expect(count == 1, "\(symbol) delivered \(count) times: \(delivered)")
+        }
+        #expect(notifier.stderr.contains("20 missed message(s)"), "\(notifier.stderr)")
+        #expect(await notifier.stop() == 0)
+        #expect(await journal.stop() == 0)
+        smtp.signal(SIGKILL)
+        await proxy.stop()
+    }
+}
