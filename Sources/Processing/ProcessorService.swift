@@ -119,6 +119,31 @@ public struct ProcessorService: Service {
             environment.counters.add(counter, count)
             environment.logger.warning("history: dropped \(count) bar(s) from the replies (\(counter))")
         }
+        var (notReady, latest, fed) = feed(result.bars, symbols: symbols)
+        // The ingestor restarted too (kill -9 loses its history): the journal has the bars
+        // this processor published before.
+        if !notReady.isEmpty {
+            let journaled = await journalBars(symbols: notReady)
+            if !journaled.isEmpty {
+                let more = feed(journaled, symbols: notReady)
+                environment.counters.add("history.journal_bars", UInt64(more.fed))
+                notReady = more.notReady
+                latest += more.latest
+                fed += more.fed
+            }
+        }
+        if !latest.isEmpty { try? await Task.sleep(until: startedAt + Self.publisherSettle, clock: .continuous) }
+        for features in latest { publishFeatures(features) }
+        environment.counters.add("history.bars", UInt64(fed))
+        environment.logger.info(
+            "warm-up: \(fed) bars from history, \(latest.count) of \(symbols.count) tickers ready in \(ContinuousClock.now - started)")
+        return notReady
+    }
+
+    /// Feeds `bars` (per symbol, oldest first) to the pipelines of `symbols` that are not
+    /// ready yet. Returns the symbols still not ready, the newest features of those that
+    /// became ready, and how many bars were fed.
+    func feed(_ bars: [String: [Bar]], symbols: [String]) -> (notReady: [String], latest: [FeatureVector], fed: Int) {
         var latest: [FeatureVector] = []
         var fed = 0
         var future: UInt64 = 0
@@ -127,7 +152,7 @@ public struct ProcessorService: Service {
             for symbol in symbols {
                 guard values.pipelines[symbol]?.isReady == false else { continue }
                 let clock = values.clock
-                let bars = result.bars[symbol]?.filter { bar in
+                let bars = bars[symbol]?.filter { bar in
                     guard clock.accepts(bar.startTimeNs) else {
                         future += 1
                         return false
@@ -146,12 +171,41 @@ public struct ProcessorService: Service {
             return notReady
         }
         if future > 0 { environment.counters.add("history.rejected.future_time", future) }
-        if !latest.isEmpty { try? await Task.sleep(until: startedAt + Self.publisherSettle, clock: .continuous) }
-        for features in latest { publishFeatures(features) }
-        environment.counters.add("history.bars", UInt64(fed))
-        environment.logger.info(
-            "warm-up: \(fed) bars from history, \(latest.count) of \(symbols.count) tickers ready in \(ContinuousClock.now - started)")
-        return notReady
+        return (notReady, latest, fed)
+    }
+
+    /// The last ``warmUpBars`` bars of each of `symbols` from the journal's record of
+    /// `bar.<SYMBOL>`: bars of this processor's interval with no problem, this processor's own
+    /// first where another producer's cover the same period. Empty when there is no journal.
+    func journalBars(symbols: [String]) async -> [String: [Bar]] {
+        let client: JournalClient?
+        do { client = try JournalClient(environment: environment) } catch {
+            environment.logger.error("cannot ask the journal for bars: \(error)")
+            return [:]
+        }
+        guard let client else { return [:] }
+        let interval = settings.barIntervalNs
+        let span = Nanoseconds.multiplying(interval, Int64(Self.warmUpBars + 5))
+        let from = Nanoseconds.subtracting(WallClock.nanoseconds(), span)
+        let patterns = symbols.compactMap { symbol in (try? Topic.bar(symbol)).map { TopicPattern(exact: $0) } }
+        var bySymbol: [String: [Int64: Bar]] = [:]
+        do {
+            _ = try await client.messages(.patterns(patterns, fromNs: from), maxMessages: symbols.count * Self.warmUpBars * 4) {
+                delivery in
+                guard case .bar(let bar) = delivery.payload, bar.symbol == delivery.topic.key, bar.problem == nil,
+                    Nanoseconds.checkedSubtracting(bar.endTimeNs, bar.startTimeNs) == interval
+                else { return }
+                if delivery.producer.service == "processor" || bySymbol[bar.symbol]?[bar.startTimeNs] == nil {
+                    bySymbol[bar.symbol, default: [:]][bar.startTimeNs] = bar
+                }
+            }
+        } catch {
+            environment.logger.warning("warm-up from the journal failed: \(error)")
+            return [:]
+        }
+        return bySymbol.mapValues { bars in
+            Array(bars.values.sorted { $0.startTimeNs < $1.startTimeNs }.suffix(Self.warmUpBars))
+        }
     }
 
     /// Asks again, after 1, 2, 4 and 8 s, for tickers that are not ready yet (the ingestor
