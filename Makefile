@@ -60,6 +60,7 @@ bench: deps
 	$(SWIFT) build -c release --product bus-proxy
 	"$(RELEASE_BIN_DIR)/tickwire-bench" bus --proxy "$(RELEASE_BIN_DIR)/bus-proxy"
 	"$(RELEASE_BIN_DIR)/tickwire-bench" indicators --python .venv/bin/python --script Tests/python/talib_bench.py
+	"$(RELEASE_BIN_DIR)/tickwire-bench" journal
 
 FUZZ_PRODUCTS = bus-proxy ingestor processor scheduler signal-generator notifier tickwire bus-fuzz
 

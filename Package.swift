@@ -270,7 +270,9 @@ let package = Package(
         .executableTarget(
             name: "tickwire-bench",
             dependencies: [
-                "Bus", "Contracts", "CZeroMQ", "Indicators", "ServiceKit",
+                // TestSupport: the throwaway PostgreSQL server the journal bench writes to.
+                "Bus", "Contracts", "CZeroMQ", "Indicators", "Journal", "ServiceKit", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

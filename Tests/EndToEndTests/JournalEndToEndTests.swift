@@ -177,4 +177,49 @@ struct JournalEndToEndTests {
         smtp.signal(SIGKILL)
         await proxy.stop()
     }
+    @Test("kill -9 the ingestor and a processor: the processor warms up from the journal's bars")
+    func processorWarmsUpFromJournal() async throws {
+        let bus = try TestBus()
+        let config = try writeConfig(#"""
+            {
+                "tickers": ["AAPL", "MSFT"],
+                "heartbeat": { "interval_seconds": 1 },
+                "simulator": { "trades_per_second": 20, "backfill_bars": 120 },
+                "processor": { "bar_interval_seconds": 1, "late_tolerance_seconds": 0.2, "history_timeout_seconds": 1 }
+            }
+            """#)
+        let proxy = try await startProxy(bus)
+        let journal = try await startJournal(bus)
+        let tap = try RunningProcess("bus-tap", arguments: ["features.", "status.processor", "--duration", "60"], environment: bus.environment)
+        defer { tap.signal(SIGKILL) }
+        try await Task.sleep(for: .seconds(1))
+        let ingestor = try RunningProcess("ingestor", arguments: ["--config", config], environment: bus.environment)
+        var processor = try RunningProcess("processor", arguments: ["--config", config], environment: bus.environment)
+        func symbols(fromHistorySince since: Int64) -> Set<String> {
+            Set(jsonLines(tap.stdout).compactMap { line -> String? in
+                guard let features = line["features"] as? [String: Any], features["from_history"] as? Bool == true,
+                    (line["publish_time_ns"] as? Int ?? 0) > since
+                else { return nil }
+                return features["symbol"] as? String
+            })
+        }
+        #expect(await tap.waitForOutput(seconds: 20) { _ in symbols(fromHistorySince: 0) == ["AAPL", "MSFT"] }, "\(processor.stderr)")
+        try await Task.sleep(for: .seconds(3))  // live bars, recorded by the journal
+
+        for process in [ingestor, processor] { process.signal(SIGKILL) }
+        for process in [ingestor, processor] { _ = await process.wait(seconds: 5) }
+        let restartedAtNs = Int64(Date().timeIntervalSince1970 * 1e9)
+        processor = try RunningProcess("processor", arguments: ["--config", config], environment: bus.environment)
+        let warm = await tap.waitForOutput(seconds: 15) { _ in symbols(fromHistorySince: restartedAtNs) == ["AAPL", "MSFT"] }
+        #expect(warm, "no features from the journal's bars after the restart: \(processor.stderr)\n\(jsonLines(tap.stdout).compactMap { line -> String? in guard let f = line["features"] as? [String: Any] else { return nil }; return "\(f["symbol"] ?? "") \(f["from_history"] ?? "nil") \(line["publish_time_ns"] ?? "") \(line["producer"] ?? "")" }.suffix(12)) since \(restartedAtNs) \(tap.stderr.suffix(1500))")
+        #expect(processor.stderr.contains("2 of 2 tickers ready"), "\(processor.stderr)")
+        if !warm {
+            tap.signal(SIGINT)
+            _ = await tap.wait(seconds: 5)
+            Issue.record("tap: \(tap.stderr.suffix(3000)) \(jsonLines(tap.stdout).filter { ($0["topic"] as? String)?.hasPrefix("status") == true }.suffix(2))")
+        }
+        #expect(await processor.stop() == 0)
+        #expect(await journal.stop() == 0)
+        await proxy.stop()
+    }
 }
