@@ -45,6 +45,7 @@ public struct Listener: Sendable, Equatable {
 /// | notifier | 1 | `signal.*`, `alert.*`, `status.*`, `timer.status_report`, `market.session` | `NotifierService` |
 /// | ingestor | 1 | `market.session` | `ProviderService.listenForSessions` |
 /// | scheduler | – | none | |
+/// | journal | 1 | `journal.patterns` (all by default) | `JournalService.run` |
 /// | bus-proxy | – | none (its `proxy.*` counters are checked instead) | |
 /// | bus-tap | 1 | its pattern arguments (all without any); no heartbeat, not checked | `Tap.run` |
 ///
@@ -84,6 +85,16 @@ public enum SubscriptionTable {
                 listeners.append(Listener(service: entry.name, instance: instance, sockets: [[marketSession]]))
             case "scheduler":
                 listeners.append(Listener(service: entry.name, instance: instance, sockets: []))
+            case "journal":
+                var patterns: [TopicPattern] = []
+                for (k, text) in config.journal.patterns.enumerated() {
+                    do {
+                        patterns.append(try TopicPattern(text))
+                    } catch {
+                        throw FuzzError("journal.patterns[\(k)]: '\(text)': \(error)")
+                    }
+                }
+                listeners.append(Listener(service: entry.name, instance: instance, sockets: [patterns]))
             case "bus-tap":
                 var patterns: [TopicPattern] = []
                 for text in positionalArguments(entry.args, valueOptions: busTapValueOptions) {
@@ -107,7 +118,8 @@ public enum SubscriptionTable {
 
     /// bus-tap's options that take a value (its other arguments are topic patterns).
     static let busTapValueOptions: Set<String> = [
-        "--endpoint", "--count", "--duration", "--format", "--refresh", "--max-rows", "--config",
+        "--endpoint", "--count", "--duration", "--format", "--refresh", "--max-rows", "--config", "--from", "--to",
+        "--journal-endpoint",
     ]
 
     static let marketSession = TopicPattern(exact: .marketSession)

@@ -16,8 +16,11 @@ public struct ConsumerPositions: Sendable {
     private var last = RecencyMap<StreamID, UInt64>(capacity: capacity)
     /// The newest publish time processed (0: nothing yet).
     public private(set) var watermarkNs: Int64 = 0
+    /// Records made, and how many of them the last save held.
+    private var changes: UInt64 = 0
+    private var savedChanges: UInt64 = 0
     /// Changed since the last save.
-    public private(set) var dirty = false
+    public var dirty: Bool { changes != savedChanges }
 
     public init() {}
 
@@ -43,7 +46,7 @@ public struct ConsumerPositions: Sendable {
         let sequence = delivery.sequence
         last.update(delivery.stream, default: sequence) { stored in stored = max(stored, sequence) }
         watermarkNs = max(watermarkNs, delivery.publishTimeNs)
-        dirty = true
+        changes &+= 1
     }
 
     // MARK: File
@@ -93,7 +96,7 @@ public struct ConsumerPositions: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        dirty = false
+        savedChanges = changes
     }
 }
 
@@ -113,6 +116,9 @@ public final class DurableSubscription: Sendable {
     /// The positions file.
     public let path: String
     private let positions: Mutex<ConsumerPositions>
+    private let lastSave = Mutex<ContinuousClock.Instant?>(nil)
+    /// Held while the file is written; counts the saves.
+    private let saving = Mutex<UInt64>(0)
     /// A position file from an earlier run: there is something to catch up from.
     private let resumed: Bool
     /// How far before the watermark catch-up starts (producers' clocks differ).
@@ -144,7 +150,7 @@ public final class DurableSubscription: Sendable {
     func isDurable(_ topic: Topic) -> Bool { durable.contains { $0.matches(topic) } }
 
     /// Catches up, then hands every live message to `handle` until shutdown; saves the
-    /// positions every second and at the end.
+    /// positions after each message (at most every 20 ms), every 200 ms, and at the end.
     public func run(handle: @escaping @Sendable (Delivery) async -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.saveLoop() }
@@ -217,7 +223,20 @@ public final class DurableSubscription: Sendable {
         }
         positions.withLock { $0.record(delivery) }
         await handle(delivery)
+        saveIfDue()
         return true
+    }
+
+    /// Saves now unless the last save was under 20 ms ago (a burst: the save loop follows),
+    /// so a kill -9 right after a message rarely makes it processed twice.
+    func saveIfDue() {
+        let now = ContinuousClock.now
+        let due = lastSave.withLock { last -> Bool in
+            guard last.map({ now - $0 >= .milliseconds(20) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        if due { save() }
     }
 
     /// Asks the journal for a stream's missing sequence numbers and hands them over. The
@@ -257,28 +276,33 @@ public final class DurableSubscription: Sendable {
 
     func saveLoop() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(200)) }
             save()
         }
     }
 
-    /// Writes the positions file if anything changed.
+    /// Writes the positions file if anything changed. One save at a time, so an older copy
+    /// never lands after a newer one.
     public func save() {
-        var copy = positions.withLock { $0 }
-        guard copy.dirty else { return }
-        do {
-            try copy.save(path: path)
-            positions.withLock { $0.markSaved(watermark: copy.watermarkNs) }
-        } catch {
-            environment.counters.add("catchup.save_failed")
-            environment.logger.error("cannot save positions to \(path): \(error)")
+        saving.withLock { saves in
+            var copy = positions.withLock { $0 }
+            guard copy.dirty else { return }
+            do {
+                try copy.save(path: path)
+                saves &+= 1
+                positions.withLock { $0.markSaved(through: copy) }
+            } catch {
+                environment.counters.add("catchup.save_failed")
+                environment.logger.error("cannot save positions to \(path): \(error)")
+            }
         }
     }
 }
 
 extension ConsumerPositions {
-    /// Clears `dirty` when nothing newer than `watermark` was recorded since the copy saved.
-    mutating func markSaved(watermark: Int64) {
-        if watermarkNs <= watermark { dirty = false }
+    /// Notes that `saved`, a copy of these positions, was written: what was recorded since
+    /// the copy was taken is still to be saved.
+    mutating func markSaved(through saved: ConsumerPositions) {
+        savedChanges = max(savedChanges, saved.savedChanges)
     }
 }

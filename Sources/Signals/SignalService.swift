@@ -249,6 +249,10 @@ public struct SignalService: Service {
         }
         if outcome.evicted { environment.counters.add("tickers.evicted") }
         switch outcome {
+        case .outsideSession, .unchanged, .signal: environment.counters.add("decisions")
+        default: break
+        }
+        switch outcome {
         case .none:
             break
         case .rejected(let counter, let reason):

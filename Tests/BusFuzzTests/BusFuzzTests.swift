@@ -88,8 +88,8 @@ struct BusFuzzTests {
         let listeners = try SubscriptionTable.listeners(config: Self.demoConfig)
         #expect(
             listeners.map(\.label) == [
-                "bus-proxy", "scheduler", "ingestor", "processor p1", "processor p2", "signal-generator", "notifier",
-                "bus-tap",
+                "bus-proxy", "journal", "scheduler", "ingestor", "processor p1", "processor p2", "signal-generator",
+                "notifier", "bus-tap",
             ])
         func reach(_ label: String, _ topic: String) -> Int {
             listeners.first { $0.label == label }.map { $0.deliveries(of: Array(topic.utf8) + [0]) } ?? -1
@@ -106,6 +106,9 @@ struct BusFuzzTests {
         #expect(reach("notifier", "timer.end_of_day") == 0)
         #expect(reach("notifier", "timer.status_report") == 1)
         #expect(reach("scheduler", "market.session") == 0)
+        // The journal records everything, on one socket.
+        #expect(reach("journal", "tick.AAPLX") == 1)
+        #expect(reach("journal", "market.session") == 1)
         // bus-tap's patterns come from its arguments; it has no heartbeat.
         let tap = try #require(listeners.last)
         #expect(!tap.hasHeartbeat && tap.deliveries(of: Array("features.X".utf8)) == 1)
@@ -115,7 +118,7 @@ struct BusFuzzTests {
     @Test("a service the table does not know fails the run before it starts")
     func unknownService() {
         var config = Self.demoConfig
-        config.stack.services.append(TickwireConfig.StackService(name: "journal"))
+        config.stack.services.append(TickwireConfig.StackService(name: "dashboard"))
         #expect(throws: FuzzError.self) { try SubscriptionTable.listeners(config: config) }
     }
 }

@@ -222,4 +222,64 @@ struct JournalEndToEndTests {
         #expect(await journal.stop() == 0)
         await proxy.stop()
     }
+    @Test("kill -9 the signal generator: every features message published while it was down becomes a decision after the restart")
+    func generatorCatchesUp() async throws {
+        let directory = try TemporaryDirectory()
+        let models = try await SignalTests().trainQuickModels(directory)
+        let bus = try TestBus()
+        // cooldown 0: every decision is published, so each features message shows as a signal.
+        let config = try writeConfig(#"""
+            {
+                "tickers": ["AAPL"],
+                "signal_threshold": 0.4,
+                "simulator": { "trades_per_second": 30, "backfill_bars": 150 },
+                "processor": { "bar_interval_seconds": 1, "late_tolerance_seconds": 0.1 },
+                "models": { "directory": "\#(models)", "state_file": "\#(directory.file("state.json"))", "horizon": 3 },
+                "signals": { "cooldown_seconds": 0 },
+                "heartbeat": { "interval_seconds": 1 }
+            }
+            """#)
+        let proxy = try await startProxy(bus)
+        let journal = try await startJournal(bus)
+        let tap = try RunningProcess("bus-tap", arguments: ["features.", "signal.", "--duration", "120"], environment: bus.environment)
+        defer { tap.signal(SIGKILL) }
+        try await Task.sleep(for: .seconds(1))
+        var generator = try RunningProcess("signal-generator", arguments: ["--config", config], environment: bus.environment)
+        let ingestor = try RunningProcess("ingestor", arguments: ["--config", config], environment: bus.environment)
+        let processor = try RunningProcess("processor", arguments: ["--config", config], environment: bus.environment)
+        // Protobuf's JSON writes 64-bit integers as strings.
+        func integer(_ value: Any?) -> Int? { (value as? Int) ?? (value as? String).flatMap { Int($0) } }
+        func signalBarEnds() -> [Int] {
+            jsonLines(tap.stdout).compactMap { integer(($0["signal"] as? [String: Any])?["bar_end_time_ns"]) }
+        }
+        #expect(await tap.waitForOutput(seconds: 40) { _ in signalBarEnds().count >= 5 }, "\(generator.stderr)")
+
+        generator.signal(SIGKILL)
+        _ = await generator.wait(seconds: 5)
+        let killedAtNs = Int(Date().timeIntervalSince1970 * 1e9)
+        try await Task.sleep(for: .seconds(5))
+        let restartedAtNs = Int(Date().timeIntervalSince1970 * 1e9)
+        generator = try RunningProcess("signal-generator", arguments: ["--config", config], environment: bus.environment)
+        #expect(await generator.waitForOutput(seconds: 20) { $0.contains("caught up from the journal") }, "\(generator.stderr)")
+        try await Task.sleep(for: .seconds(3))
+        for process in [processor, ingestor] { #expect(await process.stop() == 0, "\(process.name): \(process.stderr)") }
+        try await Task.sleep(for: .seconds(1))
+        #expect(await generator.stop() == 0, "\(generator.stderr)")
+
+        // Live features the generator never saw: published between the kill and the restart.
+        let missed = jsonLines(tap.stdout).compactMap { line -> Int? in
+            guard let features = line["features"] as? [String: Any], features["from_history"] as? Bool != true,
+                let published = line["publish_time_ns"] as? Int, published > killedAtNs, published < restartedAtNs
+            else { return nil }
+            return integer(features["bar_end_time_ns"])
+        }
+        #expect(missed.count >= 3, "features while the generator was down: \(missed.count)")
+        let decided = signalBarEnds()
+        for barEnd in missed {
+            #expect(decided.filter { $0 == barEnd }.count == 1, "features of bar \(barEnd): \(decided.filter { $0 == barEnd }.count) decisions")
+        }
+        #expect(generator.stderr.contains("missed message(s)"), "\(generator.stderr)")
+        #expect(await journal.stop() == 0)
+        await proxy.stop()
+    }
 }
