@@ -282,4 +282,37 @@ struct JournalEndToEndTests {
         #expect(await journal.stop() == 0)
         await proxy.stop()
     }
+    @Test("the journal on PostgreSQL: frames recorded into day partitions and answered the same way")
+    func postgresJournal() async throws {
+        let database = try await ThrowawayPostgres.start()
+        let bus = try TestBus()
+        var environment = bus.environment
+        environment["TICKWIRE_JOURNAL_STORE"] = "postgres"
+        environment["TICKWIRE_JOURNAL_POSTGRES_URL"] = database.url
+        let proxy = try await startProxy(bus)
+        let journal = try RunningProcess("journal", arguments: [], environment: environment)
+        #expect(await journal.waitForOutput(seconds: 30) { $0.contains("catch-up on") }, "journal did not start: \(journal.stderr)")
+        #expect(journal.stderr.contains("PostgreSQL"), "\(journal.stderr)")
+        try await Task.sleep(for: .seconds(1))
+        try await withContext { context in
+            let publisher = try await MessagePublisher(
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "ingestor", instance: "t"),
+                options: try bus.options(as: "ingestor"))
+            try await Task.sleep(for: .milliseconds(800))
+            let topic = try Topic.tick("MSFT")
+            for index in 0..<150 { publisher.publish(trade("MSFT", 400 + Double(index) / 10), on: topic) }
+            try await Task.sleep(for: .seconds(2))
+            var prices: [Double] = []
+            _ = try await client(bus, context: context).messages(.patterns([try TopicPattern("tick.MSFT")])) { delivery in
+                if case .trade(let trade) = delivery.payload { prices.append(trade.price) }
+            }
+            #expect(prices == (0..<150).map { 400 + Double($0) / 10 })
+            await publisher.close()
+        }
+        #expect(await journal.stop() == 0, "\(journal.stderr)")
+        let partitions = try await database.psql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'journal_messages'::regclass")
+        #expect(partitions.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "partitions: \(partitions)")
+        await database.stop()
+        await proxy.stop()
+    }
 }

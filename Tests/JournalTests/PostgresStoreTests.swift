@@ -7,7 +7,7 @@ import Testing
 
 /// The PostgreSQL store against a real server (PostgreSQL 15, one throwaway cluster per
 /// test), and against the SQLite store, whose answers are the reference.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct PostgresStoreTests {
     static let logger = Logger(label: "journal-postgres-test")
 

@@ -105,7 +105,7 @@ struct StreamingConnectionTests {
         let recorder = SinkRecorder()
         try await withFakeServer(replaying: transcript) { server in
             var provider = try PolygonProvider(config: streamingConfig("polygon", url: server.url()))
-            provider.options = testOptions(setup: .milliseconds(400))
+            provider.options = testOptions(setup: .milliseconds(1_500))
             let outcome = try await runOnce(provider, symbols: ["AAPL"], recorder: recorder, seconds: 10)
             #expect(outcome.returnedNormally, "\(outcome)")
             #expect(server.received.values == [#"{"action":"auth","params":"FAKE_KEY"}"#])
