@@ -82,6 +82,33 @@ public struct JournalService: Service {
         }
     }
 
+    /// What the journal found missing after a restart, until the status loop reports it.
+    final class Missed: Sendable {
+        struct Report {
+            var messages: UInt64 = 0
+            var streams = 0
+            var examples: [String] = []
+        }
+        private let report = Mutex<Report?>(nil)
+
+        func add(_ count: UInt64, _ example: String) {
+            report.withLock { report in
+                var value = report ?? Report()
+                value.messages &+= count
+                value.streams += 1
+                if value.examples.count < 5 { value.examples.append(example) }
+                report = value
+            }
+        }
+
+        func take() -> Report? {
+            report.withLock { report in
+                defer { report = nil }
+                return report
+            }
+        }
+    }
+
     /// Messages written since start.
     final class Tally: Sendable {
         private let count = Mutex<UInt64>(0)
@@ -116,12 +143,12 @@ public struct JournalService: Service {
         )
         let environment = self.environment
         let written = Tally()
+        let missed = Missed()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 var iterator = subscription.makeAsyncIterator()
                 var ids = JournalIDs(last: lastID)
                 var seen = RecencyMap<JournalStream, Bool>(capacity: 65_536)
-                var missed: [String] = []
                 while let (delivery, frames) = try await iterator.nextWithFrames() {
                     if Task.isCancelled { break }
                     environment.counters.addIn()
@@ -133,20 +160,17 @@ public struct JournalService: Service {
                         if let last = before[record.stream], record.sequence > last &+ 1 {
                             let count = record.sequence - last - 1
                             environment.counters.add("journal.missed_while_down", count)
-                            if missed.count < 20 { missed.append("\(count) on \(record.topic) from \(record.stream.service)") }
-                            if missed.count <= 20 {
-                                environment.raiseAlert(
-                                    .warning, category: "journal.gap", title: "journal missed messages",
-                                    message: "\(count) message(s) on \(record.topic) from \(record.stream.service)/\(record.stream.instance) "
-                                        + "were published while the journal was down (sequence \(last + 1)–\(record.sequence - 1))")
-                            }
+                            missed.add(
+                                count,
+                                "\(count) on \(record.topic) from \(record.stream.service)/\(record.stream.instance) "
+                                    + "(sequence \(last + 1)–\(record.sequence - 1))")
                         }
                     }
                     queue.push(record)
                 }
             }
             group.addTask { try await writeLoop(queue: queue, written: written) }
-            group.addTask { await statusLoop(queue: queue, written: written) }
+            group.addTask { await statusLoop(queue: queue, written: written, missed: missed) }
             while try await group.next() != nil {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
             }
@@ -188,6 +212,7 @@ public struct JournalService: Service {
             do {
                 try await store.append(batch)
                 written.add(batch.count)
+                environment.counters.addOut(UInt64(batch.count))
                 if failing {
                     failing = false
                     environment.raiseAlert(
@@ -212,11 +237,13 @@ public struct JournalService: Service {
 
     /// Every second: queue, lag and write rate into the status counters; every minute (and at
     /// start) retention, the size cap and skipped segments.
-    func statusLoop(queue: Queue, written: Tally) async {
+    func statusLoop(queue: Queue, written: Tally, missed: Missed) async {
         let counters = environment.counters
         var lastWritten: UInt64 = 0
         var lastTime = ContinuousClock.now
         var lastMaintenance: ContinuousClock.Instant?
+        var lastMissedAlert: ContinuousClock.Instant?
+        let started = ContinuousClock.now
         let retentionNs = Nanoseconds.clampingSeconds(settings.retentionDays * 86_400)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let now = ContinuousClock.now
@@ -228,7 +255,6 @@ public struct JournalService: Service {
             lastWritten = total
             lastTime = now
             counters.set("journal.written", total)
-            counters.addOut(0)
             let snapshot = queue.snapshot
             counters.set("journal.queue", UInt64(snapshot.count))
             counters.set("journal.dropped_queue", snapshot.dropped)
@@ -247,6 +273,19 @@ public struct JournalService: Service {
                 } catch {
                     environment.logger.error("journal: maintenance failed: \(error)")
                 }
+            }
+            // What was published while the journal was down, in one alert: streams show up over
+            // the first seconds, so it waits a little and then sums them up (again at most once
+            // a minute for streams seen later).
+            if now - started >= .seconds(5), lastMissedAlert.map({ now - $0 >= .seconds(60) }) ?? true,
+                let report = missed.take()
+            {
+                lastMissedAlert = now
+                environment.raiseAlert(
+                    .warning, category: "journal.gap", title: "journal missed messages",
+                    message: "\(report.messages) message(s) on \(report.streams) stream(s) were published while the journal was "
+                        + "down and are not in it: \(report.examples.joined(separator: "; "))"
+                        + (report.streams > report.examples.count ? "; …" : ""))
             }
             for problem in store.takeProblems() {
                 counters.add("journal.segments_skipped")

@@ -83,9 +83,10 @@ struct JournalEndToEndTests {
             journal = try await startJournal(bus)
             try await Task.sleep(for: .seconds(1))
             publisher.publish(trade("AAPL", 102), on: aapl)
-            let reported = await journal.waitForOutput(seconds: 10) { $0.contains("journal missed messages") }
+            let reported = await journal.waitForOutput(seconds: 15) { $0.contains("journal missed messages") }
             #expect(reported, "the restarted journal did not report the 30 messages it missed: \(journal.stderr)")
-            #expect(journal.stderr.contains("30 message(s) on tick.AAPL"), "\(journal.stderr)")
+            #expect(journal.stderr.contains("30 message(s) on 1 stream(s)"), "\(journal.stderr)")
+            #expect(journal.stderr.contains("30 on tick.AAPL from ingestor/t (sequence 201–230)"), "\(journal.stderr)")
             await publisher.close()
             await tap.close()
         }
