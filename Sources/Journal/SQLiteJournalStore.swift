@@ -150,10 +150,12 @@ public final class SQLiteJournalStore: JournalStore {
             guard let fresh = try segment(day, create: true) else { throw error }
             pool = fresh
         }
+        // OR IGNORE: a batch written again after a failure whose commit did in fact land (its
+        // ids are the same) must not block the writer.
         try await pool.write { db in
             let statement = try db.cachedStatement(
                 sql: """
-                    INSERT INTO messages (id, topic, topic_frame, envelope, received_ns, publish_ns, event_ns, service, \
+                    INSERT OR IGNORE INTO messages (id, topic, topic_frame, envelope, received_ns, publish_ns, event_ns, service, \
                     instance, started_at_ns, sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for record in records {
