@@ -62,6 +62,25 @@ public struct JournalStream: Sendable, Hashable {
     public init(_ stream: StreamID) {
         self.init(service: stream.service, instance: stream.instance, startedAtNs: stream.startedAt, topic: stream.topic.description)
     }
+
+    /// A 64-bit FNV-1a hash of every field, the same in every process and version: the
+    /// stores index it instead of the four fields (queries still compare the fields).
+    public var key: Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ bytes: some Sequence<UInt8>) {
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01b3
+            }
+            hash ^= 0xff
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        mix(service.utf8)
+        mix(instance.utf8)
+        withUnsafeBytes(of: startedAtNs.littleEndian) { mix($0) }
+        mix(topic.utf8)
+        return Int64(bitPattern: hash)
+    }
 }
 
 /// What a catch-up request selects, already checked (``JournalServer`` builds it from a

@@ -128,6 +128,20 @@ struct SQLiteStoreTests {
         await store.close()
     }
 
+    @Test("a stream's key is the same in every process and differs with any field")
+    func streamKey() {
+        let stream = JournalStream(service: "ingestor", instance: "1", startedAtNs: 7, topic: "tick.AAPL")
+        // Pinned: segments written by one version are read by the next.
+        #expect(stream.key == -8_332_854_657_681_689_225)
+        let others = [
+            JournalStream(service: "ingestor", instance: "2", startedAtNs: 7, topic: "tick.AAPL"),
+            JournalStream(service: "ingestor", instance: "1", startedAtNs: 8, topic: "tick.AAPL"),
+            JournalStream(service: "ingestor", instance: "1", startedAtNs: 7, topic: "tick.AAPLX"),
+            JournalStream(service: "ingestor1", instance: "", startedAtNs: 7, topic: "tick.AAPL"),
+        ]
+        for other in others { #expect(other.key != stream.key, "\(other)") }
+    }
+
     @Test("retention deletes whole old days and the size cap the oldest, never the newest")
     func retentionAndCap() async throws {
         let directory = try TemporaryDirectory("journal")
