@@ -131,7 +131,8 @@ public struct JournalService: Service {
         let before = (try? await store.lastSequences(afterID: oneHourAgo, limit: 65_536)) ?? [:]
         let server = JournalServer(
             store: store, producer: environment.producer, maxMessages: settings.maxReplyMessages,
-            maxBytes: environment.config.bus.maxMessageBytes * 32,
+            // A reply must fit what clients accept (64 MiB, `Requester`), with room to spare.
+            maxBytes: min(environment.config.bus.maxMessageBytes * 32, 48 << 20),
             timeout: Nanoseconds.duration(seconds: settings.requestTimeoutSeconds))
         let options = try await environment.serverOptions(binding: settings.bind)
         let replier = try await Replier(context: environment.context, bind: settings.bind, options: options) { frames in
