@@ -27,6 +27,9 @@ let package = Package(
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
         .library(name: "Indicators", targets: ["Indicators"]),
         .library(name: "Notifications", targets: ["Notifications"]),
+        // Custom scripts: a data feed, the processor's features, strategies and signals in
+        // process, with no bus (Examples/).
+        .library(name: "Tickwire", targets: ["Tickwire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -191,6 +194,28 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+
+        // The library for custom scripts: providers, the processor's per-ticker pipeline and
+        // the signal generator's ensemble and policy, in one process, with no bus.
+        .target(
+            name: "Tickwire",
+            dependencies: [
+                "Contracts", "Indicators", "MarketData", "Models", "Processing", "ServiceKit", "Signals", "Timekeeping",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // Custom scripts against the Tickwire library, each depending on it alone.
+        .executableTarget(
+            name: "example-custom-script", dependencies: ["Tickwire"], path: "Examples/CustomScript",
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "example-custom-provider", dependencies: ["Tickwire"], path: "Examples/CustomProvider",
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "example-custom-strategy", dependencies: ["Tickwire"], path: "Examples/CustomStrategy",
+            swiftSettings: strictSettings),
 
         // Thin executables.
         .executableTarget(
@@ -385,6 +410,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TickwireTests",
+            dependencies: ["Tickwire", "Contracts", "Indicators", "Processing", "ServiceKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(

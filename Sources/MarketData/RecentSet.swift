@@ -2,8 +2,9 @@ import Contracts
 import ServiceKit
 
 /// Drops events already published, so a reconnect that replays recent data (or a REST poll
-/// that returns the same bar again) never duplicates a tick on the bus.
-struct EventDeduplicator: Sendable {
+/// that returns the same bar again) never duplicates a tick on the bus (or, in the `Tickwire`
+/// library, an event in a data feed).
+public struct EventDeduplicator: Sendable {
     private struct TradeKey: Hashable, Sendable {
         var symbol: String
         var id: String
@@ -34,14 +35,15 @@ struct EventDeduplicator: Sendable {
     private var quotes: RecentSet<QuoteKey>
     private var bars: RecentSet<BarKey>
 
-    init(capacity: Int = 65_536) {
+    /// Remembers the last `capacity` trades and quotes and `capacity / 8` bars.
+    public init(capacity: Int = 65_536) {
         trades = RecentSet(capacity: capacity)
         quotes = RecentSet(capacity: capacity)
         bars = RecentSet(capacity: capacity / 8)
     }
 
     /// True when `event` has not been seen recently (and remembers it).
-    mutating func isNew(_ event: MarketEvent) -> Bool {
+    public mutating func isNew(_ event: MarketEvent) -> Bool {
         switch event {
         case .trade(let trade, let time):
             // A provider's trade id identifies a print; without one, time+price+size+venue does.

@@ -189,20 +189,14 @@ public struct SignalService: Service {
                     }
                 }
             }
-            let weights: [Double]
-            switch method {
-            case .weightedAverage, .weightedVote: weights = values.models.map { config.models.weights[$0.name] ?? 1 }
-            case .dynamicEnsemble: weights = values.models.map { values.accuracy.accuracy(of: $0) }
-            default: weights = []
-            }
-            let (combined, modelWeights) = method.combine(distributions, weights: weights)
-            let probabilities = TemperatureScaling.apply(combined, temperature: first.ensembleTemperature)
+            let ensemble = EnsembleEvaluation(
+                models: values.models, distributions: distributions, method: method, weights: config.models.weights,
+                accuracy: values.accuracy)
             var choices: [String: Int] = [:]
             for (model, p) in zip(values.models, distributions) { choices[model.name] = Direction.mostLikely(p) }
             ticker.pending.append((index, features.close, choices))
             let open = values.sessionOpen
-            let natr = Self.natrIndex.flatMap { features.values.indices.contains($0) ? features.values[$0] : nil } ?? 0
-            let decision = policy.decide(probabilities: probabilities, price: features.close, atr: natr * features.close)
+            let decision = policy.decide(probabilities: ensemble.probabilities, features: features)
             let due: Bool
             if let last = ticker.last {
                 due = last.action != decision.action || ContinuousClock.now - last.at >= .seconds(config.signals.cooldownSeconds)
@@ -213,19 +207,7 @@ public struct SignalService: Service {
             let evictionsBefore = values.tickers.evictions
             values.tickers.set(ticker, for: features.symbol)
             let evicted = values.tickers.evictions != evictionsBefore
-            let votes = zip(values.models, zip(distributions, modelWeights)).map { model, pair -> ModelVote in
-                var vote = ModelVote()
-                vote.model = model.name
-                let choice = Direction.mostLikely(pair.0)
-                vote.action = choice == Direction.up.rawValue ? .buy : (choice == Direction.down.rawValue ? .sell : .hold)
-                vote.probability = pair.0[choice]
-                vote.weight = pair.1
-                vote.probabilityDown = pair.0[0]
-                vote.probabilityFlat = pair.0[1]
-                vote.probabilityUp = pair.0[2]
-                vote.liveAccuracy = values.accuracy.models[model.name]?.accuracy ?? 0
-                return vote
-            }
+            let votes = ensemble.votes(models: values.models, accuracy: values.accuracy)
             guard open else { return .outsideSession(drifted: drifted, evicted: evicted) }
             guard due else { return .unchanged(drifted: drifted, evicted: evicted) }
             var signal = Signal()
@@ -280,9 +262,6 @@ public struct SignalService: Service {
                 "\(signal.symbol) \(signal.action) confidence \(String(format: "%.2f", signal.confidence)) at \(signal.price)")
         }
     }
-
-    /// Where `natr_14` (ATR / close) sits in the feature vector, for the stop distance.
-    static let natrIndex = FeaturePipeline.schema.index(of: "natr_14")
 
     enum Outcome {
         case none
