@@ -316,4 +316,71 @@ struct JournalEndToEndTests {
         await database.stop()
         await proxy.stop()
     }
+    /// Whether this machine lets the test mount a small tmpfs (root in a sandbox that allows it).
+    static let canMountTmpfs: Bool = {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-mount-probe-\(UUID().uuidString)").path
+        guard (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil else { return false }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", directory]) == 0 else { return false }
+        return run("/bin/umount", [directory]) == 0
+    }()
+
+    static func run(_ executable: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    @Test(
+        "a full disk raises journal.disk_full; when space returns the journal writes what it queued, nothing lost",
+        .enabled(if: canMountTmpfs, "needs to mount a small tmpfs (root)"))
+    func diskFull() async throws {
+        let bus = try TestBus()
+        let disk = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-full-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        #expect(Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", disk]) == 0)
+        defer {
+            _ = Self.run("/bin/umount", ["-l", disk])
+            try? FileManager.default.removeItem(atPath: disk)
+        }
+        var environment = bus.environment
+        environment["TICKWIRE_JOURNAL_DIR"] = disk
+        let proxy = try await startProxy(bus)
+        let journal = try RunningProcess("journal", arguments: [], environment: environment)
+        #expect(await journal.waitForOutput(seconds: 15) { $0.contains("catch-up on") }, "\(journal.stderr)")
+        try await Task.sleep(for: .seconds(1))
+        let total = 30_000
+        try await withContext { context in
+            let publisher = try await MessagePublisher(
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "ingestor", instance: "t"),
+                options: try bus.options(as: "ingestor"))
+            try await Task.sleep(for: .milliseconds(800))
+            let topic = try Topic.tick("AAPL")
+            for index in 0..<total {
+                publisher.publish(trade("AAPL", 100 + Double(index % 1_000) / 100), on: topic)
+                if index % 1_000 == 999 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let full = await journal.waitForOutput(seconds: 20) { $0.contains("journal.disk_full") }
+            #expect(full, "no disk-full alert: \(journal.stderr.suffix(2000))")
+
+            // Space returns: everything queued is written, in order, nothing lost.
+            #expect(Self.run("/bin/mount", ["-o", "remount,size=64m", disk]) == 0)
+            let resumed = await journal.waitForOutput(seconds: 20) { $0.contains("journal writing again") }
+            #expect(resumed, "\(journal.stderr.suffix(2000))")
+            try await Task.sleep(for: .seconds(1))
+            var sequences: [UInt64] = []
+            _ = try await client(bus, context: context).messages(.patterns([try TopicPattern("tick.AAPL")])) {
+                sequences.append($0.sequence)
+            }
+            #expect(sequences == Array(1...UInt64(total)), "kept \(sequences.count) of \(total)")
+            await publisher.close()
+        }
+        #expect(await journal.stop() == 0, "\(journal.stderr.suffix(2000))")
+        await proxy.stop()
+    }
 }
