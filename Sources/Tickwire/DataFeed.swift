@@ -46,10 +46,12 @@ public struct MarketEventSink: Sendable {
 
 /// Why a data feed could not connect, or stopped.
 public struct DataFeedError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong, naming the provider.
     public var message: String
     /// Retrying cannot help (a bad key, a plan without streaming, a bad config): the feed ends.
     public var isFatal: Bool
 
+    /// An error with `message`; fatal ones end the feed.
     public init(_ message: String, isFatal: Bool = false) {
         self.message = message
         self.isFatal = isFatal
@@ -99,6 +101,7 @@ public final class DataFeed: Sendable {
         /// as a line of text. By default they are only counted.
         public var onIssue: (@Sendable (String) -> Void)?
 
+        /// The providers' defaults.
         public init() {}
     }
 
@@ -116,6 +119,7 @@ public final class DataFeed: Sendable {
         /// Starting prices by symbol.
         public var startPrices: [String: Double]?
 
+        /// Settings; those left nil keep the simulator's defaults.
         public init(
             seed: UInt64? = nil, speed: Double? = nil, tradesPerSecond: Double? = nil, backfillBars: Int? = nil,
             startPrices: [String: Double]? = nil

@@ -5,7 +5,9 @@ import Timekeeping
 
 /// One trade print.
 public struct Trade: Sendable, Hashable {
+    /// The ticker, e.g. `AAPL`.
     public var symbol: String
+    /// The price per share.
     public var price: Double
     /// Shares traded (fractional allowed).
     public var size: Double
@@ -16,6 +18,7 @@ public struct Trade: Sendable, Hashable {
     /// The exchange's code, empty when unknown.
     public var exchange: String
 
+    /// A trade of `size` shares of `symbol` at `price`, at `time`.
     public init(symbol: String, price: Double, size: Double, time: Date, id: String = "", exchange: String = "") {
         self.symbol = symbol
         self.price = price
@@ -28,7 +31,9 @@ public struct Trade: Sendable, Hashable {
 
 /// The top of the book: the best bid and ask.
 public struct Quote: Sendable, Hashable {
+    /// The ticker.
     public var symbol: String
+    /// The best bid, its size, the best ask and its size.
     public var bidPrice: Double
     public var bidSize: Double
     public var askPrice: Double
@@ -36,6 +41,7 @@ public struct Quote: Sendable, Hashable {
     /// The exchange time of the quote.
     public var time: Date
 
+    /// A quote for `symbol` at `time`.
     public init(symbol: String, bidPrice: Double, bidSize: Double, askPrice: Double, askSize: Double, time: Date) {
         self.symbol = symbol
         self.bidPrice = bidPrice
@@ -58,9 +64,12 @@ public struct Bar: Sendable, Hashable {
         case history
     }
 
+    /// The ticker.
     public var symbol: String
+    /// When the bar starts (included) and ends (excluded).
     public var start: Date
     public var end: Date
+    /// Open, high, low, close and volume.
     public var open: Double
     public var high: Double
     public var low: Double
@@ -70,8 +79,10 @@ public struct Bar: Sendable, Hashable {
     public var vwap: Double
     /// Trades in the bar; 0 when unknown.
     public var tradeCount: Int
+    /// Where the bar comes from.
     public var origin: Origin
 
+    /// A bar of `symbol` over `[start, end)`.
     public init(
         symbol: String, start: Date, end: Date, open: Double, high: Double, low: Double, close: Double,
         volume: Double, vwap: Double = 0, tradeCount: Int = 0, origin: Origin = .live

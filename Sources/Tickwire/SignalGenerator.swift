@@ -7,7 +7,9 @@ import Timekeeping
 
 /// A trading signal for one ticker, made after a bar closed.
 public struct Signal: Sendable, Hashable {
+    /// The ticker it is for.
     public var ticker: String
+    /// BUY, SELL or HOLD, after the threshold.
     public var action: Action
     /// 0...1: for BUY and SELL the probability (or the strategy's confidence) of that move;
     /// for HOLD that of no move beyond the threshold.
@@ -89,6 +91,7 @@ public struct PositionSizing: Sendable, Hashable {
     /// The largest position, as a fraction of capital.
     public var maxPositionFraction: Double
 
+    /// The signal generator's defaults: 100,000 of capital, 1 % at risk, 2 ATRs, at most 25 %.
     public init(
         capital: Double = TickwireConfig().signals.capital, riskPerTrade: Double = TickwireConfig().signals.riskPerTrade,
         atrStopMultiple: Double = TickwireConfig().signals.atrStopMultiple,
@@ -132,12 +135,17 @@ public final class SignalGenerator: Sendable {
         public var lastStrategyError: String?
     }
 
+    /// The tickers it signals for.
     public let tickers: [String]
     /// The least market time between two signals of one ticker (bar ends): 0 for one per bar.
     public let updateInterval: Duration
+    /// Below it, BUY and SELL become HOLD.
     public let signalThreshold: Double
+    /// How stops and positions are sized.
     public let sizing: PositionSizing
+    /// Where events come from.
     public let dataFeed: DataFeed
+    /// What decides after each closed bar.
     public let strategy: any Strategy
     private let tickerSet: Set<String>
     private let closePeriod: Duration

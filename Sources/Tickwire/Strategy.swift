@@ -16,10 +16,12 @@ public enum Action: String, Sendable, Hashable, CaseIterable, CustomStringConver
 /// The chances of the price moving down, staying within the models' dead zone, or moving up
 /// over their horizon (they sum to 1).
 public struct Probabilities: Sendable, Hashable {
+    /// P(down), P(flat) and P(up).
     public var down: Double
     public var flat: Double
     public var up: Double
 
+    /// A distribution; give values that sum to 1.
     public init(down: Double, flat: Double, up: Double) {
         self.down = down
         self.flat = flat
@@ -38,6 +40,7 @@ public struct Probabilities: Sendable, Hashable {
 
 /// One model's opinion inside an ensemble's decision.
 public struct Vote: Sendable, Hashable {
+    /// The model's name, e.g. `rf`.
     public var model: String
     /// The model's most likely direction.
     public var action: Action
@@ -48,6 +51,7 @@ public struct Vote: Sendable, Hashable {
     /// The model's whole distribution.
     public var probabilities: Probabilities
 
+    /// A vote of `model`.
     public init(model: String, action: Action, probability: Double, weight: Double, probabilities: Probabilities) {
         self.model = model
         self.action = action
@@ -59,6 +63,7 @@ public struct Vote: Sendable, Hashable {
 
 /// A strategy's answer for one closed bar.
 public struct Decision: Sendable, Hashable {
+    /// What to do.
     public var action: Action
     /// How sure the strategy is of `action`, 0...1.
     public var confidence: Double
@@ -69,6 +74,7 @@ public struct Decision: Sendable, Hashable {
     /// Each model's vote, for an ensemble.
     public var votes: [Vote]
 
+    /// A decision to take `action` with `confidence`.
     public init(action: Action, confidence: Double, probabilities: Probabilities? = nil, votes: [Vote] = []) {
         self.action = action
         self.confidence = confidence
@@ -107,14 +113,17 @@ extension Strategy {
 /// }
 /// ```
 public struct RuleStrategy: Strategy {
+    /// Shown in signals.
     public let name: String
     private let rule: @Sendable (Features, Bar) -> Decision
 
+    /// A strategy that asks `rule` for each decision.
     public init(name: String = "rules", _ rule: @escaping @Sendable (Features, Bar) -> Decision) {
         self.name = name
         self.rule = rule
     }
 
+    /// What `rule` says.
     public func decide(features: Features, bar: Bar) -> Decision { rule(features, bar) }
 }
 
@@ -159,7 +168,9 @@ public struct EnsembleMethod: Sendable, Hashable, CustomStringConvertible {
 /// nothing live: `dynamicEnsemble` weighs each model by its validation accuracy, as the
 /// signal generator does before any outcome.
 public struct EnsembleStrategy: Strategy {
+    /// `ensemble(` and the models' names `)`.
     public let name: String
+    /// How the models are combined.
     public let method: EnsembleMethod
     /// The models, as `name@version`.
     public let models: [String]

@@ -7,8 +7,10 @@ import Timekeeping
 
 /// A setting out of range (a bar interval of 0, a threshold above 1).
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Which setting, and what is wrong with it.
     public var message: String
 
+    /// An error saying `message`.
     public init(_ message: String) { self.message = message }
 
     public var description: String { message }
@@ -44,6 +46,7 @@ public struct Features: Sendable, Equatable {
     /// The feature set's schema hash: a model records the one it was trained on.
     public static var schemaHash: String { FeaturePipeline.schema.hash }
 
+    /// The ticker.
     public var symbol: String { vector.symbol }
     /// The values, in ``names`` order.
     public var values: [Double] { vector.values }
@@ -67,7 +70,9 @@ public struct Features: Sendable, Equatable {
 /// A bar a ``StreamProcessor`` closed (built from trades, or a provider's), and the features
 /// after it: nil while the indicators warm up (about 50 bars).
 public struct ClosedBar: Sendable, Equatable {
+    /// The bar.
     public var bar: Bar
+    /// The ticker's features after it; nil while warming up.
     public var features: Features?
 }
 
@@ -91,10 +96,15 @@ public struct StreamProcessor: Sendable {
 
     /// Counts of what was fed and dropped, over every ticker.
     public struct Counts: Sendable, Equatable {
+        /// Trades taken into bars.
         public var trades: UInt64 = 0
+        /// Trades for bars already closed.
         public var lateTrades: UInt64 = 0
+        /// Trades whose id was seen before.
         public var duplicateTrades: UInt64 = 0
+        /// Trades with a price, size or time out of range.
         public var invalidTrades: UInt64 = 0
+        /// Bars fed to the indicators.
         public var bars: UInt64 = 0
         /// Bars not newer than the ticker's last one, or invalid.
         public var staleBars: UInt64 = 0
@@ -109,11 +119,15 @@ public struct StreamProcessor: Sendable {
 
     /// Closed bars kept per ticker (``window(for:)``).
     public let windowSize: Int
+    /// The bar length.
     public let barInterval: Duration
     /// How long after its end a bar stays open for late trades.
     public let lateTolerance: Duration
+    /// Which bars drive the indicators.
     public let barSource: BarSource
+    /// Where bars and session indicators start their day.
     public let timeZone: TimeZone
+    /// What was fed and dropped.
     public private(set) var counts = Counts()
 
     private let settings: ProcessorSettings
