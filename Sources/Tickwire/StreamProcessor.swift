@@ -131,9 +131,11 @@ public struct StreamProcessor: Sendable {
     public private(set) var counts = Counts()
 
     private let settings: ProcessorSettings
-    private var pipelines: [String: TickerPipeline] = [:]
-    /// In the order first seen.
-    public private(set) var tickers: [String] = []
+    /// One per ticker, in the order first seen.
+    private var pipelines: [TickerPipeline] = []
+    private var indices: [String: Int] = [:]
+    /// The tickers seen, in the order first seen.
+    public var tickers: [String] { pipelines.map(\.symbol) }
     private var latest: [String: Features] = [:]
     private var clock: EventClock
 
@@ -184,7 +186,7 @@ public struct StreamProcessor: Sendable {
             guard barSource == .trades, let index = pipelineIndex(trade.symbol) else { return [] }
             let (message, time) = trade.contract(provider: "")
             // As in the processor, only a trade that could be real moves the clock.
-            switch pipelines.values[index].add(message, time: time) {
+            switch pipelines[index].add(message, time: time) {
             case .accepted:
                 counts.trades &+= 1
                 clock.observe(eventTime: time)
@@ -209,7 +211,7 @@ public struct StreamProcessor: Sendable {
                 return []
             }
             guard let index = pipelineIndex(bar.symbol) else { return [] }
-            guard let output = pipelines.values[index].feed(message, fromHistory: history) else {
+            guard let output = pipelines[index].feed(message, fromHistory: history) else {
                 counts.staleBars &+= 1
                 return []
             }
@@ -234,23 +236,24 @@ public struct StreamProcessor: Sendable {
 
     /// The newest closed bars of `symbol`, oldest first, at most ``windowSize``.
     public func window(for symbol: String) -> [Bar] {
-        pipelines[symbol]?.window.map(Bar.init) ?? []
+        indices[symbol].map { pipelines[$0].window.map(Bar.init) } ?? []
     }
 
     /// The features after `symbol`'s newest closed bar, once its indicators are warm.
     public func latestFeatures(for symbol: String) -> Features? { latest[symbol] }
 
     /// True once every feature of `symbol` is defined (after about 50 bars).
-    public func isReady(_ symbol: String) -> Bool { pipelines[symbol]?.isReady ?? false }
+    public func isReady(_ symbol: String) -> Bool { indices[symbol].map { pipelines[$0].isReady } ?? false }
 
     // MARK: Internals
 
     private mutating func close(asOf watermark: Int64) -> [ClosedBar] {
         guard barSource == .trades else { return [] }
         var closed: [ClosedBar] = []
-        for symbol in tickers {
-            guard let index = pipelines.index(forKey: symbol) else { continue }
-            for output in pipelines.values[index].close(asOf: watermark) {
+        for index in pipelines.indices {
+            // Most calls close nothing: skip the pipelines with no bar due.
+            guard let due = pipelines[index].builder.nextCloseTime, due <= watermark else { continue }
+            for output in pipelines[index].close(asOf: watermark) {
                 counts.bars &+= 1
                 closed.append(record(output))
             }
@@ -265,14 +268,14 @@ public struct StreamProcessor: Sendable {
     }
 
     /// The pipeline of `symbol`, made on first sight (nil beyond ``maximumTickers``).
-    private mutating func pipelineIndex(_ symbol: String) -> Dictionary<String, TickerPipeline>.Index? {
-        if let index = pipelines.index(forKey: symbol) { return index }
+    private mutating func pipelineIndex(_ symbol: String) -> Int? {
+        if let index = indices[symbol] { return index }
         guard pipelines.count < Self.maximumTickers else {
             counts.tickersOverLimit &+= 1
             return nil
         }
-        pipelines[symbol] = TickerPipeline(symbol: symbol, settings: settings)
-        tickers.append(symbol)
-        return pipelines.index(forKey: symbol)
+        pipelines.append(TickerPipeline(symbol: symbol, settings: settings))
+        indices[symbol] = pipelines.count - 1
+        return pipelines.count - 1
     }
 }

@@ -158,6 +158,23 @@ struct SignalGeneratorTests {
         #expect(generator.statistics.bars > 3 * generator.statistics.signals)
     }
 
+    @Test("run() in a task of your own: cancelling the task stops it and the provider")
+    func structured() async throws {
+        let provider = EndlessWalk()
+        let generator = try generator(provider)
+        let called = Box(0)
+        generator.registerSignalCallback { _ in called.update { $0 += 1 } }
+        let running = Task { try await generator.run() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while called.current < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        running.cancel()
+        try await running.value
+        await generator.dataFeed.waitUntilDisconnected()
+        #expect(called.current >= 2)
+        #expect(provider.ended.current == provider.runs.current && provider.runs.current == 1)
+        await #expect(throws: ConfigurationError.self) { try await generator.run() }
+    }
+
     @Test("a strategy that throws is counted and skipped")
     func throwingStrategy() async throws {
         struct Refusing: Strategy {
