@@ -256,8 +256,9 @@ public struct ConfigLoader: Sendable {
     /// their defaults are not empty; their values are validated instead.
     static let freeFormMaps: Set<String> = ["bus.publish_rights", "notifications.priorities", "notifications.routing"]
 
-    /// Keys that are valid but absent from the encoded defaults (optional values).
-    static let optionalKeys: Set<String> = [
+    /// Keys that are valid but absent from the encoded defaults (optional values); a test
+    /// checks it against every optional field of ``TickwireConfig``.
+    public static let optionalKeys: Set<String> = [
         "api_key", "api_secret", "notifications.email.password", "notifications.webhook.secret",
         "notifications.telegram.bot_token", "notifications.sms.auth_token", "journal.postgres_url",
     ]

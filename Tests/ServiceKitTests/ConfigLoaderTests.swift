@@ -385,3 +385,54 @@ struct SecretTests {
         #expect(String(decoding: encoded, as: UTF8.self) == #""hunter2""#)
     }
 }
+
+@Suite("Config keys that are optional")
+struct OptionalConfigKeysTests {
+    /// The JSON paths of every optional field of `value` (nil in the defaults, so absent from
+    /// the encoded default tree that unknown keys are checked against).
+    static func optionalPaths(of value: Any, path: String = "") -> [String] {
+        var paths: [String] = []
+        for child in Mirror(reflecting: value).children {
+            guard let label = child.label else { continue }
+            let key = label.reduce(into: "") { text, character in
+                if character.isUppercase { text += "_" + character.lowercased() } else { text.append(character) }
+            }
+            let childPath = path.isEmpty ? key : "\(path).\(key)"
+            let mirror = Mirror(reflecting: child.value)
+            if mirror.displayStyle == .optional {
+                paths.append(childPath)
+            } else if mirror.displayStyle == .struct, !(child.value is Secret) {
+                paths += optionalPaths(of: child.value, path: childPath)
+            }
+        }
+        return paths
+    }
+
+    @Test("every optional field is a known key, so setting it never warns 'unknown config key'")
+    func everyOptionalFieldIsKnown() throws {
+        let paths = Self.optionalPaths(of: TickwireConfig())
+        #expect(paths.contains("journal.postgres_url"))
+        #expect(Set(paths) == ConfigLoader.optionalKeys, "optional fields vs ConfigLoader.optionalKeys")
+        // And loading a file that sets each one gives no warning.
+        var tree: [String: Any] = [:]
+        for path in paths {
+            let parts = path.split(separator: ".").map(String.init)
+            func set(_ object: inout [String: Any], _ rest: ArraySlice<String>) {
+                guard let first = rest.first else { return }
+                if rest.count == 1 {
+                    object[first] = first == "postgres_url" ? "postgres://u:p@127.0.0.1:5432/j" : "x"
+                } else {
+                    var inner = object[first] as? [String: Any] ?? [:]
+                    set(&inner, rest.dropFirst())
+                    object[first] = inner
+                }
+            }
+            set(&tree, parts[...])
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("optional-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: tree).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let loaded = try ConfigLoader(environment: [:]).load(file: file.path)
+        #expect(loaded.warnings.isEmpty, "\(loaded.warnings)")
+    }
+}
