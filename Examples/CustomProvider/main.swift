@@ -81,13 +81,14 @@ func main() async throws {
     if let directory = option("--models") {
         strategy = try EnsembleStrategy(modelDirectory: directory)
     } else {
-        // Momentum: follow the last five bars' return when it is large enough.
+        // Momentum: follow the last five bars' return, the more surely the larger it is against
+        // the recent volatility (`realized_vol_20` sums 20 bars of squared returns).
         strategy = RuleStrategy(name: "momentum") { features, _ in
             guard let move = features["ret_5"], let volatility = features["realized_vol_20"], volatility > 0 else {
                 return .hold()
             }
-            let strength = min(1, abs(move) / (volatility * 5.0.squareRoot()) / 2)
-            return Decision(action: move > 0 ? .buy : .sell, confidence: 0.5 + strength / 2)
+            let surprise = abs(move) / (volatility * (5.0 / 20).squareRoot())
+            return Decision(action: move > 0 ? .buy : .sell, confidence: 0.5 + min(0.5, surprise / 5))
         }
     }
     print("provider: \(feed.providerName), strategy: \(strategy.name)")
