@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "Signals",
             dependencies: [
-                "Bus", "Contracts", "Indicators", "Models", "Scheduling", "ServiceKit",
+                "Bus", "Contracts", "Indicators", "Models", "ServiceKit", "SessionClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -113,10 +113,21 @@ let package = Package(
         .target(name: "Training", dependencies: ["Indicators", "Models"], swiftSettings: strictSettings),
         // The exchange calendar (XNYS): no dependencies.
         .target(name: "MarketCalendar", swiftSettings: strictSettings),
+        // The session client: follows the scheduler's `market.session` (with the calendar as a
+        // fallback) for the services that act only in some sessions.
+        .target(
+            name: "SessionClient",
+            dependencies: [
+                "Contracts", "MarketCalendar", "ServiceKit", "Timekeeping",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "Scheduling",
             dependencies: [
-                "Contracts", "MarketCalendar", "ServiceKit", "Timekeeping",
+                "Contracts", "MarketCalendar", "ServiceKit", "SessionClient", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -135,7 +146,7 @@ let package = Package(
         .target(
             name: "MarketData",
             dependencies: [
-                "Bus", "CCurl", "Contracts", "MarketCalendar", "Processing", "Scheduling", "ServiceKit", "Timekeeping",
+                "Bus", "CCurl", "Contracts", "MarketCalendar", "Processing", "ServiceKit", "SessionClient", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "WSClient", package: "swift-websocket"),
@@ -261,7 +272,7 @@ let package = Package(
         .executableTarget(
             name: "scheduler",
             dependencies: [
-                "MarketCalendar", "Scheduling", "ServiceKit",
+                "MarketCalendar", "Scheduling", "ServiceKit", "SessionClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -3,7 +3,7 @@ import Contracts
 import Foundation
 import Logging
 import MarketCalendar
-import Scheduling
+import SessionClient
 import ServiceKit
 import ServiceLifecycle
 import Synchronization

@@ -4,7 +4,7 @@ import Foundation
 import Indicators
 import Logging
 import Models
-import Scheduling
+import SessionClient
 import ServiceKit
 import ServiceLifecycle
 import Synchronization

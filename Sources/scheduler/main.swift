@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MarketCalendar
 import Scheduling
+import SessionClient
 import ServiceKit
 
 /// The exchange calendar: the service that publishes the session, and two offline queries.
