@@ -71,9 +71,8 @@ let package = Package(
         .target(
             name: "Contracts",
             dependencies: [
-                "Bus", "Timekeeping",
+                "Bus", "FeatureContract", "Timekeeping",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Proto"],
             swiftSettings: strictSettings
@@ -90,18 +89,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Bars, streaming indicators and the feature vector (SHA-256 for the schema hash only).
+        // The feature schema contract: the feature names, order, version and hash (SHA-256), which
+        // Indicators computes and Contracts, Signals and Training check against.
         .target(
-            name: "Indicators",
-            dependencies: ["Timekeeping", .product(name: "Crypto", package: "swift-crypto")],
+            name: "FeatureContract",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
+        // Bars, streaming indicators and the feature vector.
+        .target(name: "Indicators", dependencies: ["FeatureContract", "Timekeeping"], swiftSettings: strictSettings),
         // Models: pure Swift, deterministic under a seed; no dependencies.
         .target(name: "Models", swiftSettings: strictSettings),
         .target(
             name: "Signals",
             dependencies: [
-                "Bus", "Contracts", "Indicators", "Models", "ServiceKit", "SessionClient",
+                "Bus", "Contracts", "FeatureContract", "Models", "ServiceKit", "SessionClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,7 +112,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Datasets, walk-forward validation and metrics for `tickwire train`.
-        .target(name: "Training", dependencies: ["Indicators", "Models"], swiftSettings: strictSettings),
+        .target(name: "Training", dependencies: ["FeatureContract", "Indicators", "Models"], swiftSettings: strictSettings),
         // The exchange calendar (XNYS): no dependencies.
         .target(name: "MarketCalendar", swiftSettings: strictSettings),
         // The session client: follows the scheduler's `market.session` (with the calendar as a
@@ -136,7 +138,7 @@ let package = Package(
         .target(
             name: "Processing",
             dependencies: [
-                "Bus", "Contracts", "Indicators", "ServiceKit", "Timekeeping",
+                "Bus", "Contracts", "FeatureContract", "Indicators", "ServiceKit", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -211,7 +213,7 @@ let package = Package(
         .target(
             name: "Tickwire",
             dependencies: [
-                "Contracts", "Indicators", "MarketData", "Models", "Processing", "ServiceKit", "Signals", "Timekeeping",
+                "Contracts", "FeatureContract", "Indicators", "MarketData", "Models", "Processing", "ServiceKit", "Signals", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -264,7 +266,7 @@ let package = Package(
         .executableTarget(
             name: "processor",
             dependencies: [
-                "Indicators", "Processing", "ServiceKit",
+                "FeatureContract", "Indicators", "Processing", "ServiceKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -297,7 +299,7 @@ let package = Package(
         .executableTarget(
             name: "tickwire",
             dependencies: [
-                "Bus", "Contracts", "Indicators", "MarketData", "Models", "OperatorKit", "ServiceKit", "Training",
+                "Bus", "Contracts", "FeatureContract", "Indicators", "MarketData", "Models", "OperatorKit", "ServiceKit", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -390,7 +392,7 @@ let package = Package(
         .testTarget(
             name: "ProcessingTests",
             dependencies: [
-                "Bus", "Contracts", "Indicators", "Processing", "ServiceKit", "TestSupport", "Timekeeping",
+                "Bus", "Contracts", "FeatureContract", "Indicators", "Processing", "ServiceKit", "TestSupport", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -425,7 +427,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TickwireTests",
-            dependencies: ["Tickwire", "Contracts", "Indicators", "Processing", "ServiceKit"],
+            dependencies: ["Tickwire", "Contracts", "FeatureContract", "Indicators", "Processing", "ServiceKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-import Crypto
+import FeatureContract
 import Timekeeping
 
 /// Why a received message was refused. Each reason is counted as `rejected.<rawValue>` in the
@@ -370,12 +370,6 @@ public struct EnvelopeValidator: Sendable {
 /// `"tickwire-features/<set>/<version>\n"` followed by the names joined with `"\n"`.
 public enum FeatureSchemaHash {
     public static func of(set: String, version: UInt32, names: [String]) -> String {
-        let text = "tickwire-features/\(set)/\(version)\n" + names.joined(separator: "\n")
-        let digest = SHA256.hash(data: Array(text.utf8))
-        var hex = ""
-        for byte in digest.prefix(8) {
-            hex += byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
-        }
-        return hex
+        FeatureSchema(name: set, version: version, names: names).hash
     }
 }

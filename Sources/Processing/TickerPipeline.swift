@@ -1,4 +1,5 @@
 import Contracts
+import FeatureContract
 import Indicators
 import ServiceKit
 

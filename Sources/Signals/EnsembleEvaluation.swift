@@ -1,5 +1,5 @@
 import Contracts
-import Indicators
+import FeatureContract
 import Models
 
 /// One feature row through the served ensemble: the models' distributions combined by the
@@ -55,7 +55,7 @@ public struct EnsembleEvaluation: Sendable {
 
 extension SignalPolicy {
     /// Where `natr_14` (ATR / close) sits in the feature vector, for the stop distance.
-    public static let natrIndex = FeaturePipeline.schema.index(of: "natr_14")
+    public static let natrIndex = FeatureSchema.default.index(of: "natr_14")
 
     /// ``decide(probabilities:price:atr:)`` at the bar `features` describe: its close is the
     /// price, and `natr_14` times the close the ATR (no stop when the vector lacks it).

@@ -1,5 +1,5 @@
 import Foundation
-import Indicators
+import FeatureContract
 import Models
 import ServiceKit
 
@@ -19,7 +19,7 @@ public enum ModelDirectory {
         } catch {
             throw ConfigError(path: "models.directory", message: "cannot read '\(directory)': run `tickwire train --out \(directory)` first")
         }
-        let schema = FeaturePipeline.schema
+        let schema = FeatureSchema.default
         var models: [LiveModel] = []
         for name in names.sorted() where name.hasSuffix(".json") && name != "report.json" {
             let path = (directory as NSString).appendingPathComponent(name)
@@ -56,7 +56,7 @@ public enum ModelDirectory {
 extension ModelDirectory {
     /// An XGBoost model checked against the live feature schema.
     static func live(xgboost model: XGBoostModel, path: String, name: String, horizon: Int, deadZone: Double) throws -> LiveModel {
-        let schema = FeaturePipeline.schema
+        let schema = FeatureSchema.default
         if let names = model.featureNames, !names.isEmpty {
             let hash = FeatureSchema(name: schema.name, version: schema.version, names: names).hash
             guard hash == schema.hash else {

@@ -1,7 +1,6 @@
 import Bus
 import Contracts
 import Foundation
-import Indicators
 import Logging
 import Models
 import SessionClient

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FeatureContract
 import Foundation
 import Indicators
 import Processing

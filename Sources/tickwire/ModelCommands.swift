@@ -1,5 +1,6 @@
 import ArgumentParser
 import Contracts
+import FeatureContract
 import Foundation
 import Indicators
 import MarketData

@@ -1,4 +1,5 @@
 import Contracts
+import FeatureContract
 import Foundation
 import Indicators
 import Processing

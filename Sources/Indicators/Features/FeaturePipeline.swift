@@ -1,3 +1,4 @@
+import FeatureContract
 import Foundation
 
 /// Bars in, indicators and the `default` feature vector out: the one code path the live
@@ -7,20 +8,9 @@ import Foundation
 /// z-score), so a model trained on one stock makes sense on another. `features` is NaN-free
 /// once `isReady`; before that, features that are not defined yet are NaN.
 public struct FeaturePipeline: Sendable {
-    /// The `default` feature set, version 1. Changing names, order or meaning bumps the version.
-    public static let schema = FeatureSchema(name: "default", version: 1, names: [
-        "ret_1", "ret_5", "ret_20", "realized_vol_20",
-        "close_sma_5", "close_sma_20", "close_sma_50", "ema_5_ema_20", "ema_20_ema_50",
-        "close_kama_30", "close_t3_5", "close_midpoint_14", "close_session_vwap",
-        "bb_percent_b_20", "bb_width_20", "zscore_20", "sar_distance",
-        "rsi_14", "macd_norm", "macdsignal_norm", "macdhist_norm",
-        "stoch_slowk", "stoch_slowd", "stochf_fastk", "stochrsi_fastk", "stochrsi_fastd",
-        "willr_14", "cci_14", "mfi_14", "cmo_14", "bop", "ultosc",
-        "adx_14", "adxr_14", "dx_14", "plus_di_14", "minus_di_14",
-        "mom_10_norm", "rocp_10", "ppo_12_26", "apo_norm",
-        "aroon_up_14", "aroon_down_14", "aroonosc_14",
-        "natr_14", "trange_norm", "volume_zscore_20", "obv_slope_10", "adosc_norm",
-    ])
+    /// The `default` feature set this pipeline computes, in its order: the contract
+    /// (``FeatureSchema/default`` in FeatureContract) that models and the signal generator read.
+    public static let schema = FeatureSchema.default
 
     public private(set) var indicators: IndicatorSet
     /// The latest feature values, in `schema.names` order.
