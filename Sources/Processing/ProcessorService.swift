@@ -127,6 +127,8 @@ public struct ProcessorService: Service {
             if !journaled.isEmpty {
                 let more = feed(journaled, symbols: notReady)
                 environment.counters.add("history.journal_bars", UInt64(more.fed))
+                environment.logger.info(
+                    "warm-up: \(more.fed) bars from the journal for \(notReady.count - more.notReady.count) of \(notReady.count) tickers the history endpoints did not cover")
                 notReady = more.notReady
                 latest += more.latest
                 fed += more.fed
