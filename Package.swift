@@ -98,6 +98,10 @@ let package = Package(
         ),
         // Bars, streaming indicators and the feature vector.
         .target(name: "Indicators", dependencies: ["FeatureContract", "Timekeeping"], swiftSettings: strictSettings),
+        // Bars on the bus, for the ingestor and the processor alike: the event clock bars close
+        // against, the bus message for a bar built by Indicators' `BarBuilder`, and the one rule
+        // every bar from outside passes (`Bar.problem`).
+        .target(name: "Bars", dependencies: ["Contracts", "Indicators", "Timekeeping"], swiftSettings: strictSettings),
         // Models: pure Swift, deterministic under a seed; no dependencies.
         .target(name: "Models", swiftSettings: strictSettings),
         .target(
@@ -138,7 +142,7 @@ let package = Package(
         .target(
             name: "Processing",
             dependencies: [
-                "Bus", "Contracts", "FeatureContract", "Indicators", "ServiceKit", "Timekeeping",
+                "Bars", "Bus", "Contracts", "FeatureContract", "Indicators", "ServiceKit", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -148,7 +152,8 @@ let package = Package(
         .target(
             name: "MarketData",
             dependencies: [
-                "Bus", "CCurl", "Contracts", "MarketCalendar", "Processing", "ServiceKit", "SessionClient", "Timekeeping",
+                "Bars", "Bus", "CCurl", "Contracts", "Indicators", "MarketCalendar", "ServiceKit", "SessionClient", "Timekeeping",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "WSClient", package: "swift-websocket"),
@@ -213,7 +218,7 @@ let package = Package(
         .target(
             name: "Tickwire",
             dependencies: [
-                "Contracts", "FeatureContract", "Indicators", "MarketData", "Models", "Processing", "ServiceKit", "Signals", "Timekeeping",
+                "Bars", "Contracts", "FeatureContract", "Indicators", "MarketData", "Models", "Processing", "ServiceKit", "Signals", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -392,7 +397,7 @@ let package = Package(
         .testTarget(
             name: "ProcessingTests",
             dependencies: [
-                "Bus", "Contracts", "FeatureContract", "Indicators", "Processing", "ServiceKit", "TestSupport", "Timekeeping",
+                "Bars", "Bus", "Contracts", "FeatureContract", "Indicators", "Processing", "ServiceKit", "TestSupport", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -401,8 +406,9 @@ let package = Package(
         .testTarget(
             name: "MarketDataTests",
             dependencies: [
-                "Bus", "MarketData", "Contracts", "ServiceKit", "TestSupport",
+                "Bars", "Bus", "MarketData", "Contracts", "Indicators", "Processing", "ServiceKit", "TestSupport", "Timekeeping",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),

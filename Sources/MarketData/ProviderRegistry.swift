@@ -1,4 +1,3 @@
-import Processing
 import ServiceKit
 import ServiceLifecycle
 

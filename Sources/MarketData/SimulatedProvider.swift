@@ -2,7 +2,7 @@ import Contracts
 import Foundation
 import Indicators
 import Logging
-import Processing
+import Bars
 import ServiceKit
 import ServiceLifecycle
 import Timekeeping

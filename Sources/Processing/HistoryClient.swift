@@ -1,3 +1,4 @@
+import Bars
 import Bus
 import Contracts
 import Logging

@@ -1,3 +1,4 @@
+import Bars
 import Contracts
 import FeatureContract
 import Foundation

@@ -1,6 +1,7 @@
 import Bus
 import Contracts
 import Foundation
+import MarketData
 import Processing
 import ServiceKit
 import SwiftProtobuf
