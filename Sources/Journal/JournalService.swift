@@ -41,11 +41,23 @@ public struct JournalService: Service {
         }
     }
 
-    /// Records waiting for the writer, shared by the reader and the writer.
+    /// Records waiting for the writer, shared by the reader and the writer: a FIFO whose taken
+    /// head is dropped in chunks, so a long backlog (a disk that was full) costs O(1) a record.
     final class Queue: Sendable {
         struct State {
             var records: [JournalRecord] = []
+            /// Records before this index are taken.
+            var head = 0
             var dropped: UInt64 = 0
+
+            var count: Int { records.count - head }
+
+            mutating func compact() {
+                if head >= 4_096 && head * 2 >= records.count {
+                    records.removeFirst(head)
+                    head = 0
+                }
+            }
         }
         let state = Mutex(State())
         let limit: Int
@@ -54,11 +66,12 @@ public struct JournalService: Service {
 
         func push(_ record: JournalRecord) {
             state.withLock { state in
-                if state.records.count >= limit {
+                if state.count >= limit {
                     // Drop a tenth at once, so a stalled disk costs O(1) per message.
-                    let excess = max(1, limit / 10)
-                    state.records.removeFirst(min(excess, state.records.count))
+                    let excess = min(max(1, limit / 10), state.count)
+                    state.head += excess
                     state.dropped &+= UInt64(excess)
+                    state.compact()
                 }
                 state.records.append(record)
             }
@@ -66,19 +79,28 @@ public struct JournalService: Service {
 
         func take(_ count: Int) -> [JournalRecord] {
             state.withLock { state in
-                let n = min(count, state.records.count)
-                defer { state.records.removeFirst(n) }
-                return Array(state.records.prefix(n))
+                let n = min(count, state.count)
+                let batch = Array(state.records[state.head..<(state.head + n)])
+                state.head += n
+                if state.head == state.records.count {
+                    state.records.removeAll(keepingCapacity: true)
+                    state.head = 0
+                } else {
+                    state.compact()
+                }
+                return batch
             }
         }
 
-        /// Puts records that could not be written back at the front.
+        /// Puts records that could not be written back at the front (rare: a failed write).
         func putBack(_ records: [JournalRecord]) {
-            state.withLock { $0.records.insert(contentsOf: records, at: 0) }
+            state.withLock { $0.records.insert(contentsOf: records, at: $0.head) }
         }
 
         var snapshot: (count: Int, oldestReceivedNs: Int64?, dropped: UInt64) {
-            state.withLock { ($0.records.count, $0.records.first?.receivedNs, $0.dropped) }
+            state.withLock { state in
+                (state.count, state.count > 0 ? state.records[state.head].receivedNs : nil, state.dropped)
+            }
         }
     }
 
@@ -150,13 +172,15 @@ public struct JournalService: Service {
                 var iterator = subscription.makeAsyncIterator()
                 var ids = JournalIDs(last: lastID)
                 var seen = RecencyMap<JournalStream, Bool>(capacity: 65_536)
+                let checkUntil = ContinuousClock.now + .seconds(600)
                 while let (delivery, frames) = try await iterator.nextWithFrames() {
                     if Task.isCancelled { break }
                     environment.counters.addIn()
                     var record = JournalRecord(delivery: delivery, frames: frames, receivedNs: WallClock.nanoseconds())
                     record.id = ids.next(receivedNs: record.receivedNs)
-                    // The first message of a stream the journal knew: did it miss any?
-                    if seen.value(for: record.stream) == nil {
+                    // The first message of a stream the journal knew: did it miss any? (Only
+                    // while streams from before the restart may still come back.)
+                    if !before.isEmpty, ContinuousClock.now < checkUntil, seen.value(for: record.stream) == nil {
                         seen.set(true, for: record.stream)
                         if let last = before[record.stream], record.sequence > last &+ 1 {
                             let count = record.sequence - last - 1
