@@ -41,6 +41,13 @@ public struct ConsumerPositions: Sendable {
         return .afterGap(missing: (previous &+ 1)...(delivery.sequence &- 1))
     }
 
+    /// Moves the watermark to `nanoseconds` (a consumer's first start), so a restart replays
+    /// from there.
+    public mutating func markStart(_ nanoseconds: Int64) {
+        watermarkNs = max(watermarkNs, nanoseconds)
+        changes &+= 1
+    }
+
     /// Records `delivery` as processed.
     public mutating func record(_ delivery: Delivery) {
         let sequence = delivery.sequence
@@ -140,6 +147,11 @@ public final class DurableSubscription: Sendable {
         } catch {
             environment.logger.warning("positions file \(path) is unreadable (\(error)); starting from live messages only")
             environment.counters.add("catchup.positions_invalid")
+        }
+        if !resumed {
+            // A first start: from now on there is a position to come back to, even if no
+            // durable message arrives before the next restart.
+            loaded.markStart(WallClock.nanoseconds())
         }
         positions = Mutex(loaded)
         self.resumed = resumed
