@@ -431,6 +431,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The module graph of docs/architecture.md, checked against this manifest.
+        .testTarget(name: "ModuleGraphTests", swiftSettings: strictSettings),
         .testTarget(
             name: "TickwireTests",
             dependencies: ["Tickwire", "Contracts", "FeatureContract", "Indicators", "Processing", "ServiceKit"],
