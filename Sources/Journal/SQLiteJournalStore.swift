@@ -323,10 +323,15 @@ public final class SQLiteJournalStore: JournalStore {
             sequence: UInt64(bitPattern: row["sequence"] ?? 0))
     }
 
+    /// The publish time of the oldest record kept (the first by id: an index lookup, not a
+    /// scan of the day, since every page asks).
     private func oldestPublishNs(days: [Int64]) async -> Int64 {
         for day in days {
             guard let pool = try? segment(day, create: false) else { continue }
-            if let value = try? await pool.read({ db in try Int64.fetchOne(db, sql: "SELECT MIN(publish_ns) FROM messages") }) {
+            let first = try? await pool.read { db in
+                try Int64.fetchOne(db, sql: "SELECT publish_ns FROM messages ORDER BY id LIMIT 1")
+            }
+            if let value = first ?? nil {
                 return value
             }
         }
