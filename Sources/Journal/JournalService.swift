@@ -182,7 +182,7 @@ public struct JournalService: Service {
                     // while streams from before the restart may still come back.)
                     if !before.isEmpty, ContinuousClock.now < checkUntil, seen.value(for: record.stream) == nil {
                         seen.set(true, for: record.stream)
-                        if let last = before[record.stream], record.sequence > last &+ 1 {
+                        if let last = before[record.stream], last < UInt64.max, record.sequence > last + 1 {
                             let count = record.sequence - last - 1
                             environment.counters.add("journal.missed_while_down", count)
                             missed.add(
