@@ -214,58 +214,73 @@ public final class ThrowawayPostgres: Sendable {
     private var runuser: String { Self.runuser }
 
     /// Runs `executable` (as `user` through runuser when given) with its output in a file, and
-    /// waits at most `timeout` seconds (then kills it). Throws when it fails; returns stdout
-    /// and stderr together.
+    /// waits at most `timeout` seconds (then kills its process group). Throws when it fails;
+    /// returns stdout and stderr together.
+    ///
+    /// Spawned with `posix_spawn` and reaped with `waitpid`, not Foundation's `Process`: that
+    /// learns of a child's end when a socket it hands the child is closed, and a child that
+    /// another test spawns at the same moment can inherit that socket (a python reference run
+    /// kept a `chown` "running" for its whole 25 s). A pid cannot leak that way.
     @discardableResult
     static func run(
         _ executable: String, _ arguments: [String], as user: String? = nil, timeout: Double, in directory: String
     ) async throws -> String {
-        let process = Process()
-        // Foundation learns that a child ended when every holder of a socket it gives the child
-        // has closed it; `pg_ctl start` leaves a daemon behind that would hold it for the
-        // server's lifetime. So the command runs behind a shell that closes what it inherits.
-        var command = [executable] + arguments
-        if FileManager.default.fileExists(atPath: "/proc/self/fd"), FileManager.default.isExecutableFile(atPath: bash) {
-            command = [bash, "-c", closeInheritedThenExec, "bash"] + command
-        }
-        if let user {
-            process.executableURL = URL(fileURLWithPath: runuser)
-            process.arguments = ["-u", user, "--"] + command
-        } else {
-            process.executableURL = URL(fileURLWithPath: command[0])
-            process.arguments = Array(command.dropFirst())
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        // The shell enters the directory and closes every descriptor it inherited above 2, so
+        // a daemon `pg_ctl start` leaves behind holds nothing of this process or of others'.
+        var command = [bash, "-c", "cd \"$1\" || exit 1; shift\n" + closeInheritedThenExec, "bash", directory, executable] + arguments
+        if let user { command = [runuser, "-u", user, "--"] + command }
         let outputPath = NSTemporaryDirectory() + "/tickwire-pg-run-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: outputPath, contents: nil),
-            let output = FileHandle(forWritingAtPath: outputPath)
-        else { throw Failure("cannot create \(outputPath)") }
-        defer {
-            try? output.close()
-            try? FileManager.default.removeItem(atPath: outputPath)
-        }
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let name = (executable as NSString).lastPathComponent
-        try process.run()
+        let pid = try spawn(command, output: outputPath)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(timeout))
         var interval = Duration.milliseconds(5)
-        while process.isRunning {
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { break }
+            if reaped == -1, errno != EINTR { throw Failure("waitpid for \(name) failed: errno \(errno)") }
             if clock.now >= deadline {
-                process.terminate()
+                kill(-pid, SIGTERM)
                 await pause(.milliseconds(500))
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                kill(-pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
                 throw Failure("\(name) did not finish within \(timeout) s")
             }
             await pause(interval)
             interval = min(interval * 2, .milliseconds(100))
         }
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw Failure("\(name) \(arguments.joined(separator: " ")) failed (status \(process.terminationStatus)): \(text)")
+        // `waitpid`'s status: the low 7 bits are the signal (0 when it exited), the next 8 the exit code.
+        let signal = status & 0x7f
+        let exitCode = (status >> 8) & 0xff
+        guard signal == 0, exitCode == 0 else {
+            let how = signal == 0 ? "status \(exitCode)" : "signal \(signal)"
+            throw Failure("\(name) \(arguments.joined(separator: " ")) failed (\(how)): \(text)")
         }
         return text
+    }
+
+    /// `posix_spawn` of `command` in a process group of its own, stdin from /dev/null, stdout
+    /// and stderr to `output`.
+    private static func spawn(_ command: [String], output: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
+        guard result == 0 else { throw Failure("cannot start \(command[0]): error \(result)") }
+        return pid
     }
 }
