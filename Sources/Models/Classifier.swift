@@ -23,6 +23,20 @@ public enum Direction: Int, Sendable, CaseIterable, Codable {
     public static let uniform = [Double](repeating: 1.0 / Double(count), count: count)
 }
 
+extension Direction {
+    /// The log return from one close to a later one; 0 unless both are positive. Training's
+    /// labels and the live outcomes the signal generator scores both use it.
+    public static func logReturn(from: Double, to: Double) -> Double {
+        from > 0 && to > 0 ? log(to / from) : 0
+    }
+
+    /// The direction of a forward log return: up above `deadZone`, down below `-deadZone`,
+    /// flat between (and for NaN). The label a model is trained on and scored against live.
+    public init(forwardReturn: Double, deadZone: Double) {
+        self = forwardReturn > deadZone ? .up : (forwardReturn < -deadZone ? .down : .flat)
+    }
+}
+
 /// A trained model: features in, one probability per ``Direction`` out (summing to 1).
 ///
 /// Implementations are immutable values, so one model serves any number of tasks.

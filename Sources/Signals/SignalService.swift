@@ -15,8 +15,6 @@ import UnixSignals
 /// the sessions the config allows.
 public struct SignalService: Service {
     let environment: ServiceEnvironment
-    let method: EnsembleMethod
-    let policy: SignalPolicy
     let loadModels: @Sendable () throws -> [LiveModel]
     /// Makes unguessable, restart-stable signal ids.
     let signalID: SignalID
@@ -25,12 +23,8 @@ public struct SignalService: Service {
 
     final class Core: Sendable {
         struct Values {
-            var models: [LiveModel] = []
-            var accuracy = LiveAccuracy()
-            /// Per symbol; bounded, whatever symbols arrive.
-            var tickers: RecencyMap<String, Ticker>
-            var sessionOpen = true
-            var accuracyDirty = false
+            /// The decisions: models, live accuracy, each ticker's memory, the session.
+            var engine: SignalEngine
             var schemaAlerted = false
             /// The last failed reload (directory stamp and error): alerted once, not on every poll.
             var lastReloadFailure: String?
@@ -41,8 +35,8 @@ public struct SignalService: Service {
         /// Rate-limits the log lines of dropped feature vectors.
         let rejections = LogThrottle()
 
-        init(tickerCapacity: Int) {
-            values = Mutex(Values(tickers: RecencyMap(capacity: tickerCapacity)))
+        init(engine: SignalEngine) {
+            values = Mutex(Values(engine: engine))
         }
     }
 
@@ -50,11 +44,19 @@ public struct SignalService: Service {
     /// room to spare); the least recently seen is forgotten first.
     static func tickerCapacity(tickers: Int) -> Int { max(64, 4 * tickers) }
 
-    /// One ticker's memory: its bar count and the predictions awaiting outcomes.
-    struct Ticker {
-        var bars = 0
-        var pending: [(index: Int, close: Double, choices: [String: Int])] = []
-        var last: (action: Action, at: ContinuousClock.Instant)?
+    /// The engine's settings from the config's `ensemble_method`, `signal_threshold`,
+    /// `signals` and `models` sections.
+    static func engineSettings(_ config: TickwireConfig) -> SignalEngine.Settings {
+        SignalEngine.Settings(
+            method: EnsembleMethod(rawValue: config.ensembleMethod) ?? .dynamicEnsemble,
+            weights: config.models.weights,
+            policy: SignalPolicy(
+                threshold: config.signalThreshold, capital: config.signals.capital,
+                riskPerTrade: config.signals.riskPerTrade, atrStopMultiple: config.signals.atrStopMultiple,
+                maxPositionFraction: config.signals.maxPositionFraction),
+            cooldown: .seconds(config.signals.cooldownSeconds), accuracyDecay: config.models.accuracyDecay,
+            driftThreshold: config.models.driftThreshold, driftMinOutcomes: config.models.driftMinOutcomes,
+            tickerCapacity: tickerCapacity(tickers: config.tickers.count))
     }
 
     public init(
@@ -62,13 +64,8 @@ public struct SignalService: Service {
     ) throws {
         self.environment = environment
         let config = environment.config
-        method = EnsembleMethod(rawValue: config.ensembleMethod) ?? .dynamicEnsemble
-        policy = SignalPolicy(
-            threshold: config.signalThreshold, capital: config.signals.capital, riskPerTrade: config.signals.riskPerTrade,
-            atrStopMultiple: config.signals.atrStopMultiple, maxPositionFraction: config.signals.maxPositionFraction)
         self.loadModels = loadModels
         (signalID, signalIDProblem) = SignalID.load(path: SignalID.path(stateFile: config.models.stateFile))
-        core = Core(tickerCapacity: Self.tickerCapacity(tickers: config.tickers.count))
         let models = try loadModels()
         guard !models.isEmpty else {
             throw ConfigError(path: "models.directory", message: "no model files in '\(config.models.directory)': run `tickwire train` first")
@@ -78,20 +75,16 @@ public struct SignalService: Service {
         var stateFileProblem: String?
         do {
             accuracy = try LiveAccuracy.load(path: config.models.stateFile) ?? LiveAccuracy()
-            accuracy.keep(only: Set(models.map(\.name)))
         } catch {
             stateFileProblem = error.description
         }
-        core.values.withLock {
-            $0.models = models
-            $0.accuracy = accuracy
-            $0.stateFileProblem = stateFileProblem
-        }
+        core = Core(engine: SignalEngine(models: models, accuracy: accuracy, settings: Self.engineSettings(config)))
+        core.values.withLock { $0.stateFileProblem = stateFileProblem }
     }
 
     public func run() async throws {
         let config = environment.config
-        let (models, stateFileProblem) = core.values.withLock { ($0.models, $0.stateFileProblem) }
+        let (engine, stateFileProblem) = core.values.withLock { ($0.engine, $0.stateFileProblem) }
         if let signalIDProblem { environment.logger.warning("\(signalIDProblem)") }
         if let stateFileProblem {
             environment.counters.add("models.state_file_invalid")
@@ -100,7 +93,7 @@ public struct SignalService: Service {
                 message: "\(stateFileProblem); starting with fresh live weights (the file is replaced at the next save)")
         }
         environment.logger.info(
-            "\(models.count) models (\(models.map { "\($0.name)@\($0.version)" }.joined(separator: ", "))), \(method.rawValue), threshold \(policy.threshold), horizon \(models.first?.horizon ?? 0) bars")
+            "\(engine.models.count) models (\(engine.models.map { "\($0.name)@\($0.version)" }.joined(separator: ", "))), \(engine.settings.method.rawValue), threshold \(engine.settings.policy.threshold), horizon \(engine.horizon) bars")
         let patterns = try config.tickers.map { TopicPattern(exact: try Topic.features($0)) }
         // Features published while the generator was down are replayed from the journal
         // first, so each becomes a decision exactly once.
@@ -111,8 +104,8 @@ public struct SignalService: Service {
         let follower = SessionFollower(environment: environment, calendar: try .configured(config)) { phase, _ in
             let open = phase == .regular || (includeExtended && (phase == .preMarket || phase == .postMarket))
             let changed = core.values.withLock { values -> Bool in
-                defer { values.sessionOpen = open }
-                return values.sessionOpen != open
+                defer { values.engine.sessionOpen = open }
+                return values.engine.sessionOpen != open
             }
             if changed { logger.info(open ? "signals on: the session allows them" : "signals off until the session allows them") }
         }
@@ -135,149 +128,84 @@ public struct SignalService: Service {
 
     // MARK: Features in, signals out
 
+    /// One feature vector through the engine: the models run on a snapshot, outside the lock;
+    /// the engine's step (outcomes, ensemble, policy, cooldown) runs under it.
     func handle(_ features: FeatureVector) {
         environment.counters.addIn()
-        let config = environment.config
-        let decay = config.models.accuracyDecay
-        // Checks that need no model, outside the lock.
-        guard features.close.isFinite, features.close > 0 else {
-            reject(features, counter: "rejected.close", "close \(features.close) is not a positive finite price")
-            return
-        }
-        if let index = features.values.firstIndex(where: { !$0.isFinite }) {
-            reject(features, counter: "rejected.feature_value", "value \(index) (\(features.values[index])) is not finite")
-            return
-        }
-        let outcome = core.values.withLock { values -> Outcome in
-            guard let first = values.models.first else { return .none }
-            guard features.schemaHash == first.schemaHash else {
-                let alert = !values.schemaAlerted
-                values.schemaAlerted = true
-                return .schemaMismatch(expected: first.schemaHash, alert: alert)
-            }
-            if let model = values.models.first(where: { $0.featureCount != features.values.count }) {
-                return .rejected(
-                    counter: "rejected.feature_length",
-                    reason: "\(features.values.count) values, but \(model.name) reads \(model.featureCount)")
-            }
-            // The ensemble now (before any state changes, so a refused row leaves none).
-            let distributions: [[Double]]
+        // A reload between the prediction and the step means predicting again (bounded).
+        for _ in 0..<3 {
+            let (models, generation) = core.values.withLock { ($0.engine.models, $0.engine.generation) }
+            let step: SignalEngine.Step?
             do {
-                distributions = try values.models.map { model throws(PredictionError) in try model.predict(features.values) }
-            } catch {
-                return .rejected(counter: "rejected.model_output", reason: "\(error)")
-            }
-            var ticker = values.tickers.value(for: features.symbol) ?? Ticker()
-            ticker.bars += 1
-            let index = ticker.bars
-            // Outcomes that are now known.
-            var drifted: [LiveModel] = []
-            while let head = ticker.pending.first, head.index + first.horizon <= index {
-                ticker.pending.removeFirst()
-                guard head.index + first.horizon == index else { continue }  // a gap: unknown
-                let r = head.close > 0 && features.close > 0 ? log(features.close / head.close) : 0
-                for model in values.models {
-                    guard let choice = head.choices[model.name] else { continue }
-                    let label = r > model.deadZone ? Direction.up.rawValue : (r < -model.deadZone ? Direction.down.rawValue : Direction.flat.rawValue)
-                    values.accuracy.record(model, hit: choice == label, decay: decay)
-                    values.accuracyDirty = true
-                    if values.accuracy.checkDrift(
-                        model, threshold: config.models.driftThreshold, minOutcomes: config.models.driftMinOutcomes)
-                    {
-                        drifted.append(model)
-                    }
+                let distributions = try SignalEngine.predict(features, models: models)
+                step = try core.values.withLock { values throws(SignalEngine.Rejection) -> SignalEngine.Step? in
+                    try values.engine.step(features, distributions: distributions, generation: generation, now: .now)
                 }
+            } catch {
+                refuse(features, error)
+                return
             }
-            let ensemble = EnsembleEvaluation(
-                models: values.models, distributions: distributions, method: method, weights: config.models.weights,
-                accuracy: values.accuracy)
-            var choices: [String: Int] = [:]
-            for (model, p) in zip(values.models, distributions) { choices[model.name] = Direction.mostLikely(p) }
-            ticker.pending.append((index, features.close, choices))
-            let open = values.sessionOpen
-            let decision = policy.decide(probabilities: ensemble.probabilities, features: features)
-            let due: Bool
-            if let last = ticker.last {
-                due = last.action != decision.action || ContinuousClock.now - last.at >= .seconds(config.signals.cooldownSeconds)
-            } else {
-                due = true
+            guard let step else { continue }
+            environment.counters.add("decisions")
+            if step.evicted { environment.counters.add("tickers.evicted") }
+            alertDrift(step.drifted)
+            switch step.verdict {
+            case .outsideSession: environment.counters.add("signals.outside_session")
+            case .unchanged: environment.counters.add("signals.unchanged")
+            case .due: publish(signal(for: features, step: step, models: models))
             }
-            if open && due { ticker.last = (decision.action, .now) }
-            let evictionsBefore = values.tickers.evictions
-            values.tickers.set(ticker, for: features.symbol)
-            let evicted = values.tickers.evictions != evictionsBefore
-            let votes = ensemble.votes(models: values.models, accuracy: values.accuracy)
-            guard open else { return .outsideSession(drifted: drifted, evicted: evicted) }
-            guard due else { return .unchanged(drifted: drifted, evicted: evicted) }
-            var signal = Signal()
-            signal.symbol = features.symbol
-            signal.action = decision.action
-            signal.confidence = decision.confidence
-            signal.price = features.close
-            signal.suggestedPositionSize = decision.positionFraction
-            signal.ensembleMethod = method.rawValue
-            signal.votes = votes
-            signal.modelVersion = values.models.map { "\($0.name)@\($0.version)" }.joined(separator: ",")
-            signal.modelVersions = values.models.map { "\($0.name)@\($0.version)" }
-            signal.horizonBars = Int32(clamping: first.horizon)
-            signal.id = signalID.id(symbol: features.symbol, barEnd: features.barEndTimeNs, action: decision.action)
-            signal.stopLoss = decision.stopLoss
-            signal.shares = decision.shares
-            signal.riskAmount = decision.riskAmount
-            signal.schemaHash = first.schemaHash
-            signal.barEndTimeNs = features.barEndTimeNs
-            return .signal(signal, drifted: drifted, evicted: evicted)
+            return
         }
-        if outcome.evicted { environment.counters.add("tickers.evicted") }
-        switch outcome {
-        case .outsideSession, .unchanged, .signal: environment.counters.add("decisions")
-        default: break
-        }
-        switch outcome {
-        case .none:
-            break
-        case .rejected(let counter, let reason):
-            reject(features, counter: counter, reason)
-        case .schemaMismatch(let expected, let alert):
-            environment.counters.add("features.schema_mismatch")
-            if alert {
-                environment.raiseAlert(
-                    .error, category: "model.schema_mismatch", title: "features do not match the models",
-                    message: "features.\(features.symbol) has schema hash \(features.schemaHash) (\(features.featureSet) v\(features.featureSetVersion)) but the models were trained on \(expected); retrain with `tickwire train`",
-                    symbol: features.symbol)
-            }
-        case .outsideSession(let drifted, _):
-            environment.counters.add("signals.outside_session")
-            alertDrift(drifted)
-        case .unchanged(let drifted, _):
-            environment.counters.add("signals.unchanged")
-            alertDrift(drifted)
-        case .signal(let signal, let drifted, _):
-            alertDrift(drifted)
-            guard let topic = try? Topic.signal(signal.symbol) else { return }
-            environment.publish(.signal(signal), on: topic, eventTime: signal.barEndTimeNs)
-            environment.counters.add("signals.\(signal.action == .buy ? "buy" : signal.action == .sell ? "sell" : "hold")")
-            environment.logger.info(
-                "\(signal.symbol) \(signal.action) confidence \(String(format: "%.2f", signal.confidence)) at \(signal.price)")
-        }
+        reject(features, counter: "rejected.models_reloading", "the models were replaced three times during the prediction")
     }
 
-    enum Outcome {
-        case none
-        case schemaMismatch(expected: String, alert: Bool)
-        /// Dropped and counted under `counter`.
-        case rejected(counter: String, reason: String)
-        case outsideSession(drifted: [LiveModel], evicted: Bool)
-        case unchanged(drifted: [LiveModel], evicted: Bool)
-        case signal(Signal, drifted: [LiveModel], evicted: Bool)
+    /// The bus message for a decision that is due.
+    func signal(for features: FeatureVector, step: SignalEngine.Step, models: [LiveModel]) -> Signal {
+        let decision = step.decision
+        var signal = Signal()
+        signal.symbol = features.symbol
+        signal.action = decision.action
+        signal.confidence = decision.confidence
+        signal.price = features.close
+        signal.suggestedPositionSize = decision.positionFraction
+        signal.ensembleMethod = core.values.withLock { $0.engine.settings.method.rawValue }
+        signal.votes = step.votes
+        signal.modelVersions = models.map { "\($0.name)@\($0.version)" }
+        signal.modelVersion = signal.modelVersions.joined(separator: ",")
+        signal.horizonBars = Int32(clamping: models.first?.horizon ?? 0)
+        signal.id = signalID.id(symbol: features.symbol, barEnd: features.barEndTimeNs, action: decision.action)
+        signal.stopLoss = decision.stopLoss
+        signal.shares = decision.shares
+        signal.riskAmount = decision.riskAmount
+        signal.schemaHash = models.first?.schemaHash ?? ""
+        signal.barEndTimeNs = features.barEndTimeNs
+        return signal
+    }
 
-        /// Whether another symbol's state was forgotten to make room for this one.
-        var evicted: Bool {
-            switch self {
-            case .outsideSession(_, let evicted), .unchanged(_, let evicted), .signal(_, _, let evicted): evicted
-            default: false
-            }
+    func publish(_ signal: Signal) {
+        guard let topic = try? Topic.signal(signal.symbol) else { return }
+        environment.publish(.signal(signal), on: topic, eventTime: signal.barEndTimeNs)
+        environment.counters.add("signals.\(signal.action == .buy ? "buy" : signal.action == .sell ? "sell" : "hold")")
+        environment.logger.info(
+            "\(signal.symbol) \(signal.action) confidence \(String(format: "%.2f", signal.confidence)) at \(signal.price)")
+    }
+
+    /// A refused row: counted by reason; a schema mismatch is alerted once (until a reload).
+    func refuse(_ features: FeatureVector, _ rejection: SignalEngine.Rejection) {
+        guard case .schemaMismatch(let expected, _) = rejection else {
+            reject(features, counter: rejection.counter, rejection.description)
+            return
         }
+        environment.counters.add(rejection.counter)
+        let first = core.values.withLock { values -> Bool in
+            defer { values.schemaAlerted = true }
+            return !values.schemaAlerted
+        }
+        guard first else { return }
+        environment.raiseAlert(
+            .error, category: "model.schema_mismatch", title: "features do not match the models",
+            message: "features.\(features.symbol) has schema hash \(features.schemaHash) (\(features.featureSet) v\(features.featureSetVersion)) but the models were trained on \(expected); retrain with `tickwire train`",
+            symbol: features.symbol)
     }
 
     /// Counts a dropped feature vector under `counter` (e.g. `rejected.feature_length`) and logs
@@ -291,7 +219,7 @@ public struct SignalService: Service {
 
     func alertDrift(_ models: [LiveModel]) {
         for model in models {
-            let live = core.values.withLock { $0.accuracy.models[model.name]?.accuracy ?? 0 }
+            let live = core.values.withLock { $0.engine.accuracy.models[model.name]?.accuracy ?? 0 }
             environment.raiseAlert(
                 .warning, category: "model.drift", title: "\(model.name) is degrading",
                 message: String(
@@ -335,7 +263,7 @@ public struct SignalService: Service {
             let models = try loadModels()
             guard !models.isEmpty else { throw ConfigError(path: "models.directory", message: "no model files left") }
             core.values.withLock {
-                $0.models = models
+                $0.engine.replaceModels(models)
                 $0.schemaAlerted = false
                 $0.lastReloadFailure = nil
             }
@@ -381,12 +309,12 @@ public struct SignalService: Service {
 
     func saveAccuracy() {
         let snapshot = core.values.withLock { values -> LiveAccuracy? in
-            guard values.accuracyDirty else { return nil }
-            values.accuracyDirty = false
-            values.accuracy.updatedAt = ISO8601DateFormatter().string(from: Date())
-            return values.accuracy
+            guard values.engine.accuracyChanged else { return nil }
+            values.engine.markAccuracySaved()
+            return values.engine.accuracy
         }
-        guard let snapshot else { return }
+        guard var snapshot else { return }
+        snapshot.updatedAt = ISO8601DateFormatter().string(from: Date())
         do {
             try snapshot.save(path: environment.config.models.stateFile)
         } catch {

@@ -3,6 +3,7 @@ import Foundation
 import Models
 import ServiceKit
 import Signals
+import Synchronization
 
 /// What a signal says to do.
 public enum Action: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -162,11 +163,13 @@ public struct EnsembleMethod: Sendable, Hashable, CustomStringConvertible {
 
 /// The trained models as a strategy: every model file of a directory (`tickwire train
 /// --out DIR`, or XGBoost JSON models) loaded and checked as the signal generator loads them,
-/// combined with the generator's ensemble code and temperature.
+/// and decided by the signal generator's own ``Signals/SignalEngine``: the same ensemble code,
+/// temperature and live learning.
 ///
-/// Each decision carries the combined ``Probabilities`` and every model's ``Vote``. It learns
-/// nothing live: `dynamicEnsemble` weighs each model by its validation accuracy, as the
-/// signal generator does before any outcome.
+/// Each decision carries the combined ``Probabilities`` and every model's ``Vote``. Like the
+/// signal service it learns live: each ticker's prediction is scored `horizon` bars later
+/// with the training labels' rule, and `dynamicEnsemble` weighs each model by that decayed
+/// accuracy (its validation accuracy before any outcome). See ``liveAccuracy``.
 public struct EnsembleStrategy: Strategy {
     /// `ensemble(` and the models' names `)`.
     public let name: String
@@ -176,17 +179,23 @@ public struct EnsembleStrategy: Strategy {
     public let models: [String]
     /// How many bars ahead the models predict.
     public let horizon: Int
-    private let live: [LiveModel]
-    private let weights: [String: Double]
+    private let engine: Engine
+
+    /// The engine, shared by copies of the strategy (one memory per ticker inside).
+    private final class Engine: Sendable {
+        let state: Mutex<SignalEngine>
+        init(_ engine: SignalEngine) { state = Mutex(engine) }
+    }
 
     /// Loads the models in `modelDirectory`.
     /// - Parameters:
     ///   - method: how to combine them.
     ///   - weights: by model name, for the weighted methods (1 when not named).
     ///   - horizon: bars ahead for XGBoost models (Tickwire's own files record theirs).
+    ///   - accuracyDecay: how slowly live accuracy moves (the config's `models.accuracy_decay`).
     public init(
         modelDirectory: String, method: EnsembleMethod = .dynamicEnsemble, weights: [String: Double] = [:],
-        horizon: Int = TickwireConfig().models.horizon
+        horizon: Int = TickwireConfig().models.horizon, accuracyDecay: Double = TickwireConfig().models.accuracyDecay
     ) throws(ConfigurationError) {
         let live: [LiveModel]
         do {
@@ -198,33 +207,61 @@ public struct EnsembleStrategy: Strategy {
             throw ConfigurationError(
                 "no model files in '\(modelDirectory)': train some with `tickwire train --out \(modelDirectory)`")
         }
-        self.live = live
+        guard accuracyDecay.isFinite, (0...1).contains(accuracyDecay) else {
+            throw ConfigurationError("accuracyDecay must be between 0 and 1")
+        }
+        for (model, weight) in weights where !(weight.isFinite && weight >= 0) {
+            throw ConfigurationError("weights.\(model) must be a finite number, at least 0")
+        }
+        let defaults = TickwireConfig()
+        // The threshold and sizing here are placeholders: a SignalGenerator applies its own
+        // policy to the probabilities this strategy returns.
+        let settings = SignalEngine.Settings(
+            method: method.method, weights: weights,
+            policy: SignalPolicy(threshold: 0.5, capital: 1, riskPerTrade: 0.01, atrStopMultiple: 2, maxPositionFraction: 1),
+            cooldown: .zero, accuracyDecay: accuracyDecay, driftThreshold: defaults.models.driftThreshold,
+            driftMinOutcomes: defaults.models.driftMinOutcomes, tickerCapacity: 100_000)
+        engine = Engine(SignalEngine(models: live, settings: settings))
         self.method = method
-        self.weights = weights
         self.horizon = first.horizon
         models = live.map { "\($0.name)@\($0.version)" }
         name = "ensemble(\(live.map(\.name).joined(separator: ",")))"
     }
 
-    /// The ensemble's distribution for `features`, and each model's vote; the action is the
-    /// most likely direction.
-    public func decide(features: Features, bar: Bar) throws -> Decision {
-        guard let first = live.first, features.vector.schemaHash == first.schemaHash else {
-            throw ConfigurationError(
-                "the features have schema hash \(features.vector.schemaHash) but the models were trained on \(live.first?.schemaHash ?? "?"): retrain them")
+    /// Each model's live accuracy so far (its validation accuracy before any outcome), and
+    /// how many outcomes it has been scored on.
+    public var liveAccuracy: [String: (accuracy: Double, outcomes: Int)] {
+        engine.state.withLock { engine in
+            Dictionary(uniqueKeysWithValues: engine.models.map { model in
+                (model.name, (engine.accuracy.accuracy(of: model), engine.accuracy.models[model.name]?.outcomes ?? 0))
+            })
         }
-        let values = features.values
-        let distributions = try live.map { model throws(PredictionError) in try model.predict(values) }
-        let evaluation = EnsembleEvaluation(
-            models: live, distributions: distributions, method: method.method, weights: weights,
-            accuracy: LiveAccuracy())
-        let probabilities = Probabilities(evaluation.probabilities)
-        let votes = evaluation.votes(models: live, accuracy: LiveAccuracy()).map { vote in
+    }
+
+    /// The ensemble's distribution for `features`, and each model's vote; the action is the
+    /// most likely direction. The models run outside the engine's lock.
+    public func decide(features: Features, bar: Bar) throws -> Decision {
+        let (live, generation) = engine.state.withLock { ($0.models, $0.generation) }
+        let step: SignalEngine.Step?
+        do {
+            let distributions = try SignalEngine.predict(features.vector, models: live)
+            step = try engine.state.withLock { engine throws(SignalEngine.Rejection) -> SignalEngine.Step? in
+                try engine.step(features.vector, distributions: distributions, generation: generation, now: .now)
+            }
+        } catch {
+            if case .schemaMismatch(let expected, let got) = error {
+                throw ConfigurationError("the features have schema hash \(got) but the models were trained on \(expected): retrain them")
+            }
+            throw ConfigurationError("\(error)")
+        }
+        guard let step else { throw ConfigurationError("the models changed during the prediction") }
+        let probabilities = Probabilities(step.probabilities)
+        let votes = step.votes.map { vote in
             Vote(
                 model: vote.model, action: Action(vote.action), probability: vote.probability, weight: vote.weight,
                 probabilities: Probabilities(down: vote.probabilityDown, flat: vote.probabilityFlat, up: vote.probabilityUp))
         }
-        let best = Direction.mostLikely(probabilities.values)
+        let best = Direction.mostLikely(step.probabilities)
         let action: Action = best == Direction.up.rawValue ? .buy : (best == Direction.down.rawValue ? .sell : .hold)
         return Decision(
             action: action, confidence: probabilities.values[best], probabilities: probabilities, votes: votes)

@@ -56,12 +56,15 @@ public struct Dataset: Sendable {
         return dataset
     }
 
+    /// The label of a forward return: ``Models/Direction/init(forwardReturn:deadZone:)``, the
+    /// rule live outcomes are scored with too.
     public static func label(_ forwardReturn: Double, deadZone: Double) -> Direction {
-        forwardReturn > deadZone ? .up : (forwardReturn < -deadZone ? .down : .flat)
+        Direction(forwardReturn: forwardReturn, deadZone: deadZone)
     }
 
+    /// ``Models/Direction/logReturn(from:to:)``, shared with the live outcomes.
     static func logReturn(from: Double, to: Double) -> Double {
-        from > 0 && to > 0 ? log(to / from) : 0
+        Direction.logReturn(from: from, to: to)
     }
 
     /// The |return| below which a third of the returns fall, so down/flat/up are about equal.

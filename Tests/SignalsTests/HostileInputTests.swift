@@ -23,6 +23,26 @@ private struct Overflowing: Classifier {
     func probabilities(_ features: [Double]) -> [Double] { [.nan, .nan, .nan] }
 }
 
+/// Records, while it predicts, whether the lock `check` looks at is free.
+private final class LockProbe: Sendable {
+    let check = Mutex<(@Sendable () -> Bool)?>(nil)
+    let results = Mutex<[Bool]>([])
+}
+
+/// Favours up, and asks its probe during every prediction.
+private struct Probing: Classifier {
+    let probe: LockProbe
+    var kind: String { "probing" }
+    var featureCount: Int { 3 }
+    func probabilities(_ features: [Double]) -> [Double] {
+        if let check = probe.check.withLock({ $0 }) {
+            let free = check()
+            probe.results.withLock { $0.append(free) }
+        }
+        return [0.1, 0.1, 0.8]
+    }
+}
+
 private func live(_ classifier: any Classifier, name: String) -> LiveModel {
     LiveModel(
         name: name, version: "1", kind: classifier.kind, classifier: classifier, validationAccuracy: 0.5, horizon: 2,
@@ -97,12 +117,24 @@ struct SignalServiceHostileTests {
         }
     }
 
+    @Test("the models run outside the service's lock: the state stays available during inference")
+    func inferenceOutsideTheLock() async throws {
+        let probe = LockProbe()
+        try await withService(models: [live(Probing(probe: probe), name: "probing")]) { service, counters in
+            probe.check.withLock { $0 = { service.core.values.withLockIfAvailable { _ in true } ?? false } }
+            service.handle(vector())
+            service.handle(vector())
+            #expect(probe.results.withLock { $0 } == [true, true])
+            #expect(counters.snapshot.named["decisions"] == 2)
+        }
+    }
+
     @Test("a model that gives no finite probabilities drops the vector, leaving no per-symbol state")
     func modelOutput() async throws {
         try await withService(models: [live(Bullish(), name: "a"), live(Overflowing(), name: "b")]) { service, counters in
             service.handle(vector())
             #expect(counters.snapshot.named["rejected.model_output"] == 1)
-            #expect(service.core.values.withLock { $0.tickers.count } == 0)
+            #expect(service.core.values.withLock { $0.engine.tickerCount } == 0)
         }
     }
 
@@ -111,10 +143,10 @@ struct SignalServiceHostileTests {
         try await withService(models: [live(Bullish(), name: "a")]) { service, counters in
             let capacity = SignalService.tickerCapacity(tickers: 1)
             for i in 0..<(capacity + 10) { service.handle(vector("SYM\(i)")) }
-            #expect(service.core.values.withLock { $0.tickers.count } == capacity)
+            #expect(service.core.values.withLock { $0.engine.tickerCount } == capacity)
             #expect(counters.snapshot.named["tickers.evicted"] == 10)
-            #expect(service.core.values.withLock { $0.tickers.value(for: "SYM0") } == nil)
-            #expect(service.core.values.withLock { $0.tickers.value(for: "SYM\(capacity + 9)") } != nil)
+            #expect(service.core.values.withLock { $0.engine.remembers("SYM0") } == false)
+            #expect(service.core.values.withLock { $0.engine.remembers("SYM\(capacity + 9)") } == true)
         }
     }
 
@@ -137,7 +169,7 @@ struct SignalServiceHostileTests {
         let directory = try TemporaryDirectory()
         let path = try directory.write("state.json", #"{"models": {"a": {"accuracy": 1e308, "outcomes": 3, "drifting": false}}, "updated_at": "x"}"#)
         try await withService(models: [live(Bullish(), name: "a")], stateFile: path) { service, _ in
-            let (accuracy, problem) = service.core.values.withLock { ($0.accuracy, $0.stateFileProblem) }
+            let (accuracy, problem) = service.core.values.withLock { ($0.engine.accuracy, $0.stateFileProblem) }
             #expect(accuracy == LiveAccuracy())
             #expect(problem?.contains("models.a.accuracy") == true, "\(problem ?? "none")")
         }
@@ -162,7 +194,7 @@ struct SignalServiceHostileTests {
             service.reload(reason: "SIGHUP")
             #expect(counters.snapshot.named["models.reload_failures"] == 2)
             #expect(counters.snapshot.named["alerts.error"] == 1, "one alert for one bad version: \(counters.snapshot.named)")
-            #expect(service.core.values.withLock { $0.models.map(\.name) } == ["first"])
+            #expect(service.core.values.withLock { $0.engine.models.map(\.name) } == ["first"])
             service.handle(vector())
             #expect(counters.snapshot.named["signals.buy"] == 1)
             await publisher.close()
