@@ -30,6 +30,7 @@ let package = Package(
         // Custom scripts: a data feed, the processor's features, strategies and signals in
         // process, with no bus (Examples/).
         .library(name: "Tickwire", targets: ["Tickwire"]),
+        .library(name: "Backtesting", targets: ["Backtesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -224,6 +225,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Backtests through the Tickwire library's own pipeline (`tickwire backtest`):
+        // fills, statistics with bootstrap intervals, the lookahead check, the report.
+        .target(
+            name: "Backtesting",
+            dependencies: ["Indicators", "Models", "Signals", "Tickwire", "Training"],
+            swiftSettings: strictSettings
+        ),
+
         // Custom scripts against the Tickwire library, each depending on it alone.
         .executableTarget(
             name: "example-custom-script", dependencies: ["Tickwire"], path: "Examples/CustomScript",
@@ -304,7 +313,8 @@ let package = Package(
         .executableTarget(
             name: "tickwire",
             dependencies: [
-                "Bus", "Contracts", "FeatureContract", "Indicators", "MarketData", "Models", "OperatorKit", "ServiceKit", "Training",
+                "Backtesting", "Bus", "Contracts", "FeatureContract", "Indicators", "MarketData", "Models", "OperatorKit", "ServiceKit",
+                "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -433,6 +443,11 @@ let package = Package(
         ),
         // The module graph of docs/architecture.md, checked against this manifest.
         .testTarget(name: "ModuleGraphTests", swiftSettings: strictSettings),
+        .testTarget(
+            name: "BacktestingTests",
+            dependencies: ["Backtesting", "Indicators", "Models", "Signals", "Tickwire", "Training", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "TickwireTests",
             dependencies: ["Tickwire", "Contracts", "FeatureContract", "Indicators", "Processing", "ServiceKit"],
