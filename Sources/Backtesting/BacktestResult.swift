@@ -1,9 +1,43 @@
 import Foundation
 
 /// Everything a backtest produced: what the report, the CSV files and `summary.json` show.
+///
+/// Every type here has a public memberwise `init` in its body (so code outside the module, such
+/// as the report's tests, can build one; an `init` in an extension would clash with the
+/// synthesized one).
 public struct BacktestResult: Sendable {
+    public init(
+        settings: BacktestSettings, strategy: String, models: [String], horizon: Int, deadZone: Double,
+        files: [String], prices: [String: [PricePoint]], trades: [Trade], decisions: [DecisionRecord],
+        equity: [EquityPoint], accuracy: [AccuracyPoint], summary: BacktestSummary,
+        lookahead: LookaheadReport?, windows: [WindowSummary]
+    ) {
+        self.settings = settings
+        self.strategy = strategy
+        self.models = models
+        self.horizon = horizon
+        self.deadZone = deadZone
+        self.files = files
+        self.prices = prices
+        self.trades = trades
+        self.decisions = decisions
+        self.equity = equity
+        self.accuracy = accuracy
+        self.summary = summary
+        self.lookahead = lookahead
+        self.windows = windows
+    }
+
     /// One ticker's bars as traded (after `from`), for the price chart.
     public struct PricePoint: Sendable, Equatable {
+        public init(time: Date, open: Double, high: Double, low: Double, close: Double) {
+            self.time = time
+            self.open = open
+            self.high = high
+            self.low = low
+            self.close = close
+        }
+
         public var time: Date
         public var open: Double
         public var high: Double
@@ -13,6 +47,27 @@ public struct BacktestResult: Sendable {
 
     /// A closed round trip.
     public struct Trade: Sendable, Equatable {
+        public init(
+            symbol: String, side: Side, entryTime: Date, entryPrice: Double, exitTime: Date, exitPrice: Double,
+            shares: Double, commission: Double, profit: Double, returnFraction: Double, exitReason: ExitReason,
+            confidence: Double, stop: Double, target: Double
+        ) {
+            self.symbol = symbol
+            self.side = side
+            self.entryTime = entryTime
+            self.entryPrice = entryPrice
+            self.exitTime = exitTime
+            self.exitPrice = exitPrice
+            self.shares = shares
+            self.commission = commission
+            self.profit = profit
+            self.returnFraction = returnFraction
+            self.exitReason = exitReason
+            self.confidence = confidence
+            self.stop = stop
+            self.target = target
+        }
+
         public enum Side: String, Sendable { case long, short }
         public enum ExitReason: String, Sendable {
             case signal, stop, target, time, end
@@ -39,6 +94,21 @@ public struct BacktestResult: Sendable {
 
     /// One decision (every closed bar with features after `from`), with its outcome once known.
     public struct DecisionRecord: Sendable, Equatable {
+        public init(
+            symbol: String, time: Date, close: Double, action: String, confidence: Double, predicted: Int,
+            realized: Int?, previous: Int?, probabilities: [Double]?
+        ) {
+            self.symbol = symbol
+            self.time = time
+            self.close = close
+            self.action = action
+            self.confidence = confidence
+            self.predicted = predicted
+            self.realized = realized
+            self.previous = previous
+            self.probabilities = probabilities
+        }
+
         public var symbol: String
         public var time: Date
         public var close: Double
@@ -58,6 +128,14 @@ public struct BacktestResult: Sendable {
 
     /// The equity of all accounts together at one bar time.
     public struct EquityPoint: Sendable, Equatable {
+        public init(time: Date, equity: Double, drawdown: Double, buyAndHold: Double, exposure: Double) {
+            self.time = time
+            self.equity = equity
+            self.drawdown = drawdown
+            self.buyAndHold = buyAndHold
+            self.exposure = exposure
+        }
+
         public var time: Date
         public var equity: Double
         /// Below the running peak, as a fraction (0 or negative).
@@ -70,6 +148,13 @@ public struct BacktestResult: Sendable {
 
     /// A model's live accuracy after a bar.
     public struct AccuracyPoint: Sendable, Equatable {
+        public init(time: Date, model: String, accuracy: Double, outcomes: Int) {
+            self.time = time
+            self.model = model
+            self.accuracy = accuracy
+            self.outcomes = outcomes
+        }
+
         public var time: Date
         public var model: String
         public var accuracy: Double
@@ -78,6 +163,12 @@ public struct BacktestResult: Sendable {
 
     /// A statistic with its bootstrap interval.
     public struct Estimate: Sendable, Equatable, Codable {
+        public init(value: Double, low: Double, high: Double) {
+            self.value = value
+            self.low = low
+            self.high = high
+        }
+
         public var value: Double
         public var low: Double
         public var high: Double
@@ -105,12 +196,67 @@ public struct BacktestResult: Sendable {
 
 /// The headline numbers, as `summary.json` holds them.
 public struct BacktestSummary: Sendable, Equatable, Codable {
+    public init(
+        strategy: String, from: String, to: String, bars: Int, initialCapital: Double, finalEquity: Double,
+        totalReturn: BacktestResult.Estimate, cagr: Double, sharpe: BacktestResult.Estimate, sortino: Double,
+        maxDrawdown: Double, winRate: Double, exposure: Double, trades: Int, buyAndHold: BuyAndHold,
+        accuracy: BacktestResult.Estimate, decisionsScored: Int, baselines: [Baseline],
+        edge: BacktestResult.Estimate, edgeIsSignificant: Bool, verdict: String, models: [ModelAccuracy],
+        settings: [String: String]
+    ) {
+        self.strategy = strategy
+        self.from = from
+        self.to = to
+        self.bars = bars
+        self.initialCapital = initialCapital
+        self.finalEquity = finalEquity
+        self.totalReturn = totalReturn
+        self.cagr = cagr
+        self.sharpe = sharpe
+        self.sortino = sortino
+        self.maxDrawdown = maxDrawdown
+        self.winRate = winRate
+        self.exposure = exposure
+        self.trades = trades
+        self.buyAndHold = buyAndHold
+        self.accuracy = accuracy
+        self.decisionsScored = decisionsScored
+        self.baselines = baselines
+        self.edge = edge
+        self.edgeIsSignificant = edgeIsSignificant
+        self.verdict = verdict
+        self.models = models
+        self.settings = settings
+    }
+
     public struct Baseline: Sendable, Equatable, Codable {
+
+        public init(name: String, accuracy: Double) {
+
+            self.name = name
+
+            self.accuracy = accuracy
+
+        }
+
         public var name: String
         public var accuracy: Double
     }
 
     public struct ModelAccuracy: Sendable, Equatable, Codable {
+
+        public init(model: String, liveAccuracy: Double, outcomes: Int, validationAccuracy: Double?) {
+
+            self.model = model
+
+            self.liveAccuracy = liveAccuracy
+
+            self.outcomes = outcomes
+
+            self.validationAccuracy = validationAccuracy
+
+        }
+
         public var model: String
         public var liveAccuracy: Double
         public var outcomes: Int
@@ -151,6 +297,19 @@ public struct BacktestSummary: Sendable, Equatable, Codable {
     public var settings: [String: String]
 
     public struct BuyAndHold: Sendable, Equatable, Codable {
+
+        public init(totalReturn: Double, cagr: Double, sharpe: Double, maxDrawdown: Double) {
+
+            self.totalReturn = totalReturn
+
+            self.cagr = cagr
+
+            self.sharpe = sharpe
+
+            self.maxDrawdown = maxDrawdown
+
+        }
+
         public var totalReturn: Double
         public var cagr: Double
         public var sharpe: Double
@@ -178,6 +337,12 @@ public struct BacktestSummary: Sendable, Equatable, Codable {
 
 /// What `--check-lookahead` found.
 public struct LookaheadReport: Sendable, Equatable, Codable {
+    public init(cuts: [Int], comparisons: Int, differences: [String]) {
+        self.cuts = cuts
+        self.comparisons = comparisons
+        self.differences = differences
+    }
+
     /// How many bars each rerun saw.
     public var cuts: [Int]
     /// Feature values and decisions compared, over all cuts.
@@ -189,6 +354,19 @@ public struct LookaheadReport: Sendable, Equatable, Codable {
 
 /// One walk-forward window of `--retrain-every`.
 public struct WindowSummary: Sendable, Equatable, Codable {
+    public init(
+        index: Int, trainedThrough: String, from: String, to: String, decisions: Int, accuracy: Double,
+        returnFraction: Double
+    ) {
+        self.index = index
+        self.trainedThrough = trainedThrough
+        self.from = from
+        self.to = to
+        self.decisions = decisions
+        self.accuracy = accuracy
+        self.returnFraction = returnFraction
+    }
+
     public var index: Int
     public var trainedThrough: String
     public var from: String

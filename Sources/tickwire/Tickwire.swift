@@ -12,7 +12,7 @@ struct Tickwire: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tickwire",
         abstract: "Run and operate a Tickwire stack; train and score models.",
-        subcommands: [Up.self, Train.self, Predict.self, History.self, Keys.self, ReplayCommand.self]
+        subcommands: [Up.self, Train.self, Predict.self, BacktestCommand.self, History.self, Keys.self, ReplayCommand.self]
     )
 }
 
