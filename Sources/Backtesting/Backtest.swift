@@ -36,6 +36,8 @@ public struct Backtest: Sendable {
     /// The served models as `name@version` and their validation accuracies, for the report.
     public var models: [String] = []
     public var validationAccuracy: [String: Double] = [:]
+    /// The last day the models were trained on: decisions up to it are in-sample.
+    public var trainedThrough: Date?
 
     public init(
         files: [BarFile], settings: BacktestSettings, barInterval: Duration, timeZone: TimeZone, horizon: Int,
@@ -282,7 +284,8 @@ public struct Backtest: Sendable {
             settings: settings, strategy: strategyName, models: models, horizon: horizon, deadZone: deadZone,
             files: files.map(\.path), prices: prices, trades: trades, decisions: decisions, equity: equity,
             accuracy: accuracy, summary: BacktestSummary.empty, lookahead: nil, windows: [])
-        result.summary = BacktestStatistics.summarize(result, validationAccuracy: validationAccuracy, strategyErrors: strategyErrors)
+        result.summary = BacktestStatistics.summarize(
+            result, validationAccuracy: validationAccuracy, strategyErrors: strategyErrors, trainedThrough: trainedThrough)
         return result
     }
 
@@ -371,6 +374,8 @@ extension Backtest {
         public var deadZone: Double
         public var models: [String]
         public var validationAccuracy: [String: Double]
+        /// The latest `training.to` of the model files (nil for files that do not say).
+        public var trainedThrough: Date?
     }
 
     /// Loads the models of `directory` once to check them and learn their horizon and dead
@@ -393,6 +398,31 @@ extension Backtest {
                     modelDirectory: directory, method: method, weights: weights, horizon: horizon, accuracyDecay: accuracyDecay)
             },
             horizon: first.horizon, deadZone: first.deadZone, models: live.map { "\($0.name)@\($0.version)" },
-            validationAccuracy: Dictionary(live.map { ($0.name, $0.validationAccuracy) }, uniquingKeysWith: { a, _ in a }))
+            validationAccuracy: Dictionary(live.map { ($0.name, $0.validationAccuracy) }, uniquingKeysWith: { a, _ in a }),
+            trainedThrough: trainingEnd(directory))
+    }
+
+    /// The latest `training.to` (YYYY-MM-DD) among the model files of `directory`.
+    static func trainingEnd(_ directory: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = .gmt
+        formatter.dateFormat = "yyyy-MM-dd"
+        var latest: Date?
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasSuffix(".json") && name != "report.json" {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                let size = (attributes[.size] as? NSNumber)?.intValue, size < 256 << 20,
+                let data = FileManager.default.contents(atPath: path),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let training = object["training"] as? [String: Any], let to = training["to"] as? String,
+                let day = formatter.date(from: String(to.prefix(10)))
+            else { continue }
+            // The whole day.
+            let end = day.addingTimeInterval(86_399)
+            latest = max(latest ?? end, end)
+        }
+        return latest
     }
 }

@@ -202,8 +202,10 @@ public struct BacktestSummary: Sendable, Equatable, Codable {
         maxDrawdown: Double, winRate: Double, exposure: Double, trades: Int, buyAndHold: BuyAndHold,
         accuracy: BacktestResult.Estimate, decisionsScored: Int, baselines: [Baseline],
         edge: BacktestResult.Estimate, edgeIsSignificant: Bool, verdict: String, models: [ModelAccuracy],
-        settings: [String: String]
+        settings: [String: String], inSampleDecisions: Int = 0, trainedThrough: String? = nil
     ) {
+        self.inSampleDecisions = inSampleDecisions
+        self.trainedThrough = trainedThrough
         self.strategy = strategy
         self.from = from
         self.to = to
@@ -232,11 +234,8 @@ public struct BacktestSummary: Sendable, Equatable, Codable {
     public struct Baseline: Sendable, Equatable, Codable {
 
         public init(name: String, accuracy: Double) {
-
             self.name = name
-
             self.accuracy = accuracy
-
         }
 
         public var name: String
@@ -246,15 +245,10 @@ public struct BacktestSummary: Sendable, Equatable, Codable {
     public struct ModelAccuracy: Sendable, Equatable, Codable {
 
         public init(model: String, liveAccuracy: Double, outcomes: Int, validationAccuracy: Double?) {
-
             self.model = model
-
             self.liveAccuracy = liveAccuracy
-
             self.outcomes = outcomes
-
             self.validationAccuracy = validationAccuracy
-
         }
 
         public var model: String
@@ -295,19 +289,18 @@ public struct BacktestSummary: Sendable, Equatable, Codable {
     public var verdict: String
     public var models: [ModelAccuracy]
     public var settings: [String: String]
+    /// Scored decisions dated inside the models' training period (in-sample, so optimistic).
+    public var inSampleDecisions: Int
+    /// The last day the models were trained on, when their files say.
+    public var trainedThrough: String?
 
     public struct BuyAndHold: Sendable, Equatable, Codable {
 
         public init(totalReturn: Double, cagr: Double, sharpe: Double, maxDrawdown: Double) {
-
             self.totalReturn = totalReturn
-
             self.cagr = cagr
-
             self.sharpe = sharpe
-
             self.maxDrawdown = maxDrawdown
-
         }
 
         public var totalReturn: Double
@@ -332,6 +325,8 @@ public struct BacktestSummary: Sendable, Equatable, Codable {
         case buyAndHold = "buy_and_hold"
         case decisionsScored = "decisions_scored"
         case edgeIsSignificant = "edge_is_significant"
+        case inSampleDecisions = "in_sample_decisions"
+        case trainedThrough = "trained_through"
     }
 }
 

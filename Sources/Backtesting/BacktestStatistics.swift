@@ -90,10 +90,18 @@ public enum BacktestStatistics {
         max(horizon, Int(Double(max(count, 1)).squareRoot().squareRoot().rounded(.up) * 2), 1)
     }
 
+    static func day(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: date)
+    }
+
     static func percent(_ value: Double) -> String { String(format: "%.1f %%", value * 100) }
 
     /// Everything `summary.json` says, from a run's trades, decisions and equity.
-    static func summarize(_ result: BacktestResult, validationAccuracy: [String: Double], strategyErrors: Int) -> BacktestSummary {
+    static func summarize(
+        _ result: BacktestResult, validationAccuracy: [String: Double], strategyErrors: Int, trainedThrough: Date? = nil
+    ) -> BacktestSummary {
         let settings = result.settings
         let curve = result.equity.map(\.equity)
         let hold = result.equity.map(\.buyAndHold)
@@ -144,7 +152,7 @@ public enum BacktestStatistics {
         let holdReturn = (hold.last ?? initial) / initial - 1
         let totalReturn = final / initial - 1
         let levelText = String(format: "%.0f %%", level * 100)
-        let verdict: String
+        var verdict: String
         if scored.count < 30 {
             verdict = "Too few decisions with a known outcome (\(scored.count)) to say whether there is an edge."
         } else if significant {
@@ -152,6 +160,20 @@ public enum BacktestStatistics {
         } else {
             verdict = "No significant edge: accuracy \(percent(accuracyValue)) against \(percent(mean(best.hits))) for the best naive baseline, \(best.name); the difference \(percent(edgeValue)) [\(percent(edgeInterval.low)), \(percent(edgeInterval.high))] (\(levelText) interval) does not exclude zero."
                 + (totalReturn < holdReturn ? " The strategy returned \(percent(totalReturn)) against \(percent(holdReturn)) for buy and hold." : "")
+        }
+
+        let inSample = trainedThrough.map { end in scored.filter { $0.time <= end }.count } ?? 0
+        if inSample > 0, let trainedThrough {
+            verdict += " Careful: \(inSample) of the \(scored.count) scored decisions fall inside the models' training period (to \(day(trainedThrough))), so the accuracy is optimistic; pass --from after that day for an out-of-sample test."
+        }
+        if result.trades.isEmpty, !result.decisions.isEmpty {
+            let strongest = result.decisions.filter { $0.action != "HOLD" }.count
+            if strongest == 0 {
+                let best = result.decisions.compactMap { $0.probabilities.map { max($0[0], $0[2]) } }.max() ?? 0
+                verdict += String(
+                    format: " No trade: no decision reached the threshold %.2f (the highest P(up) or P(down) was %.3f); lower --threshold to trade.",
+                    settings.threshold, best)
+            }
         }
 
         let closed = result.trades
@@ -198,7 +220,8 @@ public enum BacktestStatistics {
             accuracy: BacktestResult.Estimate(value: accuracyValue, low: accuracyInterval.low, high: accuracyInterval.high),
             decisionsScored: scored.count, baselines: baselines,
             edge: BacktestResult.Estimate(value: edgeValue, low: edgeInterval.low, high: edgeInterval.high),
-            edgeIsSignificant: significant, verdict: verdict, models: models, settings: described)
+            edgeIsSignificant: significant, verdict: verdict, models: models, settings: described,
+            inSampleDecisions: inSample, trainedThrough: trainedThrough.map(day))
     }
 }
 

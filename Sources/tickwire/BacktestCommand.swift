@@ -136,6 +136,7 @@ struct BacktestCommand: AsyncParsableCommand {
             backtest.windowSize = loaded.windowSize
             backtest.models = ensemble.models
             backtest.validationAccuracy = ensemble.validationAccuracy
+            backtest.trainedThrough = ensemble.trainedThrough
             let bar = ProgressBar(label: "backtest")
             var result = try await backtest.run(progress: bar.show)
             bar.finish()
