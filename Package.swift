@@ -66,6 +66,9 @@ let package = Package(
         ),
 
         // Libraries.
+        // The one libcurl wrapper: every curl_* call of the package (HTTP for the REST
+        // providers, HTTP and SMTP for the notifier's channels), off the cooperative pool.
+        .target(name: "Curl", dependencies: ["CCurl"], swiftSettings: strictSettings),
         // Nanosecond instants and durations with arithmetic that cannot trap: no dependencies.
         .target(name: "Timekeeping", swiftSettings: strictSettings),
         .target(name: "Bus", dependencies: ["CZeroMQ", "Timekeeping"], swiftSettings: strictSettings),
@@ -153,7 +156,7 @@ let package = Package(
         .target(
             name: "MarketData",
             dependencies: [
-                "Bars", "Bus", "CCurl", "Contracts", "Indicators", "MarketCalendar", "ServiceKit", "SessionClient", "Timekeeping",
+                "Bars", "Bus", "Contracts", "Curl", "Indicators", "MarketCalendar", "ServiceKit", "SessionClient", "Timekeeping",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -188,7 +191,7 @@ let package = Package(
         .target(
             name: "Notifications",
             dependencies: [
-                "Bus", "CCurl", "Contracts", "ServiceKit", "Timekeeping",
+                "Bus", "Contracts", "Curl", "ServiceKit", "Timekeeping",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -347,6 +350,17 @@ let package = Package(
             name: "TestSupport",
             dependencies: ["Bus", "Contracts", "ServiceKit"],
             path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CurlTests",
+            dependencies: [
+                "Curl", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"], swiftSettings: strictSettings),

@@ -22,6 +22,8 @@ enum ModuleGraph {
         "Bus": ["CZeroMQ", "Timekeeping"],
         "Contracts": ["Bus", "FeatureContract", "Timekeeping"],
         "ServiceKit": ["Bus", "Contracts", "Timekeeping"],
+        // The one libcurl wrapper.
+        "Curl": ["CCurl"],
         // Shared helpers: what more than one service needs lives here, never in a service.
         "Indicators": ["FeatureContract", "Timekeeping"],
         "Bars": ["Contracts", "Indicators", "Timekeeping"],
@@ -29,12 +31,12 @@ enum ModuleGraph {
         "Training": ["FeatureContract", "Indicators", "Models"],
         // Services.
         "MarketData": [
-            "Bars", "Bus", "CCurl", "Contracts", "Indicators", "MarketCalendar", "ServiceKit", "SessionClient", "Timekeeping",
+            "Bars", "Bus", "Contracts", "Curl", "Indicators", "MarketCalendar", "ServiceKit", "SessionClient", "Timekeeping",
         ],
         "Processing": ["Bars", "Bus", "Contracts", "FeatureContract", "Indicators", "ServiceKit", "Timekeeping"],
         "Signals": ["Bus", "Contracts", "FeatureContract", "Models", "ServiceKit", "SessionClient", "Timekeeping"],
         "Scheduling": ["Contracts", "MarketCalendar", "ServiceKit", "SessionClient", "Timekeeping"],
-        "Notifications": ["Bus", "CCurl", "Contracts", "ServiceKit", "Timekeeping"],
+        "Notifications": ["Bus", "Contracts", "Curl", "ServiceKit", "Timekeeping"],
         "OperatorKit": ["Bus", "Contracts", "ServiceKit", "Timekeeping"],
         "Journal": ["Bus", "Contracts", "ServiceKit", "Timekeeping"],
         // Tools and tests.
@@ -51,6 +53,10 @@ enum ModuleGraph {
         Edge("MarketData", "Processing"), Edge("MarketData", "Scheduling"),
         Edge("Signals", "Indicators"), Edge("Signals", "Scheduling"),
     ]
+
+    /// Targets only one target may depend on (any target: libraries, executables, tests and
+    /// the `Tickwire` facade alike): libcurl has one wrapper (issue 14).
+    static let exclusive: [String: String] = ["CCurl": "Curl"]
 
     struct Edge: Hashable, CustomStringConvertible {
         let from: String
@@ -70,7 +76,9 @@ enum ModuleGraph {
             problems.append("\(library) is not in docs/architecture.md's table (nor in ModuleGraph.allowed)")
         }
         for edge in edges.sorted(by: { ($0.from, $0.to) < ($1.from, $1.to) }) {
-            if forbidden.contains(edge) {
+            if let owner = exclusive[edge.to], edge.from != owner {
+                problems.append("\(edge): only \(owner) may depend on \(edge.to) (issue 14: one libcurl wrapper)")
+            } else if forbidden.contains(edge) {
                 problems.append("\(edge) is forbidden (issue 14)")
             } else if services.contains(edge.from) && services.contains(edge.to) {
                 problems.append("\(edge): a service library depends on another service library")
@@ -79,6 +87,15 @@ enum ModuleGraph {
             }
         }
         return problems
+    }
+
+    /// Edges of any target (executables and tests included) onto a target ``exclusive`` keeps
+    /// for another, one message each.
+    static func exclusivityViolations(_ edges: Set<Edge>) -> [String] {
+        edges.sorted(by: { ($0.from, $0.to) < ($1.from, $1.to) }).compactMap { edge in
+            guard let owner = exclusive[edge.to], edge.from != owner else { return nil }
+            return "\(edge): only \(owner) may depend on \(edge.to) (issue 14: one libcurl wrapper)"
+        }
     }
 }
 
@@ -131,32 +148,61 @@ struct ModuleGraphTests {
     }
 
     /// Library targets (`regular`) and their dependencies on other targets of the package
-    /// (products of other packages do not count).
-    static func graph(_ manifest: [String: Any]) throws -> (libraries: Set<String>, edges: Set<ModuleGraph.Edge>) {
+    /// (products of other packages do not count); `all`: the same edges for every target,
+    /// executables and tests included.
+    static func graph(_ manifest: [String: Any]) throws -> (
+        libraries: Set<String>, edges: Set<ModuleGraph.Edge>, all: Set<ModuleGraph.Edge>
+    ) {
         guard let targets = manifest["targets"] as? [[String: Any]] else { throw GraphError("no targets in the dump") }
         var libraries: Set<String> = []
         var edges: Set<ModuleGraph.Edge> = []
-        for target in targets where target["type"] as? String == "regular" {
+        var all: Set<ModuleGraph.Edge> = []
+        for target in targets {
             guard let name = target["name"] as? String else { continue }
-            libraries.insert(name)
+            let isLibrary = target["type"] as? String == "regular"
+            if isLibrary { libraries.insert(name) }
             for dependency in target["dependencies"] as? [[String: Any]] ?? [] {
                 for key in ["byName", "target"] {
                     if let value = dependency[key] as? [Any], let to = value.first as? String {
-                        edges.insert(ModuleGraph.Edge(name, to))
+                        all.insert(ModuleGraph.Edge(name, to))
+                        if isLibrary { edges.insert(ModuleGraph.Edge(name, to)) }
                     }
                 }
             }
         }
-        return (libraries, edges)
+        return (libraries, edges, all)
     }
 
     @Test("the package's library dependencies are the ones docs/architecture.md allows")
     func packageObeysTheGraph() throws {
-        let (libraries, edges) = try Self.graph(try Self.dumpPackage())
+        let (libraries, edges, _) = try Self.graph(try Self.dumpPackage())
         #expect(libraries.isSuperset(of: ModuleGraph.services), "\(libraries.sorted())")
         #expect(edges.contains(ModuleGraph.Edge("MarketData", "SessionClient")), "the dump was read: \(edges.count) edges")
         let problems = ModuleGraph.violations(libraries: libraries, edges: edges)
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+
+    @Test("only Curl depends on CCurl: every other libcurl user goes through Curl")
+    func oneLibcurlWrapper() throws {
+        let (_, _, all) = try Self.graph(try Self.dumpPackage())
+        let users = Set(all.filter { $0.to == "CCurl" }.map(\.from))
+        #expect(users == ["Curl"], "\(users.sorted())")
+        #expect(all.contains(ModuleGraph.Edge("MarketData", "Curl")) && all.contains(ModuleGraph.Edge("Notifications", "Curl")))
+        let problems = ModuleGraph.exclusivityViolations(all)
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+
+    @Test("a target other than Curl depending on CCurl fails, whatever its kind")
+    func libcurlEdgesAreExclusive() {
+        #expect(ModuleGraph.violations(libraries: ["Curl"], edges: [ModuleGraph.Edge("Curl", "CCurl")]).isEmpty)
+        for from in ["MarketData", "Notifications", "Tickwire", "Bus"] {
+            let problems = ModuleGraph.violations(libraries: [from, "Curl"], edges: [ModuleGraph.Edge(from, "CCurl")])
+            #expect(problems.count == 1, "\(from): \(problems)")
+            #expect(problems.first?.contains("only Curl may depend on CCurl") == true, "\(problems)")
+        }
+        #expect(ModuleGraph.exclusivityViolations([ModuleGraph.Edge("Curl", "CCurl"), ModuleGraph.Edge("Curl", "Foo")]).isEmpty)
+        #expect(ModuleGraph.exclusivityViolations([ModuleGraph.Edge("tickwire", "CCurl")]).count == 1)
+        #expect(ModuleGraph.exclusivityViolations([ModuleGraph.Edge("CurlTests", "CCurl")]).count == 1)
     }
 
     @Test("a forbidden edge, a service depending on a service, an unlisted edge or library each fail")

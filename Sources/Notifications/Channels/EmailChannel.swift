@@ -1,3 +1,4 @@
+import Curl
 import Foundation
 
 /// Settings of an ``EmailChannel``.
@@ -87,7 +88,7 @@ public struct EmailChannel: DeliveryChannel {
             message, from: from, to: recipients, date: now(),
             messageID: "\(UUID().uuidString.lowercased())@\(from.domain)",
             boundary: "tickwire-\(UUID().uuidString.lowercased())")
-        var request = CurlRequest(
+        var request = CurlDelivery.request(
             url: "\(scheme)://\(host):\(settings.port)", protocols: "smtp,smtps", timeouts: settings.timeouts,
             caFile: settings.caFile)
         request.upload = Array(mime.utf8)
@@ -98,8 +99,10 @@ public struct EmailChannel: DeliveryChannel {
             request.username = settings.username
             request.password = settings.password.value
         }
-        if case .failure(let failure) = await CurlTransfer.perform(request) {
-            throw failure.channelError(channel: name, secrets: [settings.password.value], smtp: true)
+        do {
+            _ = try await CurlDelivery.perform(request)
+        } catch {
+            throw error.channelError(channel: name, secrets: [settings.password.value], smtp: true)
         }
     }
 

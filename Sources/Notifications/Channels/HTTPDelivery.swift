@@ -1,3 +1,4 @@
+import Curl
 import Foundation
 
 /// An HTTP POST through libcurl, with the channels' status rules: 2xx delivered; 401/403
@@ -14,7 +15,7 @@ struct HTTPDelivery: Sendable {
         basicAuth: (username: String, password: String)? = nil
     ) async throws(ChannelError) -> CurlResponse {
         try checkCAFile(caFile, channel: channel)
-        var request = CurlRequest(url: url, protocols: "http,https", timeouts: timeouts, caFile: caFile)
+        var request = CurlDelivery.request(url: url, protocols: "http,https", timeouts: timeouts, caFile: caFile)
         // No "Expect: 100-continue" round trip.
         request.headers = ["Content-Type: \(contentType)", "Expect:"] + headers
         request.postBody = body
@@ -24,9 +25,10 @@ struct HTTPDelivery: Sendable {
             request.basicAuth = true
         }
         let response: CurlResponse
-        switch await CurlTransfer.perform(request) {
-        case .success(let value): response = value
-        case .failure(let failure): throw failure.channelError(channel: channel, secrets: secrets, smtp: false)
+        do {
+            response = try await CurlDelivery.perform(request)
+        } catch {
+            throw error.channelError(channel: channel, secrets: secrets, smtp: false)
         }
         if (200...299).contains(response.status) { return response }
         throw statusError(response)
