@@ -13,6 +13,9 @@ static inline CURLcode tw_curl_setopt_write_callback(CURL *h, size_t (*cb)(char 
 static inline CURLcode tw_curl_setopt_header_callback(CURL *h, size_t (*cb)(char *, size_t, size_t, void *)) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, cb); }
 /* The upload source (SMTP message data). */
 static inline CURLcode tw_curl_setopt_read_callback(CURL *h, size_t (*cb)(char *, size_t, size_t, void *)) { return curl_easy_setopt(h, CURLOPT_READFUNCTION, cb); }
+/* Progress callback: returning non-zero aborts the transfer (task cancellation of a transfer
+   on a thread of its own). */
+static inline CURLcode tw_curl_setopt_xferinfo_callback(CURL *h, int (*cb)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cb); }
 static inline CURLcode tw_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 /* The result code of a CURLMSG_DONE message (a union member in C). */
 static inline CURLcode tw_curl_msg_result(const CURLMsg *m) { return m->data.result; }

@@ -19,9 +19,6 @@ import Synchronization
 /// The thread ends when the client is released; transfers still open then fail with
 /// `.cancelled`.
 public final class CurlClient: Sendable {
-    /// A client for the whole process (its thread lives as long as the process).
-    public static let shared = CurlClient()
-
     private let core: Core
 
     public init() {
@@ -92,9 +89,12 @@ struct Submission: Sendable {
     var request: CurlRequest
     var continuation: CheckedContinuation<Result<CurlResponse, CurlError>, Never>
 
-    func fail(_ kind: CurlError.Kind, _ message: String) {
+    func fail(_ kind: CurlError.Kind, _ message: String, code: CURLcode? = nil) {
         continuation.resume(
-            returning: .failure(CurlError(kind, url: request.url, message: message, secrets: request.secretValues)))
+            returning: .failure(
+                CurlError(
+                    kind, url: request.url, message: message, code: code.map { Int($0.rawValue) },
+                    secrets: request.secretValues)))
     }
 }
 
@@ -226,7 +226,7 @@ private final class Core: Sendable {
             let (new, aborts, closing) = core.take()
             var done: [UInt64] = []
             for submission in new {
-                switch Transfer.start(submission) {
+                switch Transfer.start(submission, cancelFlag: nil) {
                 case .success(let transfer):
                     do throws(LibcurlCallError) {
                         try Libcurl.multiAdd(multi, transfer.easy)

@@ -94,6 +94,19 @@ enum Libcurl {
         try check(tw_curl_setopt_read_callback(easy, callback), "curl_easy_setopt(CURLOPT_READFUNCTION)")
     }
 
+    /// libcurl's progress callback: `(context, dltotal, dlnow, ultotal, ulnow) -> abort`.
+    typealias ProgressCallback = @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32
+
+    static func setProgressFunction(_ easy: Easy, _ callback: ProgressCallback) throws(LibcurlCallError) {
+        try check(tw_curl_setopt_xferinfo_callback(easy, callback), "curl_easy_setopt(CURLOPT_XFERINFOFUNCTION)")
+    }
+
+    /// `curl_easy_perform`: runs the whole transfer, blocking the calling thread. Its result is
+    /// the transfer's outcome, which the caller maps (``Transfer/result(_:)``).
+    static func easyPerform(_ easy: Easy) -> CURLcode {
+        curl_easy_perform(easy)
+    }
+
     static func getinfoLong(_ easy: Easy, _ info: CURLINFO) throws(LibcurlCallError) -> Int {
         var value = 0
         try check(tw_curl_getinfo_long(easy, info, &value), "curl_easy_getinfo")

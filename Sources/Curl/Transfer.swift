@@ -19,8 +19,12 @@ final class Transfer {
     private var headers: [String: String] = [:]
     private var tooLarge = false
     private var released = false
+    /// Set for a transfer on a thread of its own (``CurlTransfer``): the progress callback
+    /// aborts the transfer once the flag is up.
+    private let cancelFlag: CancelFlag?
 
-    private init(submission: Submission, easy: Libcurl.Easy) {
+    private init(submission: Submission, easy: Libcurl.Easy, cancelFlag: CancelFlag?) {
+        self.cancelFlag = cancelFlag
         id = submission.id
         request = submission.request
         continuation = submission.continuation
@@ -31,7 +35,7 @@ final class Transfer {
     }
 
     /// An easy handle set up for `submission`, or why it could not be.
-    static func start(_ submission: Submission) -> Result<Transfer, CurlError> {
+    static func start(_ submission: Submission, cancelFlag: CancelFlag?) -> Result<Transfer, CurlError> {
         let easy: Libcurl.Easy
         do throws(LibcurlCallError) {
             easy = try Libcurl.easyInit()
@@ -41,7 +45,7 @@ final class Transfer {
                     .initFailed, url: submission.request.url, message: error.text, code: Int(CURLE_FAILED_INIT.rawValue),
                     secrets: submission.request.secretValues))
         }
-        let transfer = Transfer(submission: submission, easy: easy)
+        let transfer = Transfer(submission: submission, easy: easy, cancelFlag: cancelFlag)
         do throws(LibcurlCallError) {
             try transfer.configure()
         } catch {
@@ -86,6 +90,14 @@ final class Transfer {
             guard let context else { return 0 }
             return Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue().append(header: data, size * count)
         }
+        if cancelFlag != nil {
+            try Libcurl.setopt(easy, CURLOPT_NOPROGRESS, long: 0)
+            try Libcurl.setopt(easy, CURLOPT_XFERINFODATA, pointer: context)
+            try Libcurl.setProgressFunction(easy) { context, _, _, _, _ in
+                guard let context else { return 0 }
+                return Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue().isCancelled ? 1 : 0
+            }
+        }
 
         for header in request.headers { headerList = try Libcurl.slistAppend(headerList, header) }
         if headerList != nil { try Libcurl.setopt(easy, CURLOPT_HTTPHEADER, list: headerList) }
@@ -126,6 +138,10 @@ final class Transfer {
     }
 
     // MARK: Callbacks
+
+    /// Whether the task that asked for this transfer was cancelled (transfers on a thread of
+    /// their own only; the multi-handle client removes a cancelled transfer's handle instead).
+    var isCancelled: Bool { cancelFlag?.isSet ?? false }
 
     /// The write callback: keeps the body within the request's limit. Returning less than
     /// `length` makes libcurl fail the transfer with `CURLE_WRITE_ERROR`.
@@ -193,6 +209,8 @@ final class Transfer {
         let message = detail.isEmpty ? Libcurl.text(of: code) : detail
         let kind: CurlError.Kind
         switch code {
+        case CURLE_ABORTED_BY_CALLBACK where isCancelled:
+            kind = .cancelled
         case CURLE_OPERATION_TIMEDOUT:
             kind = .timeout
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:

@@ -24,23 +24,45 @@ func failure(_ result: Result<CurlResponse, CurlError>, sourceLocation: SourceLo
     }
 }
 
+/// The two ways to run a transfer: on a ``CurlClient``'s multi-handle thread, or on a thread
+/// of its own (``CurlTransfer``).
+enum Driver: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case client
+    case thread
+
+    var testDescription: String { rawValue }
+
+    func outcome(_ request: CurlRequest) async -> Result<CurlResponse, CurlError> {
+        switch self {
+        case .client:
+            // A client of its own, released (its thread ended) after the transfer.
+            return await CurlTests.outcome(CurlClient(), request)
+        case .thread:
+            do {
+                return .success(try await CurlTransfer.perform(request))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+}
+
 func request(_ url: String, timeout: Duration = .seconds(5)) -> CurlRequest {
     CurlRequest(url: url, connectTimeout: timeout, timeout: timeout)
 }
 
 @Suite("Curl: libcurl against local servers")
 struct CurlClientTests {
-    @Test("a GET sends the request headers and returns the status, the exact body and the response headers")
-    func getWithHeaders() async throws {
+    @Test("a GET sends the request headers and returns the status, the exact body and the response headers", arguments: Driver.allCases)
+    func getWithHeaders(driver: Driver) async throws {
         let body = Array("{\"ok\":true}".utf8)
         try await withServer({ _ in
             Reply(status: 200, contentType: "application/json", cacheControl: "no-store", body: body)
         }) { server in
-            let client = CurlClient()
             var get = request(server.baseURL + "/quote?symbol=AAPL")
             get.userAgent = "curl-tests/1"
             get.headers = ["X-Request-Id: 42", "Accept: application/json"]
-            let result = try await withTimeout(seconds: 10) { [get] in await outcome(client, get) }
+            let result = try await withTimeout(seconds: 10) { [get] in await driver.outcome(get) }
             let response = try result.get()
             #expect(response.status == 200)
             #expect(response.body == body)
@@ -59,10 +81,9 @@ struct CurlClientTests {
         }
     }
 
-    @Test("a POST sends its body byte for byte, and Basic auth when asked; a 500 is a response")
-    func postBody() async throws {
+    @Test("a POST sends its body byte for byte, and Basic auth when asked; a 500 is a response", arguments: Driver.allCases)
+    func postBody(driver: Driver) async throws {
         try await withServer({ _ in Reply(status: 500, body: Array("oops".utf8)) }) { server in
-            let client = CurlClient()
             let payload: [UInt8] = Array("a=1&b=two".utf8) + [0, 255, 10]
             var post = request(server.baseURL + "/hook")
             post.headers = ["Content-Type: application/octet-stream", "Expect:"]
@@ -70,7 +91,7 @@ struct CurlClientTests {
             post.username = "user"
             post.password = "pw"
             post.basicAuth = true
-            let result = try await withTimeout(seconds: 10) { [post] in await outcome(client, post) }
+            let result = try await withTimeout(seconds: 10) { [post] in await driver.outcome(post) }
             let response = try result.get()
             #expect(response.status == 500)
             #expect(response.text == "oops")
@@ -83,53 +104,50 @@ struct CurlClientTests {
         }
     }
 
-    @Test("an empty POST body is a POST with Content-Length 0")
-    func emptyPost() async throws {
+    @Test("an empty POST body is a POST with Content-Length 0", arguments: Driver.allCases)
+    func emptyPost(driver: Driver) async throws {
         try await withServer({ _ in Reply(status: 204) }) { server in
-            let client = CurlClient()
             var post = request(server.baseURL + "/empty")
             post.postBody = []
-            let response = try await withTimeout(seconds: 10) { [post] in await outcome(client, post) }.get()
+            let response = try await withTimeout(seconds: 10) { [post] in await driver.outcome(post) }.get()
             #expect(response.status == 204)
             #expect(server.received.first?.method == "POST")
             #expect(server.received.first?.body == [])
         }
     }
 
-    @Test("a body over the limit fails with .tooLarge, or is cut to the limit when asked")
-    func sizeCap() async throws {
+    @Test("a body over the limit fails with .tooLarge, or is cut to the limit when asked", arguments: Driver.allCases)
+    func sizeCap(driver: Driver) async throws {
         let big = [UInt8](repeating: UInt8(ascii: "x"), count: 100_000)
         try await withServer({ _ in Reply(status: 200, body: big) }) { server in
-            let client = CurlClient()
             var capped = request(server.baseURL + "/big")
             capped.bodyLimit = .fail(above: 1000)
-            let error = try failure(try await withTimeout(seconds: 10) { [capped] in await outcome(client, capped) })
+            let error = try failure(try await withTimeout(seconds: 10) { [capped] in await driver.outcome(capped) })
             #expect(error.kind == .tooLarge)
             #expect(error.message == "the response body is larger than 1000 bytes")
             #expect(error.code == 23)  // CURLE_WRITE_ERROR
 
             var exact = capped
             exact.bodyLimit = .fail(above: big.count)
-            let whole = try await withTimeout(seconds: 10) { [exact] in await outcome(client, exact) }.get()
+            let whole = try await withTimeout(seconds: 10) { [exact] in await driver.outcome(exact) }.get()
             #expect(whole.body == big)
 
             var truncated = capped
             truncated.bodyLimit = .truncate(after: 1000)
-            let cut = try await withTimeout(seconds: 10) { [truncated] in await outcome(client, truncated) }.get()
+            let cut = try await withTimeout(seconds: 10) { [truncated] in await driver.outcome(truncated) }.get()
             #expect(cut.status == 200)
             #expect(cut.body == Array(big.prefix(1000)))
         }
     }
 
-    @Test("a server that never answers: the timeout fires at about its time, kind .timeout")
-    func timeout() async throws {
+    @Test("a server that never answers: the timeout fires at about its time, kind .timeout", arguments: Driver.allCases)
+    func timeout(driver: Driver) async throws {
         let silent = try LoopbackSocket(listening: true)
-        let client = CurlClient()
         let clock = ContinuousClock()
         let start = clock.now
         let error = try failure(
             try await withTimeout(seconds: 10) {
-                await outcome(client, request("http://127.0.0.1:\(silent.port)/", timeout: .milliseconds(400)))
+                await driver.outcome(request("http://127.0.0.1:\(silent.port)/", timeout: .milliseconds(400)))
             })
         let elapsed = clock.now - start
         #expect(error.kind == .timeout)
@@ -140,14 +158,13 @@ struct CurlClientTests {
         withExtendedLifetime(silent) {}
     }
 
-    @Test("a password in the URL or the options never reaches the error")
-    func redaction() async throws {
+    @Test("a password in the URL or the options never reaches the error", arguments: Driver.allCases)
+    func redaction(driver: Driver) async throws {
         let refused = try LoopbackSocket(listening: false)
-        let client = CurlClient()
         let secret = "hunter2-Pa55"
         var refusedRequest = request("http://alice:\(secret)@127.0.0.1:\(refused.port)/path?x=1", timeout: .seconds(20))
         refusedRequest.password = "option-secret"
-        let error = try failure(try await withTimeout(seconds: 30) { [refusedRequest] in await outcome(client, refusedRequest) })
+        let error = try failure(try await withTimeout(seconds: 30) { [refusedRequest] in await driver.outcome(refusedRequest) })
         #expect(error.kind == .unreachable)
         #expect(error.code == 7)
         #expect(error.url == "http://<redacted>@127.0.0.1:\(refused.port)/path?x=1")
@@ -168,43 +185,48 @@ struct CurlClientTests {
         #expect(CurlRedaction.redactUserInfo("https://host/p?q=a@b") == "https://host/p?q=a@b")
     }
 
-    @Test("cancelling the calling task aborts the transfer at once with .cancelled")
-    func cancellation() async throws {
+    @Test("cancelling the calling task aborts the transfer with .cancelled, long before its timeout", arguments: Driver.allCases)
+    func cancellation(driver: Driver) async throws {
         let silent = try LoopbackSocket(listening: true)
-        let client = CurlClient()
         let url = "http://127.0.0.1:\(silent.port)/"
-        let task = Task { await outcome(client, request(url, timeout: .seconds(30))) }
-        try await Task.sleep(for: .milliseconds(200))
+        let task = Task { await driver.outcome(request(url, timeout: .seconds(30))) }
+        try await Task.sleep(for: .milliseconds(300))
         let clock = ContinuousClock()
         let start = clock.now
         task.cancel()
         let error = try failure(try await withTimeout(seconds: 10) { await task.value })
-        #expect(error.kind == .cancelled)
+        #expect(error.kind == .cancelled, "\(error)")
+        // At once on a client; from the progress callback (about once a second) on a thread.
         #expect(clock.now - start < .seconds(5), "the 30 s timeout was not what ended it")
+        if driver == .thread { #expect(error.code == 42) }  // CURLE_ABORTED_BY_CALLBACK
 
         // Cancelled before it asks: no transfer at all.
         let early = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            return await outcome(client, request(url, timeout: .seconds(30)))
+            return await driver.outcome(request(url, timeout: .seconds(30)))
         }
         #expect(try failure(try await withTimeout(seconds: 5) { await early.value }).kind == .cancelled)
         withExtendedLifetime(silent) {}
     }
 
-    @Test("transfers run concurrently and never park the cooperative pool")
-    func concurrency() async throws {
+    @Test("transfers run concurrently and never park the cooperative pool", arguments: Driver.allCases)
+    func concurrency(driver: Driver) async throws {
         let silent = try LoopbackSocket(listening: true)
+        let client = CurlClient()
+        // One client for every transfer (its one thread drives them all), or a thread each.
+        let perform: @Sendable (CurlRequest) async -> Result<CurlResponse, CurlError> = { request in
+            driver == .client ? await outcome(client, request) : await driver.outcome(request)
+        }
         try await withServer({ _ in Reply(status: 200, body: Array("ok".utf8)) }) { server in
-            let client = CurlClient()
             // More waiting transfers than the pool has threads (2 on the CI machine).
             let hanging = (0..<6).map { _ in
-                Task { await outcome(client, request("http://127.0.0.1:\(silent.port)/", timeout: .seconds(30))) }
+                Task { await perform(request("http://127.0.0.1:\(silent.port)/", timeout: .seconds(30))) }
             }
             try await Task.sleep(for: .milliseconds(200))
             let statuses = try await withTimeout(seconds: 10) {
                 try await withThrowingTaskGroup(of: Int.self) { group in
                     for _ in 0..<4 {
-                        group.addTask { try await client.perform(request(server.baseURL + "/ok")).status }
+                        group.addTask { try await perform(request(server.baseURL + "/ok")).get().status }
                     }
                     var statuses: [Int] = []
                     for try await status in group { statuses.append(status) }
@@ -220,24 +242,13 @@ struct CurlClientTests {
         withExtendedLifetime(silent) {}
     }
 
-    @Test("a protocol outside the request's list is refused before anything is sent")
-    func protocolNotAllowed() async throws {
-        let client = CurlClient()
+    @Test("a protocol outside the request's list is refused before anything is sent", arguments: Driver.allCases)
+    func protocolNotAllowed(driver: Driver) async throws {
         var ftp = request("ftp://127.0.0.1:1/file")
         ftp.protocols = "http,https"
-        let error = try failure(try await withTimeout(seconds: 10) { [ftp] in await outcome(client, ftp) })
+        let error = try failure(try await withTimeout(seconds: 10) { [ftp] in await driver.outcome(ftp) })
         #expect(error.kind == .invalidRequest)
         #expect(error.code == 1)  // CURLE_UNSUPPORTED_PROTOCOL
-    }
-
-    @Test("the process-wide client (the notifier's) performs transfers too")
-    func sharedClient() async throws {
-        try await withServer({ _ in Reply(status: 201) }) { server in
-            let response = try await withTimeout(seconds: 10) {
-                try await CurlClient.shared.perform(request(server.baseURL + "/shared"))
-            }
-            #expect(response.status == 201)
-        }
     }
 
     @Test("timeouts are whole milliseconds, rounded up, at least 1, at most Int32.max")

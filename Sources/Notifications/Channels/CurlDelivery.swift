@@ -1,8 +1,9 @@
 import Curl
 
-/// The channels' transfers on the package's libcurl wrapper (`Curl`): one process-wide
-/// ``CurlClient`` (a thread of its own driving every transfer, never Swift's cooperative
-/// pool). Cancelling the delivering task aborts its transfer at once with `.cancelled`.
+/// The channels' transfers on the package's libcurl wrapper (`Curl`): each on a thread of its
+/// own (``CurlTransfer``, never Swift's cooperative pool), so an SMTP server slow to answer
+/// QUIT holds up no other delivery. Cancelling the delivering task aborts its transfer from
+/// libcurl's progress callback (within about a second) with `.cancelled`.
 enum CurlDelivery {
     /// At most this much of a response body is kept (enough for an error text or Telegram's
     /// `retry_after`); the rest is read and dropped.
@@ -19,7 +20,7 @@ enum CurlDelivery {
     }
 
     static func perform(_ request: CurlRequest) async throws(CurlError) -> CurlResponse {
-        try await CurlClient.shared.perform(request)
+        try await CurlTransfer.perform(request)
     }
 }
 
