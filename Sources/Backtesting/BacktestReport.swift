@@ -196,7 +196,7 @@ public enum BacktestReport {
         html += "<p class=\"note\">Brackets are \(level)% bootstrap intervals (\(settings.bootstrapResamples) resamples). "
         html += "Buy and hold holds every ticker with the same starting capital.</p>\n"
         html += "<table id=\"table-headline\">\n<thead><tr><th>Measure</th><th>Strategy</th><th>Buy and hold</th></tr></thead>\n<tbody>\n"
-        func row(_ name: String, _ strategy: String, _ hold: String = "") {
+        func row(_ name: String, _ strategy: String, _ hold: String = "<span class=\"na\">—</span>") {
             html += "<tr><th scope=\"row\">\(name)</th><td>\(strategy)</td><td>\(hold)</td></tr>\n"
         }
         row("Total return", format.estimate(summary.totalReturn, percent), format.percent(bh.totalReturn))
@@ -211,7 +211,7 @@ public enum BacktestReport {
         row("Final equity", format.number(summary.finalEquity))
         row("Directional accuracy", format.estimate(summary.accuracy, percent) + " <span class=\"note\">over \(summary.decisionsScored) scored decisions</span>")
         row("Edge over the best baseline", format.estimate(summary.edge, points)
-            + (summary.edgeIsSignificant ? "" : " <span class=\"warn\">interval includes 0 or below</span>"))
+            + (summary.edgeIsSignificant ? "" : " <span class=\"warn\">not significant</span>"))
         html += "</tbody>\n</table>\n</section>\n"
         return html
     }
@@ -294,7 +294,7 @@ public enum BacktestReport {
             ("whole shares", s.wholeShares ? "yes" : "no", "Shares rounded down to whole numbers."),
             ("stops", s.useStops ? "on" : "off", "Place the signal's ATR stop."),
             ("take profit", s.takeProfit > 0 ? format.number(s.takeProfit) + " × stop distance" : "none", "A limit target; when a stop and a target fall in one bar, the stop is taken."),
-            ("hold bars", s.holdBars > 0 ? "\(s.holdBars)" : "until exit signal", "Close a position after this many bars."),
+            ("hold bars", s.holdBars > 0 ? "\(s.holdBars)" : "no limit", "Close a position after this many bars; without a limit, a position stays until a stop, a target or an opposite signal."),
             ("long only", s.longOnly ? "yes" : "no", "SELL only closes a long position; never short."),
             ("from", s.from.map { format.date($0, withTime: true) } ?? "start of data", "First bar traded (earlier bars only warm indicators up)."),
             ("to", s.to.map { format.date($0, withTime: true) } ?? "end of data", "Last bar traded."),
@@ -386,7 +386,7 @@ public enum BacktestReport {
     }
 
     /// About `count` round tick values covering `low...high`.
-    static func ticks(_ low: Double, _ high: Double, count: Int = 5) -> (values: [Double], step: Double) {
+    static func ticks(_ low: Double, _ high: Double, count: Int = 6) -> (values: [Double], step: Double) {
         let span = high - low
         guard span.isFinite, span > 0 else { return ([], 0) }
         let raw = span / Double(max(count, 1))
@@ -414,10 +414,10 @@ public enum BacktestReport {
     /// Axes, grid lines and labels for `frame`.
     static func axes(
         _ frame: Frame, timeAxis: Bool, _ format: Formats, yLabel: (Double, Double) -> String,
-        xLabel: ((Double, Double) -> String)? = nil, showXLabels: Bool = true
+        xLabel: ((Double, Double) -> String)? = nil, showXLabels: Bool = true, timeTicks: Int = 6
     ) -> String {
         var svg = "<g class=\"axes\">\n"
-        let y = ticks(frame.yLow, frame.yHigh)
+        let y = ticks(frame.yLow, frame.yHigh, count: frame.height < 150 ? 3 : 6)
         for value in y.values {
             let py = coordinate(frame.y(value))
             svg += "<line class=\"grid\" x1=\"\(coordinate(frame.left))\" x2=\"\(coordinate(frame.right))\" y1=\"\(py)\" y2=\"\(py)\"/>"
@@ -427,7 +427,8 @@ public enum BacktestReport {
         var xStep = 0.0
         if timeAxis {
             let span = frame.xHigh - frame.xLow
-            xValues = (0...5).map { frame.xLow + span * (0.04 + 0.92 * Double($0) / 5) }
+            let last = max(1, timeTicks - 1)
+            xValues = (0...last).map { frame.xLow + span * (0.04 + 0.92 * Double($0) / Double(last)) }
         } else {
             let x = ticks(frame.xLow, frame.xHigh)
             xValues = x.values
@@ -470,7 +471,7 @@ public enum BacktestReport {
         for entry in entries {
             svg += "<g transform=\"translate(\(coordinate(offset)),\(coordinate(y)))\">\(entry.swatch)"
             svg += "<text x=\"22\" y=\"4\">\(escape(entry.label))</text></g>\n"
-            offset += 34 + Double(min(entry.label.count, 60)) * 6.6
+            offset += 36 + Double(min(entry.label.count, 60)) * 6.2
         }
         svg += "</g>\n"
         return svg
@@ -513,6 +514,9 @@ public enum BacktestReport {
         }
         return kept.isEmpty ? "_" : String(kept)
     }
+
+    /// The live accuracy chart's lines start at this many outcomes.
+    static let minimumOutcomes = 20
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
     static let buyColor = "#16a34a"
@@ -651,7 +655,7 @@ public enum BacktestReport {
                 let area = "\(coordinate(bottom.x(first.0))),\(zero) " + bottom.points(drawdown) + " \(coordinate(bottom.x(last.0))),\(zero)"
                 svg += "<polygon class=\"drawdown\" fill=\"#fca5a5\" stroke=\"#dc2626\" stroke-width=\"1\" points=\"\(area)\"/>\n"
             }
-            svg += "<text class=\"panel-label\" x=\"\(coordinate(bottom.left + 6))\" y=\"\(coordinate(bottom.top + 14))\">drawdown</text>\n"
+            svg += "<text class=\"panel-label\" x=\"\(coordinate(bottom.left))\" y=\"\(coordinate(bottom.top - 7))\">drawdown from the running peak</text>\n"
         }
         return html + svg + "</svg>\n</section>\n"
     }
@@ -727,9 +731,13 @@ public enum BacktestReport {
         let width = 520
         let height = 460
         var html = "<section class=\"half\">\n<h2>Live accuracy by model</h2>\n"
-        html += "<p class=\"note\">Each model's running directional accuracy as outcomes arrive; the dashed line is the best baseline.</p>\n"
+        html += "<p class=\"note\">Each model's running directional accuracy as outcomes arrive (from its \(minimumOutcomes)th outcome); the dashed line is the best baseline.</p>\n"
         var svg = openChart(id: "chart-accuracy", label: "Live accuracy of each model over time", width: width, height: height)
-        let valid = accuracy.filter { validTime($0.time.timeIntervalSince1970) && $0.accuracy.isFinite }
+        let drawable = accuracy.filter { validTime($0.time.timeIntervalSince1970) && $0.accuracy.isFinite }
+        // A running accuracy over a handful of outcomes is noise that sets the scale: each model's
+        // line starts at its `minimumOutcomes`th outcome (all points when it never gets there).
+        let reached = Set(drawable.filter { $0.outcomes >= minimumOutcomes }.map(\.model))
+        let valid = drawable.filter { !reached.contains($0.model) || $0.outcomes >= minimumOutcomes }
         var order: [String] = []
         var byModel: [String: [(Double, Double)]] = [:]
         for point in valid {
@@ -750,10 +758,7 @@ public enum BacktestReport {
             return html + svg + "</svg>\n</section>\n"
         }
         svg += axes(frame, timeAxis: true, format, yLabel: { value, step in format.percent(value, digits: step * 100 >= 1 ? 0 : 1) },
-            xLabel: { value, _ in
-                // Fewer characters than the wide charts: date only.
-                validTime(value) ? format.day.string(from: Date(timeIntervalSince1970: value)) : ""
-            })
+            timeTicks: 4)
         if let best, best.accuracy >= frame.yLow, best.accuracy <= frame.yHigh {
             let y = coordinate(frame.y(best.accuracy))
             svg += "<line class=\"baseline\" x1=\"\(coordinate(frame.left))\" x2=\"\(coordinate(frame.right))\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"#6b7280\" stroke-dasharray=\"6 4\"/>\n"
@@ -814,7 +819,10 @@ public enum BacktestReport {
         .fail { color: #b91c1c; font-weight: 600; }
         .empty { color: #64748b; font-style: italic; }
         .pair { display: flex; flex-wrap: wrap; gap: 20px; }
-        .pair > section { flex: 1 1 440px; min-width: 0; }
+        .pair > section { flex: 1 1 440px; min-width: 0; display: flex; flex-direction: column; }
+        .pair > section > svg.chart { margin-top: auto; }
+        #table-settings tbody th, #table-settings td:nth-child(2) { white-space: nowrap; }
+        .na { color: #cbd5e1; }
         svg.chart { display: block; width: 100%; height: auto; background: #fff; border: 1px solid #e2e8f0; border-radius: 6px; margin: 8px 0 14px; }
         svg.chart text { font-family: inherit; font-size: 12px; fill: #334155; }
         svg.chart .grid { stroke: #e5e7eb; stroke-width: 1; }
