@@ -83,6 +83,7 @@ public enum BacktestReport {
         let day: DateFormatter
         let month: DateFormatter
         let minute: DateFormatter
+        let shortMinute: DateFormatter
 
         init() {
             func make(_ pattern: String) -> DateFormatter {
@@ -95,6 +96,7 @@ public enum BacktestReport {
             day = make("yyyy-MM-dd")
             month = make("yyyy-MM")
             minute = make("yyyy-MM-dd HH:mm")
+            shortMinute = make("MM-dd HH:mm")
         }
 
         /// A fixed-point number with thousands separators; "—" when not finite.
@@ -151,7 +153,7 @@ public enum BacktestReport {
             let date = Date(timeIntervalSince1970: seconds)
             if span >= 400 * 86_400 { return month.string(from: date) }
             if span >= 3 * 86_400 { return day.string(from: date) }
-            return minute.string(from: date)
+            return shortMinute.string(from: date)
         }
     }
 
@@ -628,7 +630,7 @@ public enum BacktestReport {
         let height = 460
         var html = "<section>\n<h2>Equity and drawdown</h2>\n"
         html += "<p class=\"note\">All accounts together, against buying and holding every ticker with the same starting capital. Below: the strategy's drawdown from its running peak.</p>\n"
-        var svg = openChart(id: "chart-equity", label: "Equity against buy and hold, with drawdown", width: width, height: height)
+        let label = "Equity against buy and hold, with drawdown"
         let points = equity.filter { validTime($0.time.timeIntervalSince1970) }.sorted { $0.time < $1.time }
         let strategy = downsample(points.map { ($0.time.timeIntervalSince1970, $0.equity) })
         let hold = downsample(points.map { ($0.time.timeIntervalSince1970, $0.buyAndHold) })
@@ -638,9 +640,10 @@ public enum BacktestReport {
             let yRange = paddedRange(strategy.map(\.1) + hold.map(\.1), padding: 0.06),
             let top = Frame(left: 86, top: 34, width: Double(width) - 104, height: 270, x: xRange, y: yRange)
         else {
-            svg += emptyNote(x: Double(width) / 2, y: Double(height) / 2, "No equity to draw.")
-            return html + svg + "</svg>\n</section>\n"
+            return html + openChart(id: "chart-equity", label: label, width: width, height: 120)
+                + emptyNote(x: Double(width) / 2, y: 64, "No equity to draw.") + "</svg>\n</section>\n"
         }
+        var svg = openChart(id: "chart-equity", label: label, width: width, height: height)
         svg += axes(top, timeAxis: true, format, yLabel: { tickLabel($0, step: $1, format) }, showXLabels: false)
         svg += "<polyline class=\"hold\" fill=\"none\" stroke=\"#9ca3af\" stroke-width=\"1.6\" stroke-dasharray=\"6 3\" points=\"\(top.points(hold))\"/>\n"
         svg += "<polyline class=\"equity\" fill=\"none\" stroke=\"#1d4ed8\" stroke-width=\"1.8\" points=\"\(top.points(strategy))\"/>\n"
