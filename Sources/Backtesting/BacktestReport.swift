@@ -176,11 +176,19 @@ public enum BacktestReport {
         var html = "<header>\n<h1>Backtest: \(escape(strategy))</h1>\n"
         html += "<div class=\"verdict \(significant ? "edge" : "no-edge")\" id=\"verdict\">"
         html += "<span class=\"badge\">\(badge)</span> <span class=\"sentence\">\(escape(summary.verdict))</span></div>\n"
+        if summary.inSampleDecisions > 0 {
+            html += "<p class=\"in-sample\" id=\"in-sample\">Warning: \(summary.inSampleDecisions) of \(summary.decisionsScored) scored decisions "
+            html += "are in-sample (inside the models' training period\(summary.trainedThrough.map { ", through " + escape($0) } ?? "")): "
+            html += "their accuracy is optimistic.</p>\n"
+        }
         html += "<dl class=\"meta\">\n"
         html += "<dt>Strategy</dt><dd>\(escape(strategy))</dd>\n"
         let models = result.models.isEmpty ? "—" : result.models.map(escape).joined(separator: ", ")
         html += "<dt>Models</dt><dd>\(models)</dd>\n"
         html += "<dt>Period</dt><dd>\(escape(summary.from)) to \(escape(summary.to)) (\(summary.bars) bars)</dd>\n"
+        if let trained = summary.trainedThrough {
+            html += "<dt>Models trained through</dt><dd>\(escape(trained))</dd>\n"
+        }
         html += "<dt>Horizon</dt><dd>\(result.horizon) bars, dead zone \(format.percent(result.deadZone, digits: 3))</dd>\n"
         let files = result.files.isEmpty ? "—" : result.files.map { "<code>\(escape($0))</code>" }.joined(separator: ", ")
         html += "<dt>Files</dt><dd>\(files)</dd>\n"
@@ -819,6 +827,7 @@ public enum BacktestReport {
         .note { color: #64748b; font-size: 13px; }
         .warn { color: #b45309; font-size: 12.5px; }
         .pass { color: #166534; font-weight: 600; }
+        .in-sample { background: #fef2f2; border-left: 8px solid #dc2626; color: #7f1d1d; padding: 10px 14px; border-radius: 8px; font-weight: 600; }
         .fail { color: #b91c1c; font-weight: 600; }
         .empty { color: #64748b; font-style: italic; }
         .pair { display: flex; flex-wrap: wrap; gap: 20px; }

@@ -150,6 +150,13 @@ struct ReportTests {
         #expect(none.contains("No significant edge"))
         let edge = BacktestReport.html(SyntheticResult.make(bars: 50, significant: true))
         #expect(edge.contains("<div class=\"verdict edge\""))
+        #expect(!edge.contains("id=\"in-sample\""))
+        var inSample = SyntheticResult.make(bars: 50, significant: true)
+        inSample.summary.inSampleDecisions = 12
+        inSample.summary.trainedThrough = "2000-<01>"
+        let warned = BacktestReport.html(inSample)
+        #expect(warned.contains("12 of 50 scored decisions are in-sample"))
+        #expect(warned.contains("through 2000-&lt;01&gt;"))
     }
 
     @Test("loads nothing: no http(s) reference, no script or stylesheet source, no link")
