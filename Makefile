@@ -17,7 +17,7 @@ build: deps
 
 # CPU-heavy suites (TA-Lib, scikit-learn, xgboost, exchange_calendars; throwaway PostgreSQL servers), run after
 # the rest so they do not starve the timing-sensitive tests on a 2-core machine.
-HEAVY_SUITES = PostgresStoreTests|ReferenceAccuracyTests|XGBoostReferenceTests|XNYSReferenceTests|TALibEquivalenceTests|OscillatorIndicatorsTests|TrendEquivalenceTests
+HEAVY_SUITES = PostgresStoreTests|ReferenceAccuracyTests|XGBoostReferenceTests|XNYSReferenceTests|TALibEquivalenceTests|OscillatorIndicatorsTests|TrendEquivalenceTests|PeerTests
 
 ## test: run the Swift test suites (unit and end-to-end) and the deployment checks
 # Tests never touch the user's own bus keys (~/.config/tickwire/keys): end-to-end tests make a

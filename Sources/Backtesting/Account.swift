@@ -133,7 +133,12 @@ struct Account {
         let fill = filled(price, buying: side == .long)
         // Never more than the account can pay for (longs) or cover (shorts) at this price.
         let affordable = max(0, equity(at: price)) / (fill * (1 + settings.commission))
-        var size = min(shares, affordable)
+        // `positionFraction` sizes at the fill, commission included, as backtesting.py's
+        // `size=<fraction>` does (the signal's own share count was made at its close).
+        let wanted =
+            settings.positionFraction > 0
+            ? max(0, equity(at: price)) * settings.positionFraction / (fill * (1 + settings.commission)) : shares
+        var size = min(wanted, affordable)
         if settings.wholeShares { size = size.rounded(.down) }
         guard size > 0, size.isFinite else { return }
         let commission = size * fill * settings.commission

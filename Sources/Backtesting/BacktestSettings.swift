@@ -40,7 +40,10 @@ public struct BacktestSettings: Sendable, Equatable {
     public var atrStopMultiple: Double = 2
     /// The largest position as a fraction of equity (`max_position_fraction`).
     public var maxPositionFraction: Double = 1
-    /// When above 0, every position is this fraction of equity instead of the risk-based size.
+    /// When above 0, every position is this fraction of equity instead of the risk-based size,
+    /// sized at the fill: equity × fraction / (fill price × (1 + commission)) shares (rounded
+    /// down with `wholeShares`), as backtesting.py sizes `size=<fraction>`; never more than
+    /// the account can pay for.
     public var positionFraction: Double = 0
     /// Trade whole shares only (rounded down), as most brokers and backtesting.py do.
     public var wholeShares = false
