@@ -19,7 +19,7 @@ public enum BacktestOutput {
             ("equity.csv", Data(equityCSV(result).utf8)),
             ("decisions.csv", Data(decisionsCSV(result).utf8)),
             ("summary.json", try summaryJSON(result)),
-            // REPORT-PENDING ("report.html", Data(BacktestReport.html(result).utf8)),
+            ("report.html", Data(BacktestReport.html(result).utf8)),
         ]
         var paths: [String] = []
         for (name, data) in contents {
