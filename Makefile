@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
-.PHONY: all deps build test demo demo-models bench fuzz check-deploy proto clean
+.PHONY: all deps build test demo demo-models backtest-demo bench fuzz check-deploy proto clean
 
 all: build
 
@@ -52,6 +52,19 @@ demo-models: build
 	done
 	"$(BIN_DIR)/tickwire" train --config config/demo.json --data $(foreach s,$(DEMO_TRAIN_TICKERS),data/demo/$(s).csv) \
 		--out models/demo --trees 30 --folds 3
+
+## backtest-demo: backtest the demo's models on fresh simulated history (not the bars they were
+## trained on) and write backtest/demo/report.html
+backtest-demo: build
+	@test -f models/demo/report.json || $(MAKE) --no-print-directory demo-models
+	mkdir -p data/demo/backtest
+	for symbol in $(DEMO_TRAIN_TICKERS); do \
+		"$(BIN_DIR)/tickwire" history --provider simulated --symbol $$symbol --interval 5s --bars 2000 --seed 7 \
+			--config config/demo.json --output data/demo/backtest/$$symbol.csv || exit 1; \
+	done
+	"$(BIN_DIR)/tickwire" backtest --config config/demo.json --models models/demo --out backtest/demo \
+		--data $(foreach s,$(DEMO_TRAIN_TICKERS),data/demo/backtest/$(s).csv) --check-lookahead --lookahead-cuts 3
+	@echo "open backtest/demo/report.html"
 
 ## bench: bus throughput and latency against raw libzmq, and indicator cost against TA-Lib's
 ## batch functions, each baseline measured in the same run

@@ -459,7 +459,7 @@ let package = Package(
         .testTarget(name: "ModuleGraphTests", swiftSettings: strictSettings),
         .testTarget(
             name: "BacktestingTests",
-            dependencies: ["Backtesting", "Indicators", "Models", "Signals", "Tickwire", "Training", "TestSupport"],
+            dependencies: ["Backtesting", "FeatureContract", "Indicators", "Models", "Signals", "Tickwire", "Training", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

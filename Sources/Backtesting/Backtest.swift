@@ -248,7 +248,7 @@ public struct Backtest: Sendable {
                     if stop <= 0 { stop = 0 }
                 }
                 accounts[f].signal(action: signal.action.rawValue, shares: shares, stop: stop, confidence: signal.confidence, bar: point)
-                if let ensemble = strategy as? EnsembleStrategy {
+                if let ensemble = (strategy as? EnsembleStrategy) ?? (strategy as? WindowedStrategy)?.ensemble(at: point.time) {
                     for (model, entry) in ensemble.liveAccuracy where lastAccuracy[model] != entry.outcomes {
                         lastAccuracy[model] = entry.outcomes
                         accuracy.append(BacktestResult.AccuracyPoint(time: point.time, model: model, accuracy: entry.accuracy, outcomes: entry.outcomes))

@@ -64,17 +64,28 @@ public struct TrainingJob {
         }
     }
 
+    /// Reads ``files`` and trains on them (``train(bars:quiet:)``).
     public func run() throws -> TrainingRun.Report {
         try validate()
         let bars = try files.map { (symbol: Self.symbol(of: $0), bars: try BarsCSV.read(path: $0, timeZone: timeZone)) }
+        return try train(bars: bars)
+    }
+
+    /// Trains on bars already read (one entry per ticker) and writes the model files and
+    /// `report.json` to ``output``. `quiet` leaves standard error alone (no progress bar), as
+    /// walk-forward backtests want.
+    public func train(bars: [(symbol: String, bars: [BarRow])], quiet: Bool = false) throws -> TrainingRun.Report {
+        try validate()
         let dataset = Dataset.build(files: bars, horizon: horizon, deadZone: deadZone, timeZone: timeZone)
-        FileHandle.standardError.write(Data(
-            "train: \(dataset.count) labelled rows from \(files.count) file(s), horizon \(horizon) bars, dead zone ±\(String(format: "%.5f", dataset.deadZone))\n".utf8))
+        if !quiet {
+            FileHandle.standardError.write(Data(
+                "train: \(dataset.count) labelled rows from \(bars.count) file(s), horizon \(horizon) bars, dead zone ±\(String(format: "%.5f", dataset.deadZone))\n".utf8))
+        }
         let hyperparameters = self.hyperparameters
         var run = TrainingRun(
             dataset: dataset, kinds: kinds, folds: folds, seed: seed, ensembleMethod: ensembleMethod,
             makeTrainer: { kind in try trainer(kind: kind, hyperparameters: hyperparameters[kind] ?? [:]) })
-        let progress = ProgressBar(total: kinds.count * (folds + 1))
+        let progress = quiet ? nil : ProgressBar(total: kinds.count * (folds + 1))
         let (report, models) = try run.run(progress: progress)
 
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)

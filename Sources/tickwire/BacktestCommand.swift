@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backtesting
 import Foundation
+import Models
 import ServiceKit
 
 #if canImport(Glibc)
@@ -68,8 +69,12 @@ struct BacktestCommand: AsyncParsableCommand {
     var checkLookahead = false
     @Option(name: .customLong("lookahead-cuts"), help: "Cut points for --check-lookahead.")
     var lookaheadCuts = 8
-    @Option(name: .customLong("retrain-every"), help: "Walk-forward: retrain on the past every N bars.")
+    @Option(
+        name: .customLong("retrain-every"),
+        help: "Walk-forward: trade windows of N bars, each with the --models recipe retrained on every bar before it (models in OUT/windows).")
     var retrainEvery: Int?
+    @Option(name: .customLong("retrain-folds"), help: "Validation folds inside each walk-forward retraining (they calibrate the models).")
+    var retrainFolds = 3
     @Option(help: "Bootstrap resamples per interval.")
     var bootstrap = 2_000
     @Option(help: "Seed for the bootstrap and the lookahead cuts.")
@@ -81,6 +86,7 @@ struct BacktestCommand: AsyncParsableCommand {
         guard !data.isEmpty else { throw ValidationError("--data needs at least one bar file") }
         guard BacktestSettings.Fill(rawValue: fill) != nil else { throw ValidationError("--fill must be next_open or close") }
         guard (1...1_000).contains(lookaheadCuts) else { throw ValidationError("--lookahead-cuts must be from 1 to 1000") }
+        guard (1...20).contains(retrainFolds) else { throw ValidationError("--retrain-folds must be from 1 to 20") }
         if let retrainEvery, !(20...1_000_000).contains(retrainEvery) {
             throw ValidationError("--retrain-every must be from 20 to 1000000 bars")
         }
@@ -123,13 +129,24 @@ struct BacktestCommand: AsyncParsableCommand {
         settings.to = to.flatMap(Self.day).map { $0.addingTimeInterval(86_399.999) }
         do throws(any Error) {
             try settings.validate()
-            if retrainEvery != nil {
-                throw BacktestError("--retrain-every: walk-forward retraining is not implemented yet; train with `tickwire train` on the past and pass --from")
-            }
-            let ensemble = try Backtest.ensemble(
-                modelDirectory: models, method: method ?? loaded.ensembleMethod, weights: loaded.models.weights, horizon: horizon ?? loaded.models.horizon,
+            let methodName = method ?? loaded.ensembleMethod
+            var ensemble = try Backtest.ensemble(
+                modelDirectory: models, method: methodName, weights: loaded.models.weights, horizon: horizon ?? loaded.models.horizon,
                 accuracyDecay: loaded.models.accuracyDecay)
             let files = try Backtest.read(paths: data, timeZone: zone)
+            var windows: [WalkForwardBacktest.Window] = []
+            if let retrainEvery {
+                let plan = WalkForwardBacktest(
+                    every: retrainEvery, folds: retrainFolds, recipe: try WalkForwardBacktest.recipe(modelDirectory: models),
+                    directory: (out as NSString).appendingPathComponent("windows"),
+                    ensembleMethod: EnsembleMethod(rawValue: methodName) ?? .simpleAverage)
+                let bar = ProgressBar(label: "retrain")
+                (windows, ensemble) = try plan.prepare(
+                    files: files, from: settings.from, to: settings.to, timeZone: zone, method: methodName,
+                    weights: loaded.models.weights, accuracyDecay: loaded.models.accuracyDecay, progress: bar.show)
+                bar.finish()
+                if let first = windows.first { settings.from = Date(timeIntervalSince1970: Double(first.start) / 1e9) }
+            }
             var backtest = Backtest(
                 files: files, settings: settings, barInterval: try Backtest.barInterval(of: files), timeZone: zone,
                 horizon: ensemble.horizon, deadZone: ensemble.deadZone, makeStrategy: ensemble.makeStrategy)
@@ -140,6 +157,7 @@ struct BacktestCommand: AsyncParsableCommand {
             let bar = ProgressBar(label: "backtest")
             var result = try await backtest.run(progress: bar.show)
             bar.finish()
+            result.windows = WalkForwardBacktest.summaries(windows, result: result)
             if checkLookahead {
                 let check = ProgressBar(label: "lookahead")
                 result.lookahead = try await backtest.checkLookahead(cuts: lookaheadCuts, progress: check.show)

@@ -172,6 +172,7 @@ struct History: AsyncParsableCommand {
     @Option(name: .customLong("api-key"), help: "Alpha Vantage key (default: api_key from config or TICKWIRE_API_KEY).") var apiKey: String?
     @Option(name: .customLong("provider-url"), help: "Alpha Vantage base URL (a local server in tests).") var providerURL: String?
     @Option(help: "simulated: how many bars.") var bars = 3_000
+    @Option(help: "simulated: the market's seed (default: simulator.seed); another seed, another history.") var seed: UInt64?
     @Option(help: "Output CSV (default: <SYMBOL>.csv).") var output: String?
     @Option(help: "Config file. Env: TICKWIRE_CONFIG.") var config: String?
 
@@ -183,7 +184,8 @@ struct History: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let loaded = try loadConfig(config)
+        var loaded = try loadConfig(config)
+        if let seed { loaded.simulator.seed = seed }
         let path = output ?? "\(symbol).csv"
         var csv = "timestamp,open,high,low,close,volume\n"
         let formatter = ISO8601DateFormatter()

@@ -129,6 +129,36 @@ struct PeerTests {
         #expect(solvent == ["NVDA", "ORCL"], "final equity compared on \(solvent.sorted()) only")
     }
 
+    @Test("`tickwire backtest --retrain-every` from the command line: a row per window in summary.json and the report, models in OUT/windows", .timeLimit(.minutes(5)))
+    func walkForwardCommand() async throws {
+        let tickwire = Self.tickwire
+        try #require(FileManager.default.isExecutableFile(atPath: tickwire), "\(tickwire) is missing: run 'swift build --product tickwire' first")
+        let work = NSTemporaryDirectory() + "tickwire-walkforward-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        try FileManager.default.copyItem(atPath: Self.fixture("nvda-daily.csv"), toPath: "\(work)/NVDA.csv")
+        let models = "\(work)/models", out = "\(work)/out"
+        _ = try await Self.run(
+            tickwire, ["train", "--data", "\(work)/NVDA.csv", "--out", models, "--models", "logreg", "--folds", "2"], timeout: 180, in: work)
+        _ = try await Self.run(
+            tickwire,
+            ["backtest", "--data", "\(work)/NVDA.csv", "--models", models, "--out", out, "--retrain-every", "1500",
+             "--retrain-folds", "2", "--from", "2004-01-02", "--bootstrap", "100"],
+            timeout: 240, in: work)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json"))) as? [String: Any]
+        let windows = summary?["windows"] as? [[String: Any]] ?? []
+        // 2004-01-02 to 2014-12-31 is about 2,770 bars: two windows.
+        #expect(windows.count == 2, "\(windows)")
+        #expect(windows.first?["from"] as? String == "2004-01-02")
+        #expect(windows.first?["trained_through"] as? String == "2003-12-31")
+        #expect(summary?["in_sample_decisions"] as? Int == 0, "walk-forward decisions are all out of sample")
+        for index in 1...2 {
+            #expect(FileManager.default.fileExists(atPath: String(format: "%@/windows/window-%03d/logreg.json", out, index)))
+        }
+        let report = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
+        #expect(report.contains("table-windows"))
+    }
+
     /// Backtests `run` and checks it with the peer; returns the peer's output.
     static func compare(_ run: Run, work: String, models: String, script: String) async throws -> String {
         let bars = "\(work)/\(run.symbol).csv"
