@@ -17,13 +17,17 @@ build: deps
 
 # CPU-heavy suites (TA-Lib, scikit-learn, xgboost, exchange_calendars; throwaway PostgreSQL servers), run after
 # the rest so they do not starve the timing-sensitive tests on a 2-core machine.
-HEAVY_SUITES = PostgresStoreTests|ReferenceAccuracyTests|XGBoostReferenceTests|XNYSReferenceTests|TALibEquivalenceTests|OscillatorIndicatorsTests|TrendEquivalenceTests|PeerTests
+# The backtest suites train models and replay years of bars on the cooperative pool: beside the
+# timing-sensitive unit tests on two cores they starve them (seen: everything stalled 23 s).
+HEAVY_SUITES = BacktestingTests|PostgresStoreTests|ReferenceAccuracyTests|XGBoostReferenceTests|XNYSReferenceTests|TALibEquivalenceTests|OscillatorIndicatorsTests|TrendEquivalenceTests|PeerTests
 
 ## test: run the Swift test suites (unit and end-to-end) and the deployment checks
 # Tests never touch the user's own bus keys (~/.config/tickwire/keys): end-to-end tests make a
 # key set per test bus, and anything else that needs keys finds this throwaway directory.
+# Services started by tests serve no metrics unless a test asks (--metrics-port), so parallel
+# tests never race for the default ports.
 TEST_ENV = TICKWIRE_BIN_DIR="$(BIN_DIR)" TICKWIRE_PYTHON="$(CURDIR)/.venv/bin/python" \
-	TICKWIRE_KEYS_DIR="$(CURDIR)/.build/test-keys"
+	TICKWIRE_KEYS_DIR="$(CURDIR)/.build/test-keys" TICKWIRE_METRICS_PORT=0
 
 # Three phases, so that timing-sensitive unit tests never share the two cores with dozens of
 # end-to-end processes starting at once: the unit suites, then the end-to-end suites (real
@@ -53,13 +57,14 @@ demo-models: build
 	"$(BIN_DIR)/tickwire" train --config config/demo.json --data $(foreach s,$(DEMO_TRAIN_TICKERS),data/demo/$(s).csv) \
 		--out models/demo --trees 30 --folds 3
 
-## backtest-demo: backtest the demo's models on fresh simulated history (not the bars they were
-## trained on) and write backtest/demo/report.html
+## backtest-demo: backtest the demo's models on simulated history they never saw (another seed,
+## after their training ended) and write backtest/demo/report.html
 backtest-demo: build
 	@test -f models/demo/report.json || $(MAKE) --no-print-directory demo-models
 	mkdir -p data/demo/backtest
 	for symbol in $(DEMO_TRAIN_TICKERS); do \
 		"$(BIN_DIR)/tickwire" history --provider simulated --symbol $$symbol --interval 5s --bars 2000 --seed 7 \
+			--end "$$(date -u -d '+3 hours' +%Y-%m-%dT%H:%M:%SZ)" \
 			--config config/demo.json --output data/demo/backtest/$$symbol.csv || exit 1; \
 	done
 	"$(BIN_DIR)/tickwire" backtest --config config/demo.json --models models/demo --out backtest/demo \

@@ -47,8 +47,11 @@ let package = Package(
         // handshake can be abandoned; the upgrade-refusal probe). Already resolved via swift-websocket.
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
-        // Test peers only: fake provider servers (HTTP and WebSocket) on loopback.
+        // Every service's /metrics, /health and /ready (Observability); and, in tests, fake
+        // provider servers (HTTP and WebSocket) on loopback.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.0"),
     ],
     targets: [
@@ -81,10 +84,23 @@ let package = Package(
             exclude: ["Proto"],
             swiftSettings: strictSettings
         ),
+        // Every service's /metrics, /health and /ready server, and /proc readings.
+        .target(
+            name: "Observability",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "ServiceKit",
             dependencies: [
-                "Bus", "Contracts", "Timekeeping",
+                "Bus", "Contracts", "Observability", "Timekeeping",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -232,7 +248,7 @@ let package = Package(
         // fills, statistics with bootstrap intervals, the lookahead check, the report.
         .target(
             name: "Backtesting",
-            dependencies: ["Indicators", "Models", "Signals", "Tickwire", "Training"],
+            dependencies: ["FeatureContract", "Indicators", "Models", "Signals", "Tickwire", "Training"],
             swiftSettings: strictSettings
         ),
 
@@ -377,7 +393,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ServiceKitTests",
-            dependencies: ["ServiceKit", "Contracts", "TestSupport"],
+            dependencies: [
+                "ServiceKit", "Contracts", "Observability", "TestSupport", "Bus",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -2,12 +2,13 @@
 # Installs what building and testing Tickwire needs, when it is missing:
 #   Debian packages: libzmq3-dev, libcurl4-openssl-dev, libsqlite3-dev, pkg-config, python3-venv,
 #                    postgresql-15 (the journal's PostgreSQL store is tested against a throwaway server),
-#                    chromium-headless-shell (the backtest's HTML report is checked in a real browser)
+#                    chromium-headless-shell (the backtest's HTML report is checked in a real browser),
+#                    prometheus (promtool checks every service's /metrics output)
 #   PyPI test peers:  Tests/python/requirements.txt into ./.venv
 # As root it runs apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 
-readonly PACKAGES=(libzmq3-dev libcurl4-openssl-dev libsqlite3-dev pkg-config python3-venv postgresql-15 chromium-headless-shell)
+readonly PACKAGES=(libzmq3-dev libcurl4-openssl-dev libsqlite3-dev pkg-config python3-venv postgresql-15 chromium-headless-shell prometheus)
 readonly VENV=".venv"
 readonly REQUIREMENTS="Tests/python/requirements.txt"
 

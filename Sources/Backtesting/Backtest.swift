@@ -402,12 +402,15 @@ extension Backtest {
             trainedThrough: trainingEnd(directory))
     }
 
-    /// The latest `training.to` (YYYY-MM-DD) among the model files of `directory`.
+    /// The latest `training.to` among the model files of `directory`: an ISO 8601 time, or a
+    /// day (YYYY-MM-DD, the whole day).
     static func trainingEnd(_ directory: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = .gmt
         formatter.dateFormat = "yyyy-MM-dd"
+        let precise = ISO8601DateFormatter()
+        precise.formatOptions = [.withInternetDateTime]
         var latest: Date?
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names where name.hasSuffix(".json") && name != "report.json" {
@@ -416,11 +419,17 @@ extension Backtest {
                 let size = (attributes[.size] as? NSNumber)?.intValue, size < 256 << 20,
                 let data = FileManager.default.contents(atPath: path),
                 let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                let training = object["training"] as? [String: Any], let to = training["to"] as? String,
-                let day = formatter.date(from: String(to.prefix(10)))
+                let training = object["training"] as? [String: Any], let to = training["to"] as? String
             else { continue }
-            // The whole day.
-            let end = day.addingTimeInterval(86_399)
+            let end: Date
+            if to.count > 10, let instant = precise.date(from: to) {
+                end = instant
+            } else if let day = formatter.date(from: String(to.prefix(10))) {
+                // A day: the whole of it.
+                end = day.addingTimeInterval(86_399)
+            } else {
+                continue
+            }
             latest = max(latest ?? end, end)
         }
         return latest

@@ -126,16 +126,16 @@ public enum SimulatedHistory {
         return nil
     }
 
-    /// `count` bars of `intervalSeconds` ending now; none when the arguments are out of range
-    /// (see ``problem(count:intervalSeconds:)``).
-    public static func bars(symbol: String, config: TickwireConfig, count: Int, intervalSeconds: Int64) -> [Bar] {
+    /// `count` bars of `intervalSeconds` ending at `end` (UTC nanoseconds; now when nil); none
+    /// when the arguments are out of range (see ``problem(count:intervalSeconds:)``).
+    public static func bars(symbol: String, config: TickwireConfig, count: Int, intervalSeconds: Int64, end: Int64? = nil) -> [Bar] {
         guard problem(count: count, intervalSeconds: intervalSeconds) == nil else { return [] }
         // One path per symbol: the symbol's bytes are mixed into the seed.
         var settings = config.simulator
         for byte in symbol.utf8 { settings.seed = (settings.seed ^ UInt64(byte)) &* 0x100_0000_01B3 }
         return SimulatedProvider.history(
             symbols: [symbol], settings: settings, bars: count, intervalNs: intervalSeconds * 1_000_000_000,
-            timeZone: TimeZone(identifier: config.marketHours.timezone) ?? .gmt, end: WallClock.nanoseconds()
+            timeZone: TimeZone(identifier: config.marketHours.timezone) ?? .gmt, end: end ?? WallClock.nanoseconds()
         ).bars
     }
 }

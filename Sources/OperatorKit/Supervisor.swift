@@ -175,10 +175,11 @@ public enum StackPlan {
         config: TickwireConfig, configFile: String?, search: ExecutableSearch
     ) throws(ExecutableSearch.NotFound) -> [SupervisedProcess] {
         let configArguments = configFile.map { ["--config", $0] } ?? []
+        var metricsPorts = MetricsPorts(base: config.metrics.port)
         var processes = [
             SupervisedProcess(
-                name: "bus-proxy", executable: try search.locate("bus-proxy"), arguments: configArguments,
-                restart: true)
+                name: "bus-proxy", executable: try search.locate("bus-proxy"),
+                arguments: configArguments + metricsPorts.arguments(service: "bus-proxy", args: []), restart: true)
         ]
         let services = config.stack.services.filter { $0.name != "bus-proxy" }
         var copies: [String: Int] = [:]
@@ -200,9 +201,36 @@ public enum StackPlan {
                 SupervisedProcess(
                     name: name,
                     executable: try search.locate(service.name),
-                    arguments: (service.passConfig ? configArguments : []) + service.args,
+                    arguments: (service.passConfig ? configArguments : []) + service.args
+                        + metricsPorts.arguments(service: service.name, args: service.args),
                     restart: service.restart))
         }
         return processes
+    }
+
+    /// Gives each Tickwire service of the stack its own metrics port: the first copy of a
+    /// service `metrics.port` plus its offset, further copies (processors per ticker set)
+    /// `metrics.port` + 10, + 11, …. Nothing when metrics are off, for executables that are
+    /// not Tickwire services, or when a service's args already name `--metrics-port`.
+    struct MetricsPorts {
+        let base: Int
+        var started: Set<String> = []
+        var extraCopies = 0
+
+        init(base: Int) { self.base = base }
+
+        mutating func arguments(service: String, args: [String]) -> [String] {
+            guard base > 0, TickwireConfig.Metrics.offsets[service] != nil,
+                !args.contains(where: { $0 == "--metrics-port" || $0.hasPrefix("--metrics-port=") })
+            else { return [] }
+            let port: Int
+            if started.insert(service).inserted {
+                port = base + TickwireConfig.Metrics.offset(of: service)
+            } else {
+                port = base + 10 + extraCopies
+                extraCopies += 1
+            }
+            return port <= 65_535 ? ["--metrics-port", String(port)] : []
+        }
     }
 }

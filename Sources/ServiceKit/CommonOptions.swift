@@ -36,7 +36,18 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(help: "Instance name, unique among running copies of a service. Env: TICKWIRE_INSTANCE.")
     public var instance: String?
 
+    @Option(
+        name: .customLong("metrics-port"),
+        help: "Serve /metrics, /health and /ready on exactly this port (0: off; default: metrics.port plus the service's offset).")
+    public var metricsPort: Int?
+
     public init() {}
+
+    public func validate() throws {
+        if let metricsPort, !(0...65_535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be from 0 (off) to 65535")
+        }
+    }
 
     /// Said when `--api-key` is used: a command line is visible to every user of the machine.
     public static let apiKeyWarning = """
@@ -73,6 +84,16 @@ public struct CommonOptions: ParsableArguments, Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigError) -> (config: TickwireConfig, warnings: [String]) {
         try ConfigLoader(environment: environment).load(file: configFile(environment: environment), overrides: overrides)
+    }
+
+    /// Where `service` serves metrics: `--metrics-port` exactly, else `metrics.port` plus the
+    /// service's offset; nil when off (port 0).
+    public func metricsEndpoint(service: String, config: TickwireConfig) -> (host: String, port: Int)? {
+        if let metricsPort {
+            return (1...65_535).contains(metricsPort) ? (config.metrics.host, metricsPort) : nil
+        }
+        guard config.metrics.port > 0 else { return nil }
+        return (config.metrics.host, config.metrics.port + TickwireConfig.Metrics.offset(of: service))
     }
 
     /// The instance name when one was given (`--instance` or `TICKWIRE_INSTANCE`).

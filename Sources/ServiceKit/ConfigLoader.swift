@@ -67,6 +67,7 @@ public struct ConfigLoader: Sendable {
         ("TICKWIRE_JOURNAL_BIND", ["journal", "bind"], false),
         ("TICKWIRE_JOURNAL_ENDPOINT", ["journal", "endpoint"], false),
         ("TICKWIRE_POSITIONS_DIR", ["journal", "positions_directory"], false),
+        ("TICKWIRE_METRICS_HOST", ["metrics", "host"], false),
     ]
 
     /// Environment variables that override numeric config keys.
@@ -74,6 +75,7 @@ public struct ConfigLoader: Sendable {
         ("TICKWIRE_UPDATE_INTERVAL", ["update_interval"]),
         ("TICKWIRE_RATE_LIMIT_PER_MINUTE", ["rate_limit", "requests_per_minute"]),
         ("TICKWIRE_RATE_LIMIT_PER_DAY", ["rate_limit", "requests_per_day"]),
+        ("TICKWIRE_METRICS_PORT", ["metrics", "port"]),
     ]
 
     public var environment: [String: String]
@@ -409,6 +411,14 @@ public struct ConfigLoader: Sendable {
         try validateBus(config.bus, fail: fail)
         guard config.heartbeat.intervalSeconds >= 0.05, config.heartbeat.intervalSeconds <= 3_600 else {
             throw fail("heartbeat.interval_seconds", "must be from 0.05 to 3600 seconds")
+        }
+        guard (0...65_000).contains(config.metrics.port) else {
+            throw fail("metrics.port", "must be from 0 (off) to 65000 (each service adds its offset, up to 9)")
+        }
+        guard !config.metrics.host.isEmpty, config.metrics.host.count <= 253,
+            config.metrics.host.unicodeScalars.allSatisfy({ $0.isASCII && !$0.properties.isWhitespace && $0 != "/" })
+        else {
+            throw fail("metrics.host", "must be a host name or IP address to bind, e.g. 127.0.0.1 or 0.0.0.0")
         }
         try validateIngestor(config, fail: fail)
         try validateLogging(config, fail: fail)

@@ -2,6 +2,7 @@ import Bus
 import Contracts
 import Foundation
 import Logging
+import Observability
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -233,7 +234,11 @@ public enum ServiceRuntime {
                 await context.terminate()
                 return error is ConfigError ? configErrorExitCode : 1
             }
-            try await runGroup(environment: environment, services: services)
+            var extra: [any Service] = []
+            if let endpoint = options.metricsEndpoint(service: name, config: config) {
+                extra.append(metricsServer(environment: environment, host: endpoint.host, port: endpoint.port))
+            }
+            try await runGroup(environment: environment, services: services + extra)
             logger.info("\(name) stopped")
             return 0
         } catch {
@@ -242,6 +247,26 @@ public enum ServiceRuntime {
             // is still a config error: `tickwire up` must not restart into it.
             return error is ConfigError ? configErrorExitCode : 1
         }
+    }
+
+    /// The `/metrics`, `/health` and `/ready` server of `environment`'s service on `host:port`
+    /// (``ServiceMetrics``, over the process's swift-metrics registry).
+    public static func metricsServer(
+        environment: ServiceEnvironment, host: String, port: Int, onBound: @escaping @Sendable (Int) -> Void = { _ in }
+    ) -> MetricsServer {
+        let publisher = environment.publisher
+        let metrics = ServiceMetrics(
+            service: environment.name, instance: environment.producer.instance, counters: environment.counters,
+            registry: ServiceMetrics.processRegistry, publisherStatistics: { publisher.statistics })
+        let counters = environment.counters
+        return MetricsServer(
+            configuration: .init(host: host, port: port), logger: environment.logger, scrape: metrics.scrape,
+            health: metrics.health,
+            onBound: { bound in
+                environment.logger.info("metrics on http://\(host):\(bound)/metrics (also /health, /ready)")
+                onBound(bound)
+            },
+            onFailure: { counters.add("metrics.bind_failed") })
     }
 
     /// Loads the bus security of `name` and connects the service's publisher. Shared by

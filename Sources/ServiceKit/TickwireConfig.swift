@@ -40,6 +40,8 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     public var replay = Replay()
     public var logging = Logging()
     public var heartbeat = Heartbeat()
+    /// Where each service serves `/metrics`, `/health` and `/ready`.
+    public var metrics = Metrics()
     public var simulator = Simulator()
     /// Services `tickwire up` runs besides bus-proxy.
     public var stack = Stack()
@@ -498,6 +500,26 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         /// Seconds between `status.<service>` messages.
         public var intervalSeconds: Double = 5
         public init() {}
+    }
+
+    /// Each service's HTTP endpoint for Prometheus and probes. A service listens on `port`
+    /// plus its own offset (``Metrics/offset(of:)``), so services on one machine never collide,
+    /// unless `--metrics-port` names its port exactly (`tickwire up` gives each process one).
+    public struct Metrics: Sendable, Equatable, Codable {
+        /// The address to bind: loopback by default (`0.0.0.0` in a container).
+        public var host = "127.0.0.1"
+        /// The base port; 0 turns the endpoint off.
+        public var port = 9400
+        public init() {}
+
+        /// Each service's offset from the base port.
+        public static let offsets: [String: Int] = [
+            "bus-proxy": 0, "ingestor": 1, "processor": 2, "signal-generator": 3, "notifier": 4, "scheduler": 5,
+            "journal": 6, "dashboard": 7,
+        ]
+
+        /// `service`'s offset (services not in ``offsets``: 9).
+        public static func offset(of service: String) -> Int { offsets[service] ?? 9 }
     }
 
     /// The `simulated` provider's market.

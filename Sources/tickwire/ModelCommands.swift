@@ -173,6 +173,7 @@ struct History: AsyncParsableCommand {
     @Option(name: .customLong("provider-url"), help: "Alpha Vantage base URL (a local server in tests).") var providerURL: String?
     @Option(help: "simulated: how many bars.") var bars = 3_000
     @Option(help: "simulated: the market's seed (default: simulator.seed); another seed, another history.") var seed: UInt64?
+    @Option(help: "simulated: when the last bar ends, ISO 8601 with an offset (default: now).") var end: String?
     @Option(help: "Output CSV (default: <SYMBOL>.csv).") var output: String?
     @Option(help: "Config file. Env: TICKWIRE_CONFIG.") var config: String?
 
@@ -201,7 +202,14 @@ struct History: AsyncParsableCommand {
             if let problem = SimulatedHistory.problem(count: bars, intervalSeconds: seconds) {
                 throw ValidationError(problem)
             }
-            for bar in SimulatedHistory.bars(symbol: symbol, config: loaded, count: bars, intervalSeconds: seconds) {
+            var endNanoseconds: Int64?
+            if let end {
+                guard let instant = ISO8601Instant.parse(end) else {
+                    throw ValidationError("--end must be an ISO 8601 time with an offset, e.g. 2025-03-12T16:00:00-04:00 (got '\(end)')")
+                }
+                endNanoseconds = instant
+            }
+            for bar in SimulatedHistory.bars(symbol: symbol, config: loaded, count: bars, intervalSeconds: seconds, end: endNanoseconds) {
                 row(start: bar.startTimeNs, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume)
             }
         } else {

@@ -94,6 +94,8 @@ struct TestBus {
         environment["TICKWIRE_KEYS_DIR"] = keys.directory
         environment["TICKWIRE_BUS_SECURITY"] = nil
         environment["TICKWIRE_CONFIG"] = nil
+        // No metrics endpoint unless a test passes --metrics-port: parallel tests share ports.
+        environment["TICKWIRE_METRICS_PORT"] = "0"
         return environment
     }
 

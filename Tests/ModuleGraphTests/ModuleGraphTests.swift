@@ -21,7 +21,9 @@ enum ModuleGraph {
         "FeatureContract": [],
         "Bus": ["CZeroMQ", "Timekeeping"],
         "Contracts": ["Bus", "FeatureContract", "Timekeeping"],
-        "ServiceKit": ["Bus", "Contracts", "Timekeeping"],
+        "ServiceKit": ["Bus", "Contracts", "Observability", "Timekeeping"],
+        // Metrics and health endpoints: no Tickwire module below it.
+        "Observability": [],
         // The one libcurl wrapper.
         "Curl": ["CCurl"],
         // Shared helpers: what more than one service needs lives here, never in a service.
@@ -45,7 +47,7 @@ enum ModuleGraph {
         // The library for custom scripts puts everything together.
         "Tickwire": nil,
         // Backtests run through the library's own pipeline, so they sit above it.
-        "Backtesting": ["Indicators", "Models", "Signals", "Tickwire", "Training"],
+        "Backtesting": ["FeatureContract", "Indicators", "Models", "Signals", "Tickwire", "Training"],
     ]
 
     /// Edges issue 14 removed, named so that a message says which rule broke.

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import OperatorKit
+import ServiceKit
 import Testing
 
 @Suite("bus-tap formatting and tables")
@@ -90,5 +91,44 @@ struct ExecutableSearchTests {
                 error.description.hasPrefix(
                     "ingestor not found; looked in /a (next to tickwire), /b (PATH), /c (PATH)."), "\(error)")
         }
+    }
+}
+
+@Suite("tickwire up's process plan")
+struct StackPlanTests {
+    /// A directory holding empty executables with the given names.
+    func binDirectory(_ names: [String]) throws -> String {
+        let directory = NSTemporaryDirectory() + "tickwire-plan-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for name in names {
+            let path = directory + "/" + name
+            #expect(FileManager.default.createFile(atPath: path, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755]))
+        }
+        return directory
+    }
+
+    @Test("each service gets its own metrics port: base plus its offset, extra copies from base + 10; none when off, for tools, or when named")
+    func metricsPorts() throws {
+        let directory = try binDirectory(["bus-proxy", "ingestor", "processor", "signal-generator", "bus-tap"])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let search = ExecutableSearch(places: [.init(directory: directory, reason: "test")])
+        var config = TickwireConfig()
+        config.metrics.port = 9500
+        config.stack.services = [
+            .init(name: "ingestor"), .init(name: "processor", args: ["--instance", "p1"]),
+            .init(name: "processor", args: ["--instance", "p2"]), .init(name: "processor", args: ["--instance", "p3"]),
+            .init(name: "signal-generator", args: ["--metrics-port", "9999"]), .init(name: "bus-tap", passConfig: false),
+        ]
+        func port(_ process: SupervisedProcess) -> String? {
+            process.arguments.firstIndex(of: "--metrics-port").map { process.arguments[$0 + 1] }
+        }
+        let plan = try StackPlan.processes(config: config, configFile: "c.json", search: search)
+        #expect(plan.map(\.name) == ["bus-proxy", "ingestor", "processor/p1", "processor/p2", "processor/p3", "signal-generator", "bus-tap"])
+        #expect(plan.map(port) == ["9500", "9501", "9502", "9510", "9511", "9999", nil])
+        #expect(plan[5].arguments.filter { $0 == "--metrics-port" }.count == 1)
+
+        config.metrics.port = 0
+        let off = try StackPlan.processes(config: config, configFile: nil, search: search)
+        #expect(off.map(port) == [nil, nil, nil, nil, nil, "9999", nil])
     }
 }
