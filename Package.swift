@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "tickwire-bench", targets: ["tickwire-bench"]),
         .executable(name: "bus-fuzz", targets: ["bus-fuzz"]),
         .executable(name: "journal", targets: ["journal"]),
+        .executable(name: "dashboard", targets: ["dashboard"]),
         .library(name: "Bus", targets: ["Bus"]),
         .library(name: "Contracts", targets: ["Contracts"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
@@ -300,6 +301,26 @@ let package = Package(
             name: "processor",
             dependencies: [
                 "FeatureContract", "Indicators", "Processing", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The live dashboard page (subscribes to the bus; Hummingbird serves the page and its events).
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "Contracts", "ServiceKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "dashboard",
+            dependencies: [
+                "Dashboard", "ServiceKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

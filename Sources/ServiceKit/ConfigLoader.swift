@@ -68,6 +68,7 @@ public struct ConfigLoader: Sendable {
         ("TICKWIRE_JOURNAL_ENDPOINT", ["journal", "endpoint"], false),
         ("TICKWIRE_POSITIONS_DIR", ["journal", "positions_directory"], false),
         ("TICKWIRE_METRICS_HOST", ["metrics", "host"], false),
+        ("TICKWIRE_DASHBOARD_HOST", ["dashboard", "host"], false),
     ]
 
     /// Environment variables that override numeric config keys.
@@ -76,6 +77,7 @@ public struct ConfigLoader: Sendable {
         ("TICKWIRE_RATE_LIMIT_PER_MINUTE", ["rate_limit", "requests_per_minute"]),
         ("TICKWIRE_RATE_LIMIT_PER_DAY", ["rate_limit", "requests_per_day"]),
         ("TICKWIRE_METRICS_PORT", ["metrics", "port"]),
+        ("TICKWIRE_DASHBOARD_PORT", ["dashboard", "port"]),
     ]
 
     public var environment: [String: String]
@@ -415,10 +417,15 @@ public struct ConfigLoader: Sendable {
         guard (0...65_000).contains(config.metrics.port) else {
             throw fail("metrics.port", "must be from 0 (off) to 65000 (each service adds its offset, up to 9)")
         }
-        guard !config.metrics.host.isEmpty, config.metrics.host.count <= 253,
-            config.metrics.host.unicodeScalars.allSatisfy({ $0.isASCII && !$0.properties.isWhitespace && $0 != "/" })
-        else {
-            throw fail("metrics.host", "must be a host name or IP address to bind, e.g. 127.0.0.1 or 0.0.0.0")
+        for (path, host) in [("metrics.host", config.metrics.host), ("dashboard.host", config.dashboard.host)] {
+            guard !host.isEmpty, host.count <= 253,
+                host.unicodeScalars.allSatisfy({ $0.isASCII && !$0.properties.isWhitespace && $0 != "/" })
+            else {
+                throw fail(path, "must be a host name or IP address to bind, e.g. 127.0.0.1 or 0.0.0.0")
+            }
+        }
+        guard (0...65_535).contains(config.dashboard.port) else {
+            throw fail("dashboard.port", "must be from 0 (any free port) to 65535")
         }
         try validateIngestor(config, fail: fail)
         try validateLogging(config, fail: fail)

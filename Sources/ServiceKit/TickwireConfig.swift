@@ -42,6 +42,8 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     public var heartbeat = Heartbeat()
     /// Where each service serves `/metrics`, `/health` and `/ready`.
     public var metrics = Metrics()
+    /// Where the `dashboard` service serves its page.
+    public var dashboard = Dashboard()
     public var simulator = Simulator()
     /// Services `tickwire up` runs besides bus-proxy.
     public var stack = Stack()
@@ -461,7 +463,7 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
             "journal": ["status", "alert"],
             // `tickwire replay` republishes recorded market data and features into a stack.
             "tickwire": ["tick", "bar", "features", "market", "timer"],
-            "dashboard": [],
+            "dashboard": ["status", "alert"],
             "bus-tap": [],
         ]
         public init() {}
@@ -520,6 +522,14 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
 
         /// `service`'s offset (services not in ``offsets``: 9).
         public static func offset(of service: String) -> Int { offsets[service] ?? 9 }
+    }
+
+    /// The live dashboard's HTTP address.
+    public struct Dashboard: Sendable, Equatable, Codable {
+        /// Loopback by default (`0.0.0.0` in a container).
+        public var host = "127.0.0.1"
+        public var port = 8700
+        public init() {}
     }
 
     /// The `simulated` provider's market.

@@ -8,7 +8,7 @@ import Testing
 enum ModuleGraph {
     /// The service libraries: one service's code each, never depending on one another.
     static let services: Set<String> = [
-        "MarketData", "Processing", "Signals", "Notifications", "Scheduling", "OperatorKit", "Journal",
+        "MarketData", "Processing", "Signals", "Notifications", "Scheduling", "OperatorKit", "Journal", "Dashboard",
     ]
 
     /// Each library target and the package targets it may depend on (docs/architecture.md,
@@ -41,6 +41,7 @@ enum ModuleGraph {
         "Notifications": ["Bus", "Contracts", "Curl", "ServiceKit", "Timekeeping"],
         "OperatorKit": ["Bus", "Contracts", "ServiceKit", "Timekeeping"],
         "Journal": ["Bus", "Contracts", "ServiceKit", "Timekeeping"],
+        "Dashboard": ["Contracts", "ServiceKit"],
         // Tools and tests.
         "BusFuzz": ["Bus", "CZeroMQ", "Contracts", "Models", "ServiceKit"],
         "TestSupport": ["Bus", "Contracts", "ServiceKit"],
