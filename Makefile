@@ -45,6 +45,7 @@ DEMO_TRAIN_TICKERS = AAPL MSFT AMZN
 ## demo's models first if models/demo has none
 demo: build
 	@test -f models/demo/report.json || $(MAKE) --no-print-directory demo-models
+	@echo "dashboard: http://127.0.0.1:8700/   metrics: http://127.0.0.1:9400/metrics (9400-9407, one port per service)"
 	"$(BIN_DIR)/tickwire" up --config config/demo.json
 
 ## demo-models: train the demo's models on simulated history (5 s bars, the live simulator's model)

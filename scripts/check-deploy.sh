@@ -205,7 +205,7 @@ import sys
 import yaml
 
 offsets = {"bus-proxy": 0, "ingestor": 1, "processor": 2, "signal-generator": 3, "notifier": 4,
-           "scheduler": 5, "journal": 6}
+           "scheduler": 5, "journal": 6, "dashboard": 7}
 services = (yaml.safe_load(sys.stdin) or {}).get("services") or {}
 with open(sys.argv[1]) as file:
     prometheus = yaml.safe_load(file) or {}

@@ -1,4 +1,6 @@
 import Bus
+// `stat` and `timespec` can be attributed to CDispatch when swift-prometheus loads Dispatch first.
+import CDispatch
 import Foundation
 
 /// The bus's CURVE keys on disk, one pair per identity, in ZeroMQ's certificate format (the

@@ -1,3 +1,5 @@
+// `stat` and `timespec` can be attributed to CDispatch when swift-prometheus loads Dispatch first.
+import CDispatch
 import Foundation
 import Logging
 import Synchronization

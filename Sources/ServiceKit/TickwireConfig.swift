@@ -43,7 +43,7 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     /// Where each service serves `/metrics`, `/health` and `/ready`.
     public var metrics = Metrics()
     /// Where the `dashboard` service serves its page.
-    public var dashboard = Dashboard()
+    public var dashboard = DashboardSettings()
     public var simulator = Simulator()
     /// Services `tickwire up` runs besides bus-proxy.
     public var stack = Stack()
@@ -525,7 +525,7 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
     }
 
     /// The live dashboard's HTTP address.
-    public struct Dashboard: Sendable, Equatable, Codable {
+    public struct DashboardSettings: Sendable, Equatable, Codable {
         /// Loopback by default (`0.0.0.0` in a container).
         public var host = "127.0.0.1"
         public var port = 8700
