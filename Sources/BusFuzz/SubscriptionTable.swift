@@ -81,6 +81,10 @@ public enum SubscriptionTable {
                     timer, marketSession,
                 ]
                 listeners.append(Listener(service: entry.name, instance: instance, sockets: [patterns]))
+            case "dashboard":
+                // DashboardService.run's subscription.
+                let patterns = ["tick.", "bar.", "signal.", "status.", "alert.", "market."].map { TopicPattern(prefix: $0) }
+                listeners.append(Listener(service: entry.name, instance: instance, sockets: [patterns]))
             case "ingestor":
                 listeners.append(Listener(service: entry.name, instance: instance, sockets: [[marketSession]]))
             case "scheduler":

@@ -47,12 +47,13 @@ public struct DashboardService: Service {
         let state = self.state, counters = environment.counters
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
+                // However the subscription ends, open event streams end with it.
+                defer { state.stopping.withLock { $0 = true } }
                 for try await delivery in subscription.cancelOnGracefulShutdown() {
                     counters.addIn()
                     let now = WallClock.nanoseconds()
                     state.value.withLock { $0.apply(delivery, nowNs: now) }
                 }
-                state.stopping.withLock { $0 = true }
             }
             group.addTask { try await serve() }
             while let _ = try await group.next() {

@@ -34,7 +34,7 @@ public struct ProcessStatistics: Sendable, Equatable {
                 return fields.indices.contains(index) ? Double(fields[index]) : nil
             }
             if let user = field(14), let system = field(15) { statistics.cpuSeconds = (user + system) / ticks }
-            statistics.threads = field(20).map { Int($0) }
+            statistics.threads = field(20).flatMap { Int(exactly: $0) }
             if let start = field(22), let boot = Self.bootTime() { statistics.startTimeSeconds = boot + start / ticks }
         }
         if let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) {

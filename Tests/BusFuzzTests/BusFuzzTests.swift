@@ -89,7 +89,7 @@ struct BusFuzzTests {
         #expect(
             listeners.map(\.label) == [
                 "bus-proxy", "journal", "scheduler", "ingestor", "processor p1", "processor p2", "signal-generator",
-                "notifier", "bus-tap",
+                "notifier", "dashboard", "bus-tap",
             ])
         func reach(_ label: String, _ topic: String) -> Int {
             listeners.first { $0.label == label }.map { $0.deliveries(of: Array(topic.utf8) + [0]) } ?? -1
@@ -106,6 +106,8 @@ struct BusFuzzTests {
         #expect(reach("notifier", "timer.end_of_day") == 0)
         #expect(reach("notifier", "timer.status_report") == 1)
         #expect(reach("scheduler", "market.session") == 0)
+        #expect(reach("dashboard", "tick.AAPL") == 1)
+        #expect(reach("dashboard", "features.AAPL") == 0)
         // The journal records everything, on one socket.
         #expect(reach("journal", "tick.AAPLX") == 1)
         #expect(reach("journal", "market.session") == 1)
@@ -118,7 +120,7 @@ struct BusFuzzTests {
     @Test("a service the table does not know fails the run before it starts")
     func unknownService() {
         var config = Self.demoConfig
-        config.stack.services.append(TickwireConfig.StackService(name: "dashboard"))
+        config.stack.services.append(TickwireConfig.StackService(name: "grafana"))
         #expect(throws: FuzzError.self) { try SubscriptionTable.listeners(config: config) }
     }
 }
