@@ -27,7 +27,10 @@ struct StreamingConnectionTests {
             let elapsed = clock.now - start
             let issue = try #require(outcome.issue, "\(outcome)")
             #expect(issue.kind == .timeout && !issue.isFatal, "\(issue)")
-            #expect(elapsed >= .milliseconds(450) && elapsed < .seconds(5), "\(elapsed)")
+            // Never early. Late only by scheduling: on 2 cores beside ~590 parallel tests the
+            // 500 ms timer was seen firing after 5 s; a missed timeout would leave no issue
+            // before runOnce's 10 s bound (the #require above).
+            #expect(elapsed >= .milliseconds(450) && elapsed < .seconds(10), "\(elapsed)")
             #expect(server.requests.count == 1)
         }
         #expect(recorder.connections.count == 0)
