@@ -87,23 +87,18 @@ public struct DashboardService: Service {
                     var lastWrite = ContinuousClock.now
                     // Ends when the client goes (the write throws) or the service stops.
                     while !Task.isCancelled && !state.stopping.withLock({ $0 }) {
-                        let (version, body): (UInt64, Data?) = state.value.withLock { value in
-                            (value.version, value.version == sent ? nil : value.snapshot(nowNs: WallClock.nanoseconds()))
+                        // A change, or every 2 s regardless: keeps heartbeat ages moving on the
+                        // page and proxies from closing the stream.
+                        let due = ContinuousClock.now - lastWrite > .seconds(2)
+                        let event: (version: UInt64, body: Data)? = state.value.withLock { value in
+                            value.version == sent && !due ? nil : (value.version, value.snapshot(nowNs: WallClock.nanoseconds()))
                         }
-                        if let body {
+                        if let event {
                             var buffer = ByteBuffer(string: "data: ")
-                            buffer.writeBytes(body)
+                            buffer.writeBytes(event.body)
                             buffer.writeString("\n\n")
                             try await writer.write(buffer)
-                            sent = version
-                            lastWrite = .now
-                        } else if ContinuousClock.now - lastWrite > .seconds(2) {
-                            // Keeps heartbeat ages moving on the page and proxies from closing it.
-                            let body = state.value.withLock { $0.snapshot(nowNs: WallClock.nanoseconds()) }
-                            var buffer = ByteBuffer(string: "data: ")
-                            buffer.writeBytes(body)
-                            buffer.writeString("\n\n")
-                            try await writer.write(buffer)
+                            sent = event.version
                             lastWrite = .now
                         }
                         try await Task.sleep(for: .milliseconds(250))

@@ -20,20 +20,7 @@ import sys
 import time
 import urllib.parse
 
-DEFAULT_BROWSERS = [
-    "/usr/lib/chromium/chromium-headless-shell",
-    "/usr/bin/chromium-headless-shell",
-]
-
-
-def browser_path():
-    configured = os.environ.get("TICKWIRE_CHROMIUM")
-    if configured:
-        return configured if os.access(configured, os.X_OK) else None
-    for candidate in DEFAULT_BROWSERS:
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None
+from chromium import browser_path
 
 
 def main():

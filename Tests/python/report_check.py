@@ -15,25 +15,12 @@ it cannot run.
 """
 
 import json
-import os
 import pathlib
 import sys
 
-DEFAULT_BROWSERS = [
-    "/usr/lib/chromium/chromium-headless-shell",
-    "/usr/bin/chromium-headless-shell",
-]
+from chromium import browser_path
+
 CHARTS = ["chart-equity", "chart-reliability", "chart-accuracy"]
-
-
-def browser_path():
-    configured = os.environ.get("TICKWIRE_CHROMIUM")
-    if configured:
-        return configured if os.access(configured, os.X_OK) else None
-    for candidate in DEFAULT_BROWSERS:
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def box_of(locator):
