@@ -22,17 +22,9 @@ struct ReportBrowserTests {
         return packageRoot.appendingPathComponent(".venv/bin/python").path
     }
 
-    static var browser: String? {
-        if let configured = ProcessInfo.processInfo.environment["TICKWIRE_CHROMIUM"], !configured.isEmpty {
-            return FileManager.default.isExecutableFile(atPath: configured) ? configured : nil
-        }
-        return ["/usr/lib/chromium/chromium-headless-shell", "/usr/bin/chromium-headless-shell"]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
     @Test("the report opens in chromium without a request or a console error; charts visible, BUY and SELL marked")
     func report() async throws {
-        guard Self.browser != nil else {
+        guard Chromium.executable != nil else {
             Issue.record("""
                 no chromium-headless-shell (looked in /usr/lib/chromium and /usr/bin, or TICKWIRE_CHROMIUM): \
                 run `make deps` (as root: apt-get install -y chromium-headless-shell)

@@ -7,17 +7,9 @@ import Testing
 /// The dashboard as a process, watched by a real headless Chromium while the test publishes.
 @Suite("Dashboard end to end", .serialized, .timeLimit(.minutes(3)))
 struct DashboardTests {
-    static var browser: String? {
-        if let configured = ProcessInfo.processInfo.environment["TICKWIRE_CHROMIUM"], !configured.isEmpty {
-            return FileManager.default.isExecutableFile(atPath: configured) ? configured : nil
-        }
-        return ["/usr/lib/chromium/chromium-headless-shell", "/usr/bin/chromium-headless-shell"]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
     @Test("the page goes live, shows a published trade and signal with its votes within seconds, its own heartbeat and an alert's markup as text; SIGTERM stops it with a stream open")
     func liveInBrowser() async throws {
-        guard Self.browser != nil else {
+        guard Chromium.executable != nil else {
             Issue.record("no chromium-headless-shell: run `make deps` (as root: apt-get install -y chromium-headless-shell)")
             return
         }
