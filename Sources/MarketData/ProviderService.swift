@@ -28,6 +28,8 @@ public struct ProviderService: Service {
     let maximumFuture: Int64?
     /// Rate-limits the log lines about rejected messages.
     let rejectLog = LogThrottle()
+    /// Per-symbol freshness on the scrape (`tickwire_feed_age_seconds`, `tickwire_feed_stale`).
+    let freshnessMetrics: FreshnessMetrics
 
     /// State shared by the provider's sink, the session listener and the watchdog.
     final class SharedState: Sendable {
@@ -40,6 +42,11 @@ public struct ProviderService: Service {
             var lastEventAt: ContinuousClock.Instant
             var silentAlerted = false
             var connectedThisAttempt = false
+            /// Each symbol's freshness against its own rate (stale is not quiet).
+            var freshness: SymbolFreshness
+            /// Set by the watchdog when stale symbols call for subscribing again.
+            var resubscribeRequested = false
+            var lastResubscribeAt: ContinuousClock.Instant?
             /// Per alert key (category and symbol, which may come from a provider's text):
             /// when one was last raised and how many were held back since.
             var alerts = RecencyMap<String, AlertMark>(capacity: ProviderService.alertKeyCapacity)
@@ -52,8 +59,8 @@ public struct ProviderService: Service {
 
         let values: Mutex<Values>
 
-        init(session: SessionGate) {
-            values = Mutex(Values(session: session, lastEventAt: .now))
+        init(session: SessionGate, freshness: SymbolFreshness) {
+            values = Mutex(Values(session: session, lastEventAt: .now, freshness: freshness))
         }
     }
 
@@ -71,7 +78,12 @@ public struct ProviderService: Service {
             ? Nanoseconds.clampingSeconds(environment.config.ingestor.maxFutureSeconds) : nil
         calendar = try MarketCalendar.configured(environment.config)
         let (phase, _) = SessionFollower.fallback(config: environment.config, calendar: calendar, now: WallClock.nanoseconds())
-        state = SharedState(session: phase == .closed ? .closed : .open(phase))
+        let ingestor = environment.config.ingestor
+        state = SharedState(
+            session: phase == .closed ? .closed : .open(phase),
+            freshness: SymbolFreshness(
+                factor: ingestor.staleFactor, minimum: Nanoseconds.duration(seconds: ingestor.staleMinSeconds)))
+        freshnessMetrics = FreshnessMetrics(service: environment.name, instance: environment.producer.instance)
     }
 
     public func run() async throws {
@@ -103,12 +115,10 @@ public struct ProviderService: Service {
                 continue
             }
             state.values.withLock { $0.connectedThisAttempt = false }
-            let outcome: Result<Void, any Error>
-            do {
-                try await cancelWhenGracefulShutdown { try await provider.run(symbols: symbols, sink: sink) }
-                outcome = .success(())
-            } catch {
-                outcome = .failure(error)
+            guard let outcome = await runProviderUntilResubscribe(sink: sink) else {
+                environment.counters.add("provider.resubscribes")
+                freshnessMetrics.resubscribes.increment()
+                continue  // stale symbols: subscribe again at once
             }
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             let connected = state.values.withLock { $0.connectedThisAttempt }
@@ -147,6 +157,40 @@ public struct ProviderService: Service {
             let delay = backoff.delay(beforeRetry: attempt, unit: Double.random(in: 0..<1))
             environment.logger.info("\(provider.name): reconnecting in \(String(format: "%.1f", delay.inSeconds)) s")
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+        }
+    }
+
+    /// Runs the provider once: its outcome, or nil when the watchdog asked to subscribe again
+    /// (``watchForSilence()``), which ends the run first.
+    func runProviderUntilResubscribe(sink: ProviderSink) async -> Result<Void, any Error>? {
+        let state = self.state
+        return await withTaskGroup(of: Result<Void, any Error>?.self) { group in
+            group.addTask {
+                do {
+                    try await cancelWhenGracefulShutdown { try await provider.run(symbols: symbols, sink: sink) }
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    let requested = state.values.withLock { values in
+                        defer { values.resubscribeRequested = false }
+                        return values.resubscribeRequested
+                    }
+                    if requested { return nil }
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+                return .success(())  // cancelled: the provider's run ended first
+            }
+            let first = await group.next() ?? .success(())
+            group.cancelAll()
+            guard let outcome = first else {
+                await group.waitForAll()
+                return nil
+            }
+            return outcome
         }
     }
 
@@ -190,7 +234,7 @@ public struct ProviderService: Service {
 
     /// What `publish` decided about one event.
     private enum Admission {
-        case publish(topics: (tick: Topic, bar: Topic), resumed: Bool)
+        case publish(topics: (tick: Topic, bar: Topic), resumed: Bool, freshAgain: Bool)
         case duplicate
         case rejected(ProviderRejectReason)
     }
@@ -231,10 +275,12 @@ public struct ProviderService: Service {
             }
             guard values.dedup.isNew(event) else { return .duplicate }
             values.topics[symbol] = topics
-            values.lastEventAt = .now
+            let now = ContinuousClock.now
+            values.lastEventAt = now
+            let freshAgain = values.freshness.record(symbol, at: now)
             let resumed = values.silentAlerted
             values.silentAlerted = false
-            return .publish(topics: topics, resumed: resumed)
+            return .publish(topics: topics, resumed: resumed, freshAgain: freshAgain)
         }
         let topics: (tick: Topic, bar: Topic)
         switch admission {
@@ -244,8 +290,12 @@ public struct ProviderService: Service {
         case .rejected(let reason):
             reject(reason, event: event)
             return
-        case .publish(let admitted, let resumed):
+        case .publish(let admitted, let resumed, let freshAgain):
             if resumed { environment.logger.notice("data flowing again") }
+            if freshAgain {
+                environment.counters.add("provider.stale_recovered")
+                environment.logger.notice("\(symbol.prefix(40)): data flowing again (was stale)")
+            }
             topics = admitted
         }
         environment.counters.addIn()
@@ -335,32 +385,51 @@ public struct ProviderService: Service {
     }
 
     /// Raises `provider.feed_silent` once when no data arrived for `feed_silence_seconds`
-    /// while the market is open.
+    /// while the market is open; marks symbols stale against their own rate
+    /// (``SymbolFreshness``), raises `provider.symbol_stale` and asks for a new subscription
+    /// (``runProviderUntilResubscribe(sink:)``), at most once per ``resubscribeInterval``.
     func watchForSilence() async {
-        let configured = Nanoseconds.duration(seconds: environment.config.ingestor.feedSilenceSeconds)
+        let settings = environment.config.ingestor
+        let configured = Nanoseconds.duration(seconds: settings.feedSilenceSeconds)
         let expected = provider.expectedEventInterval(symbols: symbols) ?? .zero
         let limit = max(configured, expected * 2)
         if limit > configured {
             environment.logger.info(
                 "feed silence alert after \(Int(limit.inSeconds)) s: \(provider.name) delivers at most every \(Int(expected.inSeconds)) s")
         }
+        let staleMinimum = Nanoseconds.duration(seconds: settings.staleMinSeconds)
+        let period = max(min(limit / 4, staleMinimum / 4, .seconds(5)), .milliseconds(50))
+        let resubscribeInterval = max(Self.resubscribeInterval, staleMinimum)
         let includeExtended = environment.config.marketHours.includeExtendedHours
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(limit / 4, .seconds(5))) }
-            let silentFor = state.values.withLock { values -> Duration? in
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
+            let now = ContinuousClock.now
+            let (silentFor, newlyStale, resubscribe) = state.values.withLock {
+                values -> (Duration?, [(symbol: String, silentFor: Duration)], Bool) in
                 var open = false
                 if case .open(let phase) = values.session {
                     open = includeExtended || phase == .regular
                 }
                 guard open else {
-                    values.lastEventAt = .now  // silence only counts while open
-                    return nil
+                    values.lastEventAt = now  // silence only counts while open
+                    values.freshness.pause(at: now)
+                    return (nil, [], false)
                 }
-                let silence = ContinuousClock.now - values.lastEventAt
-                guard silence >= limit, !values.silentAlerted else { return nil }
+                let newlyStale = values.freshness.check(at: now)
+                var resubscribe = false
+                if settings.resubscribeStale, !newlyStale.isEmpty, values.connectedThisAttempt,
+                    values.lastResubscribeAt.map({ now - $0 >= resubscribeInterval }) ?? true
+                {
+                    values.lastResubscribeAt = now
+                    values.resubscribeRequested = true
+                    resubscribe = true
+                }
+                let silence = now - values.lastEventAt
+                guard silence >= limit, !values.silentAlerted else { return (nil, newlyStale, resubscribe) }
                 values.silentAlerted = true
-                return silence
+                return (silence, newlyStale, resubscribe)
             }
+            publishFreshness(at: now)
             if let silentFor {
                 let seconds = Int(silentFor.inSeconds)
                 environment.counters.add("provider.silences")
@@ -369,6 +438,58 @@ public struct ProviderService: Service {
                     message: "no market data from \(provider.name) for \(seconds) s while the market is open",
                     details: ["provider": provider.name, "seconds": String(seconds)])
             }
+            if !newlyStale.isEmpty { reportStale(newlyStale, resubscribing: resubscribe) }
         }
+    }
+
+    /// The shortest time between two new subscriptions for stale symbols.
+    static let resubscribeInterval = Duration.seconds(60)
+    /// Stale symbols named in one alert; the rest are counted.
+    static let staleSymbolsNamed = 20
+
+    /// One `provider.symbol_stale` warning for the symbols that just went stale.
+    func reportStale(_ stale: [(symbol: String, silentFor: Duration)], resubscribing: Bool) {
+        environment.counters.add("provider.stale_symbols", UInt64(stale.count))
+        let named = stale.prefix(Self.staleSymbolsNamed).map { "\($0.symbol.prefix(40)) (\(Int($0.silentFor.inSeconds)) s)" }
+        let more = stale.count > named.count ? " and \(stale.count - named.count) more" : ""
+        let action = resubscribing ? "; subscribing again" : ""
+        environment.raiseAlert(
+            .warning, category: "provider.symbol_stale",
+            title: "\(provider.name): \(stale.count) symbol(s) stale",
+            message: "no data for \(named.joined(separator: ", "))\(more), far longer than each one's usual interval "
+                + "while the feed is connected\(action)",
+            symbol: stale.count == 1 ? String(stale[0].symbol.prefix(64)) : "",
+            details: ["provider": provider.name, "symbols": String(stale.count), "resubscribing": String(resubscribing)])
+    }
+
+    /// Sets the per-symbol freshness gauges.
+    func publishFreshness(at now: ContinuousClock.Instant) {
+        let ages = state.values.withLock { $0.freshness.ages(at: now) }
+        var staleCount = 0
+        for entry in ages {
+            freshnessMetrics.age.set(entry.symbol, entry.age)
+            freshnessMetrics.stale.set(entry.symbol, entry.stale ? 1 : 0)
+            if entry.stale { staleCount += 1 }
+        }
+        environment.counters.set("provider.stale_symbols_now", UInt64(staleCount))
+    }
+}
+
+/// The ingestor's per-symbol freshness series.
+struct FreshnessMetrics: Sendable {
+    let age: KeyedGauge
+    let stale: KeyedGauge
+    let resubscribes: FixedCounter
+
+    init(service: String, instance: String) {
+        let labels = [("service", service), ("instance", instance)]
+        age = KeyedGauge(
+            metric: "feed_age", unit: "seconds", labels: labels, keyLabel: "symbol",
+            help: "Seconds since the symbol's last event from the provider (symbols capped; the rest are other).")
+        stale = KeyedGauge(
+            metric: "feed_stale", labels: labels, keyLabel: "symbol",
+            help: "1 while the symbol is stale: silent far longer than its own usual interval, the market open.")
+        resubscribes = FixedCounter(
+            metric: "feed_resubscribes", labels: labels, help: "New subscriptions made because symbols went stale.")
     }
 }

@@ -605,6 +605,8 @@ public struct ConfigLoader: Sendable {
         try check("ingestor.history_bars", ingestor.historyBars, 1...100_000)
         try check("ingestor.max_message_bytes", ingestor.maxMessageBytes, 1_024...(64 << 20))
         try check("ingestor.max_future_seconds", ingestor.maxFutureSeconds, 0...day, " seconds")
+        try check("ingestor.stale_factor", ingestor.staleFactor, 2...1_000)
+        try check("ingestor.stale_min_seconds", ingestor.staleMinSeconds, 0...day, above: true, " seconds")
 
         let alpacaFeeds = ["iex", "sip", "delayed_sip", "test"]
         guard alpacaFeeds.contains(config.providers.alpaca.feed) else {

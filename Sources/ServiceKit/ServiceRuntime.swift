@@ -19,6 +19,8 @@ public struct ServiceEnvironment: Sendable {
     public let security: BusSecurity?
     /// The ZAP handler of this process's server sockets, started by the first of them.
     let authentication = Authentication()
+    /// What ``publish(_:on:eventTime:)`` sent per symbol (`tickwire_symbol_messages_total`).
+    public let symbolMessages: SymbolMessageCounts
     public var producer: Producer { publisher.producer }
 
     public init(
@@ -32,6 +34,7 @@ public struct ServiceEnvironment: Sendable {
         self.publisher = publisher
         self.counters = counters
         self.security = security
+        symbolMessages = SymbolMessageCounts(service: name, instance: publisher.producer.instance)
     }
 
     /// Socket options from the `bus` config section (no security: see ``clientOptions(server:)``).
@@ -66,7 +69,9 @@ public struct ServiceEnvironment: Sendable {
     public func publish(_ payload: Envelope.OneOf_Payload, on topic: Topic, eventTime: Int64? = nil) -> PublishResult {
         let result = publisher.publish(payload, on: topic, eventTime: eventTime)
         switch result {
-        case .queued: counters.addOut()
+        case .queued:
+            counters.addOut()
+            symbolMessages.count(payload, on: topic)
         case .dropped: counters.add("publish.dropped")
         }
         return result

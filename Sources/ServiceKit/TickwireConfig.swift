@@ -325,6 +325,15 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         /// seconds; later events are dropped (`rejected.time_future`). Replay and simulator
         /// keep their own clocks and are not checked.
         public var maxFutureSeconds: Double = 300
+        /// A symbol is stale when, while the market is open, nothing came for it for
+        /// `stale_factor` times its own usual interval between events (and at least
+        /// `stale_min_seconds`): its feed died though the connection may say "connected". A
+        /// quiet symbol, whose events are rare, is not stale.
+        public var staleFactor: Double = 10
+        public var staleMinSeconds: Double = 30
+        /// Whether a stale symbol makes the ingestor subscribe again (reconnect), at most once
+        /// per `max(60, stale_min_seconds)` seconds.
+        public var resubscribeStale = true
         public init() {}
     }
 

@@ -16,12 +16,16 @@ final class ScriptedProvider: MarketDataProvider, Sendable {
         case fail(ProviderIssue)
         /// Say connected, then wait until cancelled, recording the session seen every 10 ms.
         case idle
+        /// Say connected, then every 20 ms a trade of each of `symbols`, except `stopping`
+        /// after `rounds` rounds, until cancelled (at most 1,500 rounds).
+        case trickle(symbols: [String], stopping: String?, rounds: Int)
     }
 
     let name = "scripted"
     private let script: Mutex<[Attempt]>
     let runs = Counter()
     let sessions = Collector<SessionGate>()
+    let tradeIDs = Counter()
     /// Plays any symbol, as a replay of whatever its files hold does.
     let acceptsAnySymbol: Bool
 
@@ -42,6 +46,14 @@ final class ScriptedProvider: MarketDataProvider, Sendable {
             for event in events { sink.emit(event) }
         case .fail(let issue):
             throw issue
+        case .trickle(let symbols, let stopping, let rounds):
+            sink.connected()
+            for round in 0..<1_500 where !Task.isCancelled {
+                for symbol in symbols where symbol != stopping || round < rounds {
+                    sink.emit(trade(symbol, id: Int(tradeIDs.next())))
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
         case .idle:
             sink.connected()
             while !Task.isCancelled {
@@ -231,6 +243,41 @@ struct ProviderServiceTests {
             guard case .alert(let alert) = alerts.first?.payload else { return }
             #expect(alert.severity == .warning)
             #expect(alert.message.contains("no market data from scripted"))
+        }
+    }
+
+    @Test("a symbol whose trades stop while the others flow is stale: one alert naming it, a new subscription, fresh again after")
+    func staleSymbolResubscribes() async throws {
+        let provider = ScriptedProvider([
+            .trickle(symbols: ["AAPL", "MSFT"], stopping: "MSFT", rounds: 30),
+            .trickle(symbols: ["AAPL", "MSFT"], stopping: nil, rounds: 0),
+        ])
+        let counters = ServiceCounters()
+        try await withIngestor(
+            provider,
+            configure: {
+                $0.ingestor.staleMinSeconds = 1
+                $0.ingestor.staleFactor = 10
+            }, counters: counters
+        ) { iterator, _ in
+            let alerts = try await collect(1, from: &iterator) { delivery in
+                guard case .alert(let alert) = delivery.payload else { return false }
+                return alert.category == "provider.symbol_stale"
+            }
+            guard case .alert(let alert) = alerts.first?.payload else { return }
+            #expect(alert.symbol == "MSFT", "\(alert.message)")
+            #expect(alert.message.contains("MSFT") && !alert.message.contains("AAPL"), "\(alert.message)")
+            #expect(alert.details["resubscribing"] == "true")
+            // The new subscription's MSFT trades make it fresh again.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while counters.snapshot.named["provider.stale_recovered"] == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(provider.runs.current == 2)
+            #expect(counters.snapshot.named["provider.resubscribes"] == 1)
+            #expect(counters.snapshot.named["provider.stale_symbols"] == 1)
+            #expect(counters.snapshot.named["provider.stale_recovered"] == 1)
+            #expect(counters.snapshot.named["provider.reconnects"] == nil, "a resubscription is not a failure")
         }
     }
 
