@@ -7,6 +7,8 @@
 #               Tickwire service in docker-compose.yml a scrape target at its metrics port
 #   yamllint    yamllint --strict           (docker-compose.yml, deploy/prometheus, lint configs)
 #   hadolint    hadolint --no-color         (deploy/Dockerfile, config .hadolint.yaml)
+#   k8s         kubectl kustomize | kubernetes-validate --strict, container policy, yamllint
+#               (deploy/k8s: the base and every overlay)
 #
 # Usage, from the repository root:
 #   scripts/check-deploy.sh [--compose FILE] [--dockerfile FILE]
@@ -275,6 +277,170 @@ elif "$VENV/bin/hadolint" --no-color --config .hadolint.yaml "$dockerfile" > "$l
 else
     fail hadolint "hadolint $dockerfile"
 fi
+
+# --- k8s ------------------------------------------------------------------------------------
+# deploy/k8s (README, "Running on Kubernetes"): the kustomize base and every overlay render
+# with `kubectl kustomize`, and the output validates against the Kubernetes API schemas with
+# kubernetes-validate --strict (PyPI, in ./.venv at Tests/python/requirements.txt's pin; its
+# wheel bundles the schemas, so no network), for the oldest and the newest Kubernetes checked.
+# In the output every container has resource requests and limits, runAsNonRoot with a
+# numeric non-root user, a read-only root filesystem, no privilege escalation and every
+# capability dropped; every long-running one a liveness and a readiness probe, Tickwire's on
+# /health and /ready at its own metrics port (9400 plus its offset); and every ConfigMap a pod
+# mounts is in the output. Then yamllint over the manifests themselves.
+: > "$log"
+readonly K8S_DIR="deploy/k8s"
+readonly K8S_OLDEST="1.30.0"  # kubernetes-validate's own default is the newest it bundles
+k8s_requirements="Tests/python/requirements.txt"
+k8s_validate_pin="$(sed -n 's/^kubernetes-validate==\([^ ]*\).*/\1/p' "$k8s_requirements" 2> /dev/null || true)"
+k8s_rendered="$(mktemp -d)"
+trap 'rm -f "$log"; rm -rf "$k8s_rendered"' EXIT
+read -r -d '' k8s_policy << 'PYTHON' || true
+import sys
+import yaml
+
+offsets = {"bus-proxy": 0, "ingestor": 1, "processor": 2, "signal-generator": 3, "notifier": 4,
+           "scheduler": 5, "journal": 6, "dashboard": 7}
+with open(sys.argv[1]) as file:
+    documents = [document for document in yaml.safe_load_all(file) if document]
+config_maps = {d["metadata"]["name"] for d in documents if d.get("kind") == "ConfigMap"}
+problems = []
+workloads = 0
+
+def pod_of(document):
+    spec = document.get("spec") or {}
+    if document.get("kind") == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    return ((spec.get("template") or {}).get("spec")) or None
+
+def port_number(container, port):
+    if isinstance(port, int):
+        return port
+    for declared in container.get("ports") or []:
+        if declared.get("name") == port:
+            return declared.get("containerPort")
+    return None
+
+for document in documents:
+    pod = pod_of(document)
+    if pod is None:
+        continue
+    workloads += 1
+    where = f"{document['kind']}/{document['metadata']['name']}"
+    pod_security = pod.get("securityContext") or {}
+    for volume in pod.get("volumes") or []:
+        name = (volume.get("configMap") or {}).get("name")
+        if name is not None and name not in config_maps:
+            problems.append(f"{where}: volume {volume['name']} mounts ConfigMap {name}, not in the output")
+    containers = [(c, False) for c in pod.get("containers") or []]
+    containers += [(c, True) for c in pod.get("initContainers") or []]
+    for container, init in containers:
+        at = f"{where} {'init container' if init else 'container'} {container['name']}"
+        resources = container.get("resources") or {}
+        for part in ("requests", "limits"):
+            missing = [key for key in ("cpu", "memory") if key not in (resources.get(part) or {})]
+            if missing:
+                problems.append(f"{at}: no resources.{part} {' or '.join(missing)}")
+        security = container.get("securityContext") or {}
+        if security.get("runAsNonRoot", pod_security.get("runAsNonRoot")) is not True:
+            problems.append(f"{at}: runAsNonRoot is not true")
+        user = security.get("runAsUser", pod_security.get("runAsUser"))
+        if not isinstance(user, int) or user == 0:
+            problems.append(f"{at}: runAsUser is not a numeric non-root user ({user!r})")
+        if security.get("readOnlyRootFilesystem") is not True:
+            problems.append(f"{at}: readOnlyRootFilesystem is not true")
+        if security.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{at}: allowPrivilegeEscalation is not false")
+        if "ALL" not in ((security.get("capabilities") or {}).get("drop") or []):
+            problems.append(f"{at}: capabilities do not drop ALL")
+        if init:
+            continue
+        command = container.get("command") or container.get("args") or []
+        service = command[0] if command and command[0] in offsets else None
+        for probe, path in (("livenessProbe", "/health"), ("readinessProbe", "/ready")):
+            if not container.get(probe):
+                problems.append(f"{at}: no {probe}")
+                continue
+            if service is None:
+                continue
+            http = container[probe].get("httpGet") or {}
+            want = 9400 + offsets[service]
+            if http.get("path") != path or port_number(container, http.get("port")) != want:
+                problems.append(f"{at}: {probe} is not GET {path} on the {service} metrics port {want}")
+if workloads == 0:
+    problems.append("no workloads in the output")
+for problem in problems:
+    print(problem)
+sys.exit(1 if problems else 0)
+PYTHON
+
+# ensure_kubernetes_validate: ./.venv/bin/kubernetes-validate at the requirements' pin.
+ensure_kubernetes_validate() {
+    if [[ -z "$k8s_validate_pin" ]]; then
+        echo "no kubernetes-validate==VERSION line in $k8s_requirements" > "$log"
+        return 1
+    fi
+    if "$VENV/bin/kubernetes-validate" --version 2> /dev/null | grep -q "^$k8s_validate_pin\$"; then
+        return 0
+    fi
+    if [[ ! -x "$VENV/bin/python3" ]]; then
+        python3 -m venv "$VENV" > "$log" 2>&1 || return 1
+    fi
+    "$VENV/bin/python3" -m pip install -q --disable-pip-version-check \
+        "kubernetes-validate==$k8s_validate_pin" > "$log" 2>&1 || return 1
+    "$VENV/bin/kubernetes-validate" --version 2> /dev/null | grep -q "^$k8s_validate_pin\$"
+}
+
+# k8s_check: renders, validates and checks the base and every overlay; on failure sets
+# k8s_failure (the captured output is in $log).
+k8s_failure=""
+k8s_check() {
+    local dir name rendered version
+    local dirs=("$K8S_DIR/base")
+    for dir in "$K8S_DIR"/overlays/*/; do dirs+=("${dir%/}"); done
+    if [[ ${#dirs[@]} -lt 2 ]]; then
+        k8s_failure="no overlays in $K8S_DIR/overlays"
+        return 1
+    fi
+    for dir in "${dirs[@]}"; do
+        name="${dir#"$K8S_DIR"/}"
+        rendered="$k8s_rendered/${name//\//-}.yaml"
+        if ! kubectl kustomize "$dir" > "$rendered" 2> "$log"; then
+            k8s_failure="kubectl kustomize $dir"
+            return 1
+        fi
+        for version in "$K8S_OLDEST" newest; do
+            local against=()
+            if [[ $version != newest ]]; then against=(--kubernetes-version "$version"); fi
+            if ! "$VENV/bin/kubernetes-validate" --strict --quiet "${against[@]}" "$rendered" > "$log" 2>&1; then
+                k8s_failure="kubectl kustomize $dir | kubernetes-validate --strict (Kubernetes $version)"
+                return 1
+            fi
+        done
+        if ! "$VENV/bin/python3" -c "$k8s_policy" "$rendered" > "$log" 2>&1; then
+            k8s_failure="$dir: a container lacks probes, resources or the security settings"
+            return 1
+        fi
+    done
+    if [[ -f .yamllint.yaml ]]; then k8s_yamllint=(-c .yamllint.yaml); else k8s_yamllint=(-d default); fi
+    if ! yamllint --strict -f parsable "${k8s_yamllint[@]}" "$K8S_DIR" > "$log" 2>&1; then
+        k8s_failure="yamllint --strict $K8S_DIR"
+        return 1
+    fi
+    k8s_checked="${dirs[*]#"$K8S_DIR"/}"
+}
+if ! command -v kubectl > /dev/null; then
+    fail k8s "kubectl missing; install it (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/), e.g. on amd64: curl -fLO https://dl.k8s.io/release/v1.32.4/bin/linux/amd64/kubectl && install -m 0755 kubectl /usr/local/bin/kubectl"
+elif ! ensure_kubernetes_validate; then
+    fail k8s "kubernetes-validate missing; run: scripts/deps.sh (or $VENV/bin/pip install kubernetes-validate==${k8s_validate_pin:-VERSION})"
+elif ! command -v yamllint > /dev/null && ! apt_install yamllint; then
+    fail k8s "yamllint missing; as root run: apt-get install -y yamllint"
+elif k8s_check; then
+    pass k8s "kustomize, kubernetes-validate --strict ($K8S_OLDEST, newest), container policy, yamllint: $k8s_checked"
+else
+    fail k8s "$k8s_failure"
+fi
+rm -rf "$k8s_rendered"
 
 if [[ $failures -gt 0 ]]; then
     echo "check-deploy: $failures check(s) failed"
