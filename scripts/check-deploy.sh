@@ -3,9 +3,12 @@
 #   compose     docker-compose config -q   (Debian's docker-compose 1.29, compose v1)
 #   models      the signal generator waits for the one-shot model trainer to complete
 #   keys        every bus client waits for the one-shot bus-keys (CURVE keys) to complete
-#   metrics     promtool check config / check rules / test rules (deploy/prometheus), and every
-#               Tickwire service in docker-compose.yml a scrape target at its metrics port
-#   yamllint    yamllint --strict           (docker-compose.yml, deploy/prometheus, lint configs)
+#   metrics     promtool check config / check rules / test rules (deploy/prometheus.yml,
+#               deploy/prometheus/), and every Tickwire service in docker-compose.yml a scrape
+#               target at its metrics port
+#   grafana     deploy/grafana/tickwire.json is JSON and every panel has a target with an expr
+#   yamllint    yamllint --strict           (docker-compose.yml, deploy/prometheus*, deploy/grafana,
+#               lint configs)
 #   hadolint    hadolint --no-color         (deploy/Dockerfile, config .hadolint.yaml)
 #   k8s         kubectl kustomize | kubernetes-validate --strict, container policy, yamllint
 #               (deploy/k8s: the base and every overlay)
@@ -201,6 +204,7 @@ fi
 # service of the compose file that runs a Tickwire service binds its metrics beyond loopback
 # (TICKWIRE_METRICS_HOST 0.0.0.0) and is scraped at 9400 plus its offset (TickwireConfig.Metrics).
 : > "$log"
+prometheus_config="deploy/prometheus.yml"
 prometheus_dir="deploy/prometheus"
 read -r -d '' targets_check << 'PYTHON' || true
 import sys
@@ -238,22 +242,58 @@ sys.exit(1 if problems else 0)
 PYTHON
 if ! command -v promtool > /dev/null && ! apt_install prometheus; then
     fail metrics "promtool missing; as root run: apt-get install -y prometheus"
-elif ! promtool check config "$prometheus_dir/prometheus.yml" > "$log" 2>&1; then
-    fail metrics "promtool check config $prometheus_dir/prometheus.yml"
+elif ! promtool check config "$prometheus_config" > "$log" 2>&1; then
+    fail metrics "promtool check config $prometheus_config"
 elif ! (cd "$prometheus_dir" && promtool test rules rules.test.yml) > "$log" 2>&1; then
     fail metrics "promtool test rules $prometheus_dir/rules.test.yml"
 elif ! command -v docker-compose > /dev/null; then
     fail metrics "docker-compose missing (see the compose check)"
 elif docker-compose -f "$compose_file" config 2> "$log" \
-    | "$compose_python" -c "$targets_check" "$prometheus_dir/prometheus.yml" >> "$log" 2>&1; then
+    | "$compose_python" -c "$targets_check" "$prometheus_config" >> "$log" 2>&1; then
     pass metrics "prometheus config, rules and rule tests; every service scraped at its port"
 else
     fail metrics "a Tickwire service in $compose_file is not scraped at its metrics port"
 fi
 
+# --- grafana --------------------------------------------------------------------------------
+# The dashboard is JSON, every panel (rows aside, collapsed rows' panels included) has a target
+# with an expr, and each names the provisioned data source (uid prometheus). That every query
+# returns data is Tests/EndToEndTests/PrometheusStackTests.swift's job (a real Prometheus).
+: > "$log"
+grafana_dashboard="deploy/grafana/tickwire.json"
+read -r -d '' grafana_check << 'PYTHON' || true
+import json
+import sys
+
+with open(sys.argv[1]) as file:
+    dashboard = json.load(file)
+panels = []
+for panel in dashboard.get("panels") or []:
+    panels.extend(panel.get("panels") or [] if panel.get("type") == "row" else [panel])
+problems = [] if panels else ["no panels"]
+for panel in panels:
+    title = panel.get("title") or f"panel {panel.get('id')}"
+    targets = [target for target in panel.get("targets") or [] if (target.get("expr") or "").strip()]
+    if not targets:
+        problems.append(f"{title}: no target with an expr")
+    for target in targets:
+        uid = (target.get("datasource") or panel.get("datasource") or {}).get("uid")
+        if uid != "prometheus":
+            problems.append(f"{title}: data source uid {uid!r}, not the provisioned 'prometheus'")
+for problem in problems:
+    print(problem)
+sys.exit(1 if problems else 0)
+PYTHON
+if python3 -c "$grafana_check" "$grafana_dashboard" > "$log" 2>&1; then
+    pass grafana "$grafana_dashboard: JSON, every panel queries Prometheus"
+else
+    fail grafana "$grafana_dashboard"
+fi
+
 # --- yamllint -------------------------------------------------------------------------------
 : > "$log"
-yaml_files=("$compose_file" "$prometheus_dir/prometheus.yml" "$prometheus_dir/rules.yml" "$prometheus_dir/rules.test.yml")
+yaml_files=("$compose_file" "$prometheus_config" "$prometheus_dir/rules.yml" "$prometheus_dir/rules.test.yml"
+    deploy/grafana/provisioning/datasources/prometheus.yml deploy/grafana/provisioning/dashboards/tickwire.yml)
 for extra in .hadolint.yaml .yamllint.yaml; do
     if [[ -f "$extra" ]]; then yaml_files+=("$extra"); fi
 done
