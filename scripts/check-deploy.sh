@@ -327,7 +327,8 @@ fi
 # numeric non-root user, a read-only root filesystem, no privilege escalation and every
 # capability dropped; every long-running one a liveness and a readiness probe, Tickwire's on
 # /health and /ready at its own metrics port (9400 plus its offset); and every ConfigMap a pod
-# mounts is in the output. Then yamllint over the manifests themselves.
+# mounts is in the output; every config in a ConfigMap is JSON, and its bus, history and
+# journal endpoints name a Service and its port. Then yamllint over the manifests themselves.
 : > "$log"
 readonly K8S_DIR="deploy/k8s"
 readonly K8S_OLDEST="1.30.0"  # kubernetes-validate's own default is the newest it bundles
@@ -336,6 +337,7 @@ k8s_validate_pin="$(sed -n 's/^kubernetes-validate==\([^ ]*\).*/\1/p' "$k8s_requ
 k8s_rendered="$(mktemp -d)"
 trap 'rm -f "$log"; rm -rf "$k8s_rendered"' EXIT
 read -r -d '' k8s_policy << 'PYTHON' || true
+import json
 import sys
 import yaml
 
@@ -344,8 +346,39 @@ offsets = {"bus-proxy": 0, "ingestor": 1, "processor": 2, "signal-generator": 3,
 with open(sys.argv[1]) as file:
     documents = [document for document in yaml.safe_load_all(file) if document]
 config_maps = {d["metadata"]["name"] for d in documents if d.get("kind") == "ConfigMap"}
+service_ports = {
+    (d["metadata"]["name"], port.get("port"))
+    for d in documents if d.get("kind") == "Service"
+    for port in (d.get("spec") or {}).get("ports") or []
+}
 problems = []
 workloads = 0
+
+# Every Tickwire config in a ConfigMap is JSON whose endpoints name a Service and its port.
+for document in documents:
+    if document.get("kind") != "ConfigMap":
+        continue
+    for key, text in (document.get("data") or {}).items():
+        if not key.endswith(".json"):
+            continue
+        where = f"ConfigMap/{document['metadata']['name']} {key}"
+        try:
+            config = json.loads(text)
+        except ValueError as error:
+            problems.append(f"{where}: not JSON: {error}")
+            continue
+        section = lambda name: config.get(name) or {}
+        endpoints = [("bus.publish_endpoint", section("bus").get("publish_endpoint")),
+                     ("bus.subscribe_endpoint", section("bus").get("subscribe_endpoint")),
+                     ("journal.endpoint", section("journal").get("endpoint"))]
+        endpoints += [("processor.history_endpoints", endpoint)
+                      for endpoint in section("processor").get("history_endpoints") or []]
+        for path, endpoint in endpoints:
+            if not endpoint:
+                continue
+            host, _, port = endpoint.removeprefix("tcp://").rpartition(":")
+            if not port.isdigit() or (host, int(port)) not in service_ports:
+                problems.append(f"{where}: {path} {endpoint} is no Service's name and port")
 
 def pod_of(document):
     spec = document.get("spec") or {}
@@ -458,7 +491,7 @@ k8s_check() {
             fi
         done
         if ! "$VENV/bin/python3" -c "$k8s_policy" "$rendered" > "$log" 2>&1; then
-            k8s_failure="$dir: a container lacks probes, resources or the security settings"
+            k8s_failure="$dir: container probes, resources or security settings, or config endpoints"
             return 1
         fi
     done
