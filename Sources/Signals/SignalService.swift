@@ -22,6 +22,8 @@ public struct SignalService: Service {
     let core: Core
     /// Features published → signal published.
     let signalDelay: LatencyHistogram
+    /// Votes, accuracy, weights and drift on the scrape.
+    let modelMetrics: ModelMetrics
 
     final class Core: Sendable {
         struct Values {
@@ -32,6 +34,9 @@ public struct SignalService: Service {
             var lastReloadFailure: String?
             /// Why the state file was not used, to alert once the service runs.
             var stateFileProblem: String?
+            /// Predictions against the training class balance; nil without a report.json.
+            var drift: PredictionDrift?
+            var driftAlerted = false
         }
         let values: Mutex<Values>
         /// Rate-limits the log lines of dropped feature vectors.
@@ -84,7 +89,15 @@ public struct SignalService: Service {
             stateFileProblem = error.description
         }
         core = Core(engine: SignalEngine(models: models, accuracy: accuracy, settings: Self.engineSettings(config)))
-        core.values.withLock { $0.stateFileProblem = stateFileProblem }
+        let drift = PredictionDrift.trainingBalance(directory: config.models.directory).flatMap { PredictionDrift(balance: $0) }
+        core.values.withLock {
+            $0.stateFileProblem = stateFileProblem
+            $0.drift = drift
+        }
+        modelMetrics = ModelMetrics(service: environment.name, instance: environment.producer.instance)
+        for model in models {
+            modelMetrics.accuracy.set(model.name, accuracy.accuracy(of: model))
+        }
     }
 
     public func run() async throws {
@@ -156,6 +169,8 @@ public struct SignalService: Service {
             environment.counters.add("decisions")
             if step.evicted { environment.counters.add("tickers.evicted") }
             alertDrift(step.drifted)
+            modelMetrics.record(step.votes)
+            recordPrediction(step.probabilities)
             switch step.verdict {
             case .outsideSession: environment.counters.add("signals.outside_session")
             case .unchanged: environment.counters.add("signals.unchanged")
@@ -226,6 +241,34 @@ public struct SignalService: Service {
         }
     }
 
+    /// Adds the ensemble's predicted class to the drift index; raises `model.drift` once when
+    /// it passes ``PredictionDrift/alertThreshold`` (again after it fell below the re-arm level).
+    func recordPrediction(_ probabilities: [Double]) {
+        guard probabilities.count == 3, let top = probabilities.indices.max(by: { probabilities[$0] < probabilities[$1] })
+        else { return }
+        let crossed = core.values.withLock { values -> (psi: Double, shares: [Double], reference: [Double])? in
+            guard var drift = values.drift else { return nil }
+            drift.record(predictedClass: top)
+            values.drift = drift
+            guard let psi = drift.index else { return nil }
+            modelMetrics.drift.set("predictions", psi)
+            if psi < PredictionDrift.rearmThreshold { values.driftAlerted = false }
+            guard psi > PredictionDrift.alertThreshold, !values.driftAlerted else { return nil }
+            values.driftAlerted = true
+            return (psi, drift.shares, drift.reference)
+        }
+        guard let crossed else { return }
+        environment.counters.add("models.prediction_drift")
+        func percent(_ shares: [Double]) -> String { shares.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: "/") }
+        environment.raiseAlert(
+            .warning, category: "model.drift", title: "predictions drifted from training",
+            message: String(
+                format: "the last %d decisions predicted down/flat/up %@ against %@ in training: PSI %.3f (above %.2f)",
+                core.values.withLock { $0.drift?.window ?? 0 }, percent(crossed.shares), percent(crossed.reference),
+                crossed.psi, PredictionDrift.alertThreshold),
+            details: ["psi": String(format: "%.4f", crossed.psi)])
+    }
+
     func alertDrift(_ models: [LiveModel]) {
         for model in models {
             let live = core.values.withLock { $0.engine.accuracy.models[model.name]?.accuracy ?? 0 }
@@ -271,10 +314,14 @@ public struct SignalService: Service {
         do {
             let models = try loadModels()
             guard !models.isEmpty else { throw ConfigError(path: "models.directory", message: "no model files left") }
+            let drift = PredictionDrift.trainingBalance(directory: environment.config.models.directory)
+                .flatMap { PredictionDrift(balance: $0) }
             core.values.withLock {
                 $0.engine.replaceModels(models)
                 $0.schemaAlerted = false
                 $0.lastReloadFailure = nil
+                $0.drift = drift  // new models: a new training distribution, a fresh window
+                $0.driftAlerted = false
             }
             environment.counters.add("models.reloads")
             environment.logger.notice("reloaded \(models.count) models (\(reason)): \(models.map { "\($0.name)@\($0.version)" }.joined(separator: ", "))")
