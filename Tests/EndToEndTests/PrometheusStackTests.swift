@@ -58,17 +58,18 @@ struct PrometheusStackTests {
         let models = try await SignalTests().trainQuickModels(directory)
 
         // A low signal threshold: BUY and SELL signals, which the notifier delivers (console),
-        // so the signal → delivered histogram has data too.
+        // so the signal → delivered histogram has data too. Six tickers with 1 s bars: the
+        // prediction drift index needs 100 decisions before it has a value.
         let bus = try TestBus()
         let config = try directory.write(
             "config.json",
             #"""
             {
                 "provider": "simulated",
-                "tickers": ["AAPL", "MSFT"],
+                "tickers": ["AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "TSLA"],
                 "signal_threshold": 0.2,
                 "ensemble_method": "dynamic_ensemble",
-                "simulator": { "seed": 3, "trades_per_second": 30, "backfill_bars": 150 },
+                "simulator": { "seed": 3, "trades_per_second": 10, "backfill_bars": 150 },
                 "processor": { "bar_interval_seconds": 1, "late_tolerance_seconds": 0.1 },
                 "models": { "directory": "\#(models)", "state_file": "\#(directory.file("state.json"))", "horizon": 3 },
                 "signals": { "cooldown_seconds": 0.5 },
