@@ -17,6 +17,8 @@ public struct NotifierService: Service {
     /// Rate-limits the log lines about refused bus messages and outbox trouble.
     let inputLog = LogThrottle()
     let outboxLog = LogThrottle()
+    /// `tickwire_notifications_pending{channel}`: the outbox's waiting deliveries.
+    let pending: KeyedGauge
 
     /// Caps of the maps keyed by what arrives from the bus.
     static let throttleKeyCapacity = 4_096
@@ -60,6 +62,9 @@ public struct NotifierService: Service {
         self.outbox = outbox
         self.channels = channels
         core = Core(maxPerMinute: environment.config.notifications.maxPerMinute)
+        pending = KeyedGauge(
+            metric: "notifications_pending", labels: [("service", environment.name), ("instance", environment.producer.instance)],
+            keyLabel: "channel", help: "Deliveries waiting in the outbox (first try or retry), by channel.", capacity: 32)
     }
 
     public func run() async throws {
@@ -362,6 +367,16 @@ public struct NotifierService: Service {
 
     /// Every second: reports services gone quiet and what the rate cap held back; every hour
     /// (and at start) prunes the outbox.
+    /// Sets the pending gauge of every channel (0 when none waits).
+    func publishPending() async {
+        do {
+            let counts = try await outbox.pendingByChannel()
+            for channel in channels { pending.set(channel.name, Double(counts[channel.name] ?? 0)) }
+        } catch {
+            outboxFailed("counting pending deliveries", error, counter: "outbox.read_failed")
+        }
+    }
+
     func maintain() async {
         let factor = environment.config.notifications.quietAfterIntervals
         var nextPrune = ContinuousClock.now + .seconds(3_600)
@@ -387,6 +402,7 @@ public struct NotifierService: Service {
             environment.counters.set("evicted.throttle_keys", throttleKeys)
             environment.counters.set("evicted.unrecorded", unrecorded)
             environment.counters.set("outbox.unreadable_rows", outbox.unreadableRows)
+            await publishPending()
             if now >= nextPrune {
                 await prune()
                 nextPrune = now + .seconds(3_600)

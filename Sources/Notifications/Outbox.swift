@@ -214,6 +214,19 @@ public final class Outbox: Sendable {
         }
     }
 
+    /// Deliveries waiting to be sent (first try or retry), by channel.
+    public func pendingByChannel() async throws -> [String: Int] {
+        try await database.read { db in
+            var result: [String: Int] = [:]
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT channel, COUNT(*) AS n FROM delivery WHERE state = 'pending' GROUP BY channel")
+            for row in rows {
+                result[try row.decode(String.self, forColumn: "channel")] = try row.decode(Int.self, forColumn: "n")
+            }
+            return result
+        }
+    }
+
     /// Deletes deliveries sent or given up before `deliveredBefore` and throttle times older
     /// than `throttledBefore` (they hold nothing back any more). Returns the deliveries deleted.
     @discardableResult

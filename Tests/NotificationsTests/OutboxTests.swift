@@ -45,6 +45,19 @@ struct OutboxTests {
             try await reopened.due(channel: "email", now: Date().addingTimeInterval(61)).map(\.message) == [message])
     }
 
+    @Test("pending deliveries are counted by channel; sent and given-up ones are not")
+    func pendingByChannel() async throws {
+        let box = try outbox()
+        #expect(try await box.pendingByChannel().isEmpty)
+        try await box.enqueue(message, channels: ["email", "sms", "webhook"])
+        try await box.enqueue(OutgoingMessage(id: "second", subject: "s", text: "t"), channels: ["email"])
+        try await box.markSent(try await box.due(channel: "sms")[0])
+        try await box.markFailed(try await box.due(channel: "webhook")[0], error: "gone", retryAt: nil)
+        #expect(try await box.pendingByChannel() == ["email": 2])
+        try await box.markFailed(try await box.due(channel: "email")[0], error: "busy", retryAt: Date().addingTimeInterval(60))
+        #expect(try await box.pendingByChannel() == ["email": 2], "a retry still waits")
+    }
+
     @Test("throttle times are recorded per key")
     func throttle() async throws {
         let box = try outbox()
