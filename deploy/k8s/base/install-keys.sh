@@ -13,7 +13,7 @@
 set -eu
 
 identity="${1:?usage: install-keys.sh IDENTITY}"
-from="${TICKWIRE_KEYS_SECRET_DIR:-/var/run/tickwire/keys-secret}"
+from="${TICKWIRE_KEYS_SECRET_DIR:-/var/lib/tickwire/keys-secret}"
 to="${TICKWIRE_KEYS_DIR:-/var/lib/tickwire/keys}"
 
 if [ ! -f "$from/$identity.key_secret" ] || [ ! -f "$from/bus-proxy.key" ]; then
