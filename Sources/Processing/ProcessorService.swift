@@ -34,12 +34,19 @@ public struct ProcessorService: Service {
             var clock: EventClock
             /// Keyed by a fixed category and one of our tickers (or ""): bounded by construction.
             var alertedAt: [String: ContinuousClock.Instant] = [:]
+            /// Elastic: the other elastic processors heard from.
+            var membership: ShardMembership
+            /// The tickers served now, in order: the pipelines' keys.
+            var owned: [String]
         }
         let values: Mutex<Values>
         /// Rate-limits the log lines about dropped messages.
         let rejectionLog = LogThrottle()
-        init(pipelines: [String: TickerPipeline], clock: EventClock) {
-            values = Mutex(Values(pipelines: pipelines, clock: clock))
+        init(pipelines: [String: TickerPipeline], clock: EventClock, own: String) {
+            values = Mutex(
+                Values(
+                    pipelines: pipelines, clock: clock, membership: ShardMembership(own: own),
+                    owned: pipelines.keys.sorted()))
         }
     }
 
@@ -49,19 +56,40 @@ public struct ProcessorService: Service {
         self.environment = environment
         self.settings = settings
         var pipelines: [String: TickerPipeline] = [:]
-        for symbol in settings.tickers { pipelines[symbol] = TickerPipeline(symbol: symbol, settings: settings) }
-        state = State(pipelines: pipelines, clock: EventClock(maxLeadNs: settings.maxEventLeadNs, reference: reference))
+        // Elastic: pipelines are made as tickers are won (``rebalance(_:)``).
+        if !settings.elastic {
+            for symbol in settings.tickers { pipelines[symbol] = TickerPipeline(symbol: symbol, settings: settings) }
+        }
+        state = State(
+            pipelines: pipelines, clock: EventClock(maxLeadNs: settings.maxEventLeadNs, reference: reference),
+            own: settings.instance)
+        // The first heartbeat already says this instance is elastic, before it takes anything.
+        if settings.elastic { environment.counters.set("shard.elastic", 1) }
+    }
+
+    /// The patterns of one ticker's input; elastic processors also hear others' features of
+    /// the tickers they own, to count a ticker served twice.
+    func inputPatterns(_ symbol: String) throws -> [TopicPattern] {
+        let kind = settings.barSource == .trades ? Topic.tickKind : Topic.barKind
+        var patterns = [TopicPattern(exact: try Topic(kind: kind, key: symbol))]
+        if settings.elastic { patterns.append(TopicPattern(exact: try Topic.features(symbol))) }
+        return patterns
     }
 
     public func run() async throws {
         let logger = environment.logger
-        let kind = settings.barSource == .trades ? Topic.tickKind : Topic.barKind
-        let patterns = try settings.tickers.map { symbol throws -> TopicPattern in
-            TopicPattern(exact: try Topic(kind: kind, key: symbol))
-        }
+        let patterns =
+            settings.elastic
+            ? [TopicPattern(exact: try Topic.status("processor"))]
+            : try settings.tickers.flatMap { try inputPatterns($0) }
         let subscription = try await environment.subscribe(patterns)
-        logger.info(
-            "processor \(settings.instance) for \(settings.tickers.joined(separator: ",")): \(Int(settings.barIntervalNs / 1_000_000_000)) s bars from \(settings.barSource.rawValue)")
+        if settings.elastic {
+            logger.info(
+                "elastic processor \(settings.instance): shares \(settings.tickers.count) tickers with the other elastic processors; \(Int(settings.barIntervalNs / 1_000_000_000)) s bars from \(settings.barSource.rawValue)")
+        } else {
+            logger.info(
+                "processor \(settings.instance) for \(settings.tickers.joined(separator: ",")): \(Int(settings.barIntervalNs / 1_000_000_000)) s bars from \(settings.barSource.rawValue)")
+        }
         if let speed = settings.simulatorSpeed {
             let lead = Nanoseconds.seconds(settings.maxEventLeadNs)
             logger.warning(
@@ -71,9 +99,12 @@ public struct ProcessorService: Service {
                 (rejected.future_time): raise it to at least (speed - 1) x the run's length in seconds
                 """)
         }
-        let missing = await warmUp(symbols: settings.tickers)
+        let missing = settings.elastic ? [] : await warmUp(symbols: settings.tickers)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await retryWarmUp(missing) }
+            if settings.elastic {
+                group.addTask { await rebalance(subscription) }
+            }
             if settings.barSource == .trades {
                 group.addTask { await closeBarsOnTime() }
             }
@@ -232,6 +263,92 @@ public struct ProcessorService: Service {
     /// Bars asked for at start: enough for every feature (50) and the longest indicator (200).
     static let warmUpBars = 300
 
+    // MARK: Elastic sharing
+
+    /// Elastic: every 200 ms, expires members not heard from and serves exactly the tickers
+    /// rendezvous hashing gives this instance among the live members. A ticker given up is
+    /// dropped at once; one won is subscribed first, then warmed up from history (its bars so
+    /// far), so it serves within a history round trip. Nothing is taken during the first
+    /// 1.5 heartbeat intervals, while the members already running make themselves heard: a
+    /// joining processor never takes a ticker another still serves. A member that dies
+    /// without saying so (kill -9, a cut link) leaves its tickers unserved until it misses 3
+    /// heartbeats; that time is counted (`shard.orphan_ms`, `shard.last_orphan_ms`).
+    func rebalance(_ subscription: MessageSubscription) async {
+        let discoveryEnds = startedAt + settings.heartbeatInterval * 1.5
+        var lastMembers = -1
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(200)) }
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
+            let now = ContinuousClock.now
+            let plan = state.values.withLock { values -> (won: [String], lost: [String], gone: [(String, ContinuousClock.Instant)], members: Int)? in
+                let gone = values.membership.expire(at: now)
+                guard now >= discoveryEnds else { return nil }
+                let members = values.membership.live
+                var won: [String] = [], lost: [String] = []
+                var owned: [String] = []
+                owned.reserveCapacity(values.owned.count)
+                for ticker in settings.tickers {
+                    let mine = ShardAssignment.owner(of: ticker, members: members) == settings.instance
+                    let serving = values.pipelines[ticker] != nil
+                    if mine {
+                        owned.append(ticker)
+                        if !serving {
+                            values.pipelines[ticker] = TickerPipeline(symbol: ticker, settings: settings)
+                            won.append(ticker)
+                        }
+                    } else if serving {
+                        values.pipelines[ticker] = nil
+                        lost.append(ticker)
+                    }
+                }
+                values.owned = owned
+                return (won, lost, gone.map { ($0.instance, $0.lastSeen) }, members.count)
+            }
+            guard let plan else { continue }
+            for (instance, lastSeen) in plan.gone {
+                environment.logger.warning(
+                    "elastic: \(Self.short(instance)) missed 3 heartbeats (last heard \(now - lastSeen) ago); its tickers move")
+            }
+            for ticker in plan.lost {
+                for pattern in (try? inputPatterns(ticker)) ?? [] { subscription.unsubscribe(pattern) }
+            }
+            for ticker in plan.won {
+                for pattern in (try? inputPatterns(ticker)) ?? [] { subscription.subscribe(pattern) }
+            }
+            environment.counters.set("shard.owned", UInt64(state.values.withLock { $0.owned.count }))
+            environment.counters.set("shard.members", UInt64(plan.members))
+            if !plan.lost.isEmpty {
+                environment.counters.add("shard.released", UInt64(plan.lost.count))
+                environment.logger.info("elastic: gave up \(plan.lost.count) ticker(s): \(Self.list(plan.lost))")
+            }
+            if !plan.won.isEmpty {
+                environment.counters.add("shard.acquired", UInt64(plan.won.count))
+                // Tickers of a member that died were unserved since its last heartbeat.
+                if let oldest = plan.gone.map(\.1).min() {
+                    let orphanMs = UInt64(max(0, (now - oldest).inSeconds * 1000))
+                    environment.counters.add("shard.orphan_ms", orphanMs)
+                    environment.counters.set("shard.last_orphan_ms", orphanMs)
+                }
+                environment.logger.info("elastic: took \(plan.won.count) ticker(s): \(Self.list(plan.won))")
+                let missing = await warmUp(symbols: plan.won)
+                if !missing.isEmpty {
+                    environment.logger.info("elastic: \(missing.count) ticker(s) warm up from live bars: \(Self.list(missing))")
+                }
+            }
+            if plan.members != lastMembers {
+                lastMembers = plan.members
+                environment.logger.info(
+                    "elastic: \(plan.members) member(s); this one serves \(state.values.withLock { $0.owned.count }) of \(settings.tickers.count) tickers")
+            }
+        }
+    }
+
+    /// The first 20 of `tickers`, and how many more.
+    static func list(_ tickers: [String]) -> String {
+        let shown = tickers.prefix(20).joined(separator: ",")
+        return tickers.count > 20 ? "\(shown) and \(tickers.count - 20) more" : shown
+    }
+
     // MARK: Live
 
     /// What became of one trade.
@@ -290,6 +407,21 @@ public struct ProcessorService: Service {
             }
         case .quote:
             break  // not used for bars
+        case .status(let status) where settings.elastic:
+            let change = state.values.withLock { $0.membership.observe(status, at: .now) }
+            if change != .none {
+                environment.logger.info(
+                    "elastic: \(Self.short(status.instance)) \(change == .joined ? "joined" : "left"); rebalancing")
+            }
+        case .features where settings.elastic:
+            // Another processor's features of a ticker this one owns: served twice.
+            guard delivery.producer.instance != settings.instance, delivery.producer.service == "processor" else { return }
+            let owned = state.values.withLock { $0.pipelines[symbol] != nil }
+            guard owned else { return }
+            environment.counters.add("shard.conflicts")
+            alertOncePerMinute(
+                "processor.shard_conflict", symbol: symbol, title: "ticker served twice",
+                message: "\(Self.short(delivery.producer.displayName)) also publishes features.\(symbol), which \(settings.instance) owns: the elastic processors disagree on the members (a partition, or heartbeats lost); counter shard.conflicts")
         case .bar(let bar):
             // Provider bars only; bars built by processors (ours included) are outputs.
             guard settings.barSource == .provider, bar.origin != .built else { return }
@@ -370,7 +502,7 @@ public struct ProcessorService: Service {
         let outputs = state.values.withLock { values -> [TickerPipeline.Output] in
             let watermark = values.clock.watermark()
             var outputs: [TickerPipeline.Output] = []
-            for symbol in settings.tickers {
+            for symbol in values.owned {
                 outputs += values.pipelines[symbol]?.close(asOf: watermark) ?? []
             }
             return outputs

@@ -20,6 +20,11 @@ public struct ProcessorSettings: Sendable, Equatable {
     /// The market runs ahead of the wall clock (the simulated provider at `simulator.speed`
     /// > 1): the lead must be raised for long runs; said at start and in the drop alert.
     public var simulatorSpeed: Double?
+    /// An elastic processor: `tickers` is the whole universe, and this instance serves the
+    /// share rendezvous hashing gives it among the live elastic processors (``ShardMembership``).
+    public var elastic = false
+    /// The heartbeat interval (members are gone after 3 missed heartbeats).
+    public var heartbeatInterval: Duration = .seconds(5)
 
     public enum BarSource: String, Sendable, Equatable {
         /// Built here from `tick.<SYMBOL>` trades.
@@ -33,13 +38,19 @@ public struct ProcessorSettings: Sendable, Equatable {
     /// `processors` section). At most `TickwireConfig.Processor.maxTickersPerInstance`, each a
     /// valid symbol, repeats dropped. Numbers are checked again here (settings may be built
     /// in code, without the config loader), so nothing below can trap on them.
+    ///
+    /// `elastic`: every ticker in the config (or `--tickers`) is the pool's universe, shared
+    /// among the live elastic processors; the `processors` section is not used.
     public static func resolve(
-        config: TickwireConfig, instance: String, tickersFromCommandLine: [String]?
+        config: TickwireConfig, instance: String, tickersFromCommandLine: [String]?, elastic: Bool = false
     ) throws(ConfigError) -> ProcessorSettings {
         typealias Limits = TickwireConfig.Processor
         let listed: [String]
         let path: String
-        if let tickersFromCommandLine, !tickersFromCommandLine.isEmpty {
+        if elastic {
+            listed = tickersFromCommandLine.flatMap { $0.isEmpty ? nil : $0 } ?? config.tickers
+            path = tickersFromCommandLine?.isEmpty == false ? "--tickers" : "tickers"
+        } else if let tickersFromCommandLine, !tickersFromCommandLine.isEmpty {
             listed = tickersFromCommandLine
             path = "--tickers"
         } else if let index = config.processors.firstIndex(where: { $0.name == instance }) {
@@ -64,7 +75,7 @@ public struct ProcessorSettings: Sendable, Equatable {
             }
             tickers.append(ticker)
         }
-        guard tickers.count <= Limits.maxTickersPerInstance else {
+        guard tickers.count <= (elastic ? Limits.maxTickersPerPool : Limits.maxTickersPerInstance) else {
             throw ConfigError(
                 path: path,
                 message: """
@@ -88,7 +99,7 @@ public struct ProcessorSettings: Sendable, Equatable {
                 path: "processor.max_event_lead_seconds", message: "must be more than 0 and at most 7 days")
         }
         let simulated = config.provider == ProviderName.simulated && config.simulator.speed > 1
-        return ProcessorSettings(
+        var settings = ProcessorSettings(
             instance: instance,
             tickers: tickers,
             barIntervalNs: interval,
@@ -101,5 +112,9 @@ public struct ProcessorSettings: Sendable, Equatable {
             timeZone: timeZone,
             maxEventLeadNs: lead,
             simulatorSpeed: simulated ? config.simulator.speed : nil)
+        settings.elastic = elastic
+        let heartbeat = config.heartbeat.intervalSeconds
+        settings.heartbeatInterval = Nanoseconds.duration(seconds: heartbeat.isFinite ? min(max(heartbeat, 0.05), 3_600) : 5)
+        return settings
     }
 }

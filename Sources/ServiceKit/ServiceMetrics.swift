@@ -55,6 +55,8 @@ public struct ServiceMetrics: Sendable {
     static func isLevel(_ name: String) -> Bool {
         name.hasSuffix("queue") || name.hasSuffix("lag_ms") || name.hasSuffix("segments") || name.hasSuffix("rate")
             || name.hasSuffix("pending") || name.hasSuffix("depth") || name.hasSuffix("budget")
+            || name.hasSuffix("_now") || name.hasSuffix(".owned") || name.hasSuffix(".members")
+            || name.hasSuffix(".elastic") || name.hasSuffix("last_orphan_ms")
     }
 
     /// Heartbeat counters with a family of their own: prefix, metric, label.

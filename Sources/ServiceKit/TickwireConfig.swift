@@ -370,6 +370,8 @@ public struct TickwireConfig: Sendable, Equatable, Codable {
         public static let maxInstances = 256
         /// Tickers one processor serves, at most.
         public static let maxTickersPerInstance = 1_000
+        /// The most tickers an elastic pool shares out (`processor --elastic`).
+        public static let maxTickersPerPool = 100_000
         public static let maxHistoryBars = 100_000
     }
 

@@ -25,15 +25,35 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @Flag(
+        help: """
+            Share the config's tickers with the other elastic processors (rendezvous hashing over \
+            their heartbeats): start as many as needed (compose --scale, Kubernetes replicas); \
+            the instance name defaults to the host name (a pod's name).
+            """)
+    var elastic = false
+
     mutating func run() async throws {
         let tickers = common.overrides.tickers
+        // The runtime names the producer (heartbeats, envelopes) from the same options.
+        if elastic && common.explicitInstance() == nil { common.instance = Self.hostInstance() }
         let instance = common.instanceName()
+        let elastic = self.elastic
         let status = await ServiceRuntime.run(service: "processor", options: common) { environment in
             let settings = try ProcessorSettings.resolve(
-                config: environment.config, instance: instance, tickersFromCommandLine: tickers)
+                config: environment.config, instance: instance, tickersFromCommandLine: tickers, elastic: elastic)
             return [ProcessorService(environment: environment, settings: settings)]
         }
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension Run {
+    /// An elastic processor's default name: the host name (a pod's or container's), with the
+    /// process id, so two on one machine differ.
+    static func hostInstance() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "processor"
+        return "\(host.prefix(60))-\(ProcessInfo.processInfo.processIdentifier)"
     }
 }
 
