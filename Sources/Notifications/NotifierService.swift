@@ -372,6 +372,7 @@ public struct NotifierService: Service {
         do {
             let counts = try await outbox.pendingByChannel()
             for channel in channels { pending.set(channel.name, Double(counts[channel.name] ?? 0)) }
+            environment.counters.set("outbox.pending", UInt64(counts.values.reduce(0) { $0 + max(0, $1) }))
         } catch {
             outboxFailed("counting pending deliveries", error, counter: "outbox.read_failed")
         }

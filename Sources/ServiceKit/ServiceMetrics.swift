@@ -56,7 +56,7 @@ public struct ServiceMetrics: Sendable {
         name.hasSuffix("queue") || name.hasSuffix("lag_ms") || name.hasSuffix("segments") || name.hasSuffix("rate")
             || name.hasSuffix("pending") || name.hasSuffix("depth") || name.hasSuffix("budget")
             || name.hasSuffix("_now") || name.hasSuffix(".owned") || name.hasSuffix(".members")
-            || name.hasSuffix(".elastic") || name.hasSuffix("last_orphan_ms")
+            || name.hasSuffix(".elastic") || name.hasSuffix("last_orphan_ms") || name.hasSuffix("_milli")
     }
 
     /// Heartbeat counters with a family of their own: prefix, metric, label.

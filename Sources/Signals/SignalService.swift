@@ -252,6 +252,8 @@ public struct SignalService: Service {
             values.drift = drift
             guard let psi = drift.index else { return nil }
             modelMetrics.drift.set("predictions", psi)
+            // Heartbeat counters are whole numbers: the index in thousandths (the dashboard's).
+            environment.counters.set("models.prediction_psi_milli", UInt64(min(max(psi, 0), 1e6) * 1000))
             if psi < PredictionDrift.rearmThreshold { values.driftAlerted = false }
             guard psi > PredictionDrift.alertThreshold, !values.driftAlerted else { return nil }
             values.driftAlerted = true
