@@ -57,8 +57,8 @@ struct PrometheusStackTests {
         let directory = try TemporaryDirectory("tickwire-prometheus")
         let models = try await SignalTests().trainQuickModels(directory)
 
-        // A low signal threshold: BUY and SELL signals, which the notifier delivers (console),
-        // so the signal → delivered histogram has data too. Six tickers with 1 s bars: the
+        // A low signal threshold: BUY and SELL signals, which the notifier delivers (console,
+        // uncapped), so the signal → delivered histogram has data all along. Six tickers with 1 s bars: the
         // prediction drift index needs 100 decisions before it has a value.
         let bus = try TestBus()
         let config = try directory.write(
@@ -73,7 +73,7 @@ struct PrometheusStackTests {
                 "processor": { "bar_interval_seconds": 1, "late_tolerance_seconds": 0.1 },
                 "models": { "directory": "\#(models)", "state_file": "\#(directory.file("state.json"))", "horizon": 3 },
                 "signals": { "cooldown_seconds": 0.5 },
-                "notifications": { "data_directory": "\#(directory.file("notifier"))" },
+                "notifications": { "data_directory": "\#(directory.file("notifier"))", "max_per_minute": 10000 },
                 "heartbeat": { "interval_seconds": 0.5 }
             }
             """#)
