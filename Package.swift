@@ -409,7 +409,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OperatorKitTests",
-            dependencies: ["OperatorKit", "Contracts", "ServiceKit"],
+            dependencies: ["OperatorKit", "Contracts", "Dashboard", "ServiceKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(
