@@ -72,14 +72,21 @@ backtest-demo: build
 		--data $(foreach s,$(DEMO_TRAIN_TICKERS),data/demo/backtest/$(s).csv) --check-lookahead --lookahead-cuts 3
 	@echo "open backtest/demo/report.html"
 
+# The pipeline stage's settings (tickwire-bench pipeline --help), e.g. PIPELINE_BENCH="--seconds 20".
+PIPELINE_BENCH ?=
+
 ## bench: bus throughput and latency against raw libzmq, and indicator cost against TA-Lib's
-## batch functions, each baseline measured in the same run
+## batch functions, each baseline measured in the same run; then the whole pipeline's capacity
+## (simulated ingestor, bus-proxy, elastic processors, the signal generator with models/demo)
 bench: deps
 	$(SWIFT) build -c release --product tickwire-bench
 	$(SWIFT) build -c release --product bus-proxy
 	"$(RELEASE_BIN_DIR)/tickwire-bench" bus --proxy "$(RELEASE_BIN_DIR)/bus-proxy"
 	"$(RELEASE_BIN_DIR)/tickwire-bench" indicators --python .venv/bin/python --script Tests/python/talib_bench.py
 	"$(RELEASE_BIN_DIR)/tickwire-bench" journal
+	for product in ingestor processor signal-generator; do $(SWIFT) build -c release --product $$product || exit 1; done
+	"$(RELEASE_BIN_DIR)/tickwire-bench" pipeline --bin-dir "$(RELEASE_BIN_DIR)" $(PIPELINE_BENCH) \
+		$(if $(wildcard models/demo/report.json),--models models/demo)
 
 FUZZ_PRODUCTS = bus-proxy ingestor processor scheduler signal-generator notifier tickwire bus-fuzz
 

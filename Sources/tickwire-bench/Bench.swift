@@ -12,7 +12,7 @@ struct TickwireBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tickwire-bench",
         abstract: "Benchmarks, each against a baseline measured in the same run.",
-        subcommands: [Bench.self, IndicatorBench.self, JournalBench.self],
+        subcommands: [Bench.self, IndicatorBench.self, JournalBench.self, PipelineBench.self],
         defaultSubcommand: Bench.self
     )
 }
