@@ -220,6 +220,11 @@ targets = {
     for job in prometheus.get("scrape_configs") or []
     for group in job.get("static_configs") or []
     for target in group.get("targets") or []
+} | {
+    f"{name}:{group.get('port')}"
+    for job in prometheus.get("scrape_configs") or []
+    for group in job.get("dns_sd_configs") or []
+    for name in group.get("names") or []
 }
 problems = []
 for name, service in sorted(services.items()):
@@ -227,6 +232,9 @@ for name, service in sorted(services.items()):
     if isinstance(command, str):
         command = command.split()
     if not command or command[0] not in offsets:
+        continue
+    # Services of an optional profile (e.g. fixed-sets) are not scraped by default.
+    if service.get("profiles"):
         continue
     want = f"{name}:{9400 + offsets[command[0]]}"
     if want not in targets:
