@@ -50,10 +50,12 @@ struct Bench: AsyncParsableCommand {
         var proxied: [Double] = []
         var secured: [Double] = []
         var busOnly: [Double] = []
+        var withMetrics: [Double] = []
         for _ in 0..<runs {
             raw.append(try await RawBaseline.onOwnThread(messages: messages, topicSize: topic.wire.count, payloadSize: payloadSize))
             busOnly.append(try await BusOnlyPath.throughput(messages: messages, payloadSize: payloadSize))
             direct.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: nil))
+            withMetrics.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: nil, metrics: true))
             if let proxy {
                 proxied.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: proxy))
                 secured.append(try await TickwirePath.throughput(messages: messages, proxyExecutable: proxy, secured: true))
@@ -76,10 +78,16 @@ struct Bench: AsyncParsableCommand {
         row("raw libzmq PUB→SUB (C API, same frames)", raw)
         row("tickwire Bus layer only (no codec)", busOnly)
         row("tickwire direct (encode + decode)", direct)
+        row("tickwire direct + metrics (histograms)", withMetrics)
         if !proxied.isEmpty { row("tickwire through bus-proxy (security none)", proxied) }
         if !secured.isEmpty { row("tickwire through bus-proxy (CURVE + rights)", secured) }
         let directRatio = median(direct) / rawMedian
         print(String(format: "goal: direct ≥ 0.70 × raw → %@", directRatio >= 0.7 ? "met" : "NOT met"))
+        let metricsCost = 1 - median(withMetrics) / median(direct)
+        print(
+            String(
+                format: "metrics on vs off: %.1f%% slower on the direct path (goal ≤ 5%% → %@)", metricsCost * 100,
+                metricsCost <= 0.05 ? "met" : "NOT met"))
         if !secured.isEmpty {
             let securedRatio = median(secured) / median(proxied)
             print(

@@ -10,7 +10,13 @@ enum TickwirePath {
     /// Messages per second from a publisher to a subscriber: directly (no proxy), or
     /// through a real bus-proxy process, plain (`bus.security: none`) or `secured` (CURVE on
     /// both sides, the proxy's publish rights and producer check on every message).
-    static func throughput(messages: Int, proxyExecutable: String?, secured: Bool = false) async throws -> Double {
+    ///
+    /// `metrics`: what a service adds to the path: the publisher counts each message per
+    /// symbol (`tickwire_symbol_messages_total`) and the subscriber records its three latency
+    /// histograms (``DeliveryLatency``), as ``ServiceEnvironment`` does.
+    static func throughput(
+        messages: Int, proxyExecutable: String?, secured: Bool = false, metrics: Bool = false
+    ) async throws -> Double {
         let context = try Context()
         var options = SocketOptions()
         options.sendHighWaterMark = 0
@@ -68,9 +74,12 @@ enum TickwirePath {
         var configuration = Subscription.Configuration()
         configuration.socket = subscriberOptions
         let warmTopic = try Topic.status(service)
+        let latency = metrics ? DeliveryLatency(service: "bench", instance: "metrics") : nil
+        let symbolMessages = metrics ? SymbolMessageCounts(service: "bench", instance: "metrics") : nil
         let subscription = try await MessageSubscription(
             context: context, endpoint: subscribeEndpoint,
-            patterns: [try TopicPattern("tick."), TopicPattern(exact: warmTopic)], configuration: configuration)
+            patterns: [try TopicPattern("tick."), TopicPattern(exact: warmTopic)], configuration: configuration,
+            onDelivery: { delivery, now in latency?.record(delivery, nowNs: now) })
         let topic = try Topic.tick("AAPL")
         let trade = BenchMessages.sampleTrade()
 
@@ -90,7 +99,15 @@ enum TickwirePath {
 
         let start = DispatchTime.now().uptimeNanoseconds
         let sender = Task.detached {
-            for _ in 0..<messages { publisher.publish(.trade(trade), on: topic) }
+            if let symbolMessages {
+                for _ in 0..<messages {
+                    if case .queued = publisher.publish(.trade(trade), on: topic) {
+                        symbolMessages.count(.trade(trade), on: topic)
+                    }
+                }
+            } else {
+                for _ in 0..<messages { publisher.publish(.trade(trade), on: topic) }
+            }
         }
         var received = 0
         while received < messages, let delivery = try await iterator.next() {
