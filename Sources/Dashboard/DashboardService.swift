@@ -7,8 +7,9 @@ import ServiceKit
 import ServiceLifecycle
 import Synchronization
 
-/// The live dashboard: subscribes to ticks, bars, signals, heartbeats, alerts and the session,
-/// keeps a bounded ``DashboardState`` and serves it on `host:port`:
+/// The live dashboard: subscribes to ticks, bars (which also resolve signals' outcomes),
+/// signals, heartbeats (the signal generator's PSI, the notifier's outbox), alerts and the
+/// session, keeps a bounded ``DashboardState`` and serves it on `host:port`:
 /// - `GET /`: the page (self-contained: inline CSS, script and SVG, nothing loaded from
 ///   elsewhere);
 /// - `GET /state`: the state as JSON;

@@ -2,12 +2,13 @@ import ArgumentParser
 import Dashboard
 import ServiceKit
 
-/// The live dashboard: a page in the browser with every ticker, signal, service and alert.
+/// The live dashboard: a page in the browser with every ticker, signal, model, service and
+/// alert, live signal quality, prediction drift and the notifier's outbox.
 @main
 struct DashboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dashboard",
-        abstract: "Serve a live page of tickers, signals with every model's vote, service health and recent alerts."
+        abstract: "Serve a live page of tickers, signals with every model's vote, model weights and live accuracy, signal quality (reliability curve, Brier score), prediction drift (PSI), the notifier's outbox, service health and recent alerts."
     )
 
     @OptionGroup var common: CommonOptions

@@ -4,10 +4,12 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The dashboard as a process, watched by a real headless Chromium while the test publishes.
+/// The dashboard as a process, watched by a real headless Chromium while the test publishes as
+/// an ingestor, a processor (built bars), a signal generator (signals with votes, heartbeats
+/// with the prediction PSI, a model.drift alert) and a notifier (heartbeats with its outbox).
 @Suite("Dashboard end to end", .serialized, .timeLimit(.minutes(3)))
 struct DashboardTests {
-    @Test("the page goes live, shows a published trade and signal with its votes within seconds, its own heartbeat and an alert's markup as text; SIGTERM stops it with a stream open")
+    @Test("the page goes live, shows a published trade and signal with its votes within seconds, its own heartbeat and an alert's markup as text; the model table, the reliability curve and Brier score from signals resolved by bars, prediction PSI, a model.drift alert and the notifier's outbox appear and update; SIGTERM stops it with a stream open")
     func liveInBrowser() async throws {
         guard Chromium.executable != nil else {
             Issue.record("no chromium-headless-shell: run `make deps` (as root: apt-get install -y chromium-headless-shell)")
@@ -42,7 +44,63 @@ struct DashboardTests {
             let generator = try await MessagePublisher(
                 context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "signal-generator", instance: "t"),
                 options: try bus.options(as: "signal-generator"))
+            let processor = try await MessagePublisher(
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "processor", instance: "t"),
+                options: try bus.options(as: "processor"))
+            let notifier = try await MessagePublisher(
+                context: context, endpoint: bus.publishEndpoint, producer: Producer(service: "notifier", instance: "t"),
+                options: try bus.options(as: "notifier"))
             try await Task.sleep(for: .milliseconds(500))
+            // Bars a minute apart, the first half an hour ago (built, as a processor's).
+            let minute: Int64 = 60_000_000_000
+            let start = (WallClock.nanoseconds() / minute - 30) * minute
+            func bar(_ index: Int64, close: Double) throws {
+                var bar = Bar()
+                bar.symbol = "ZZTOP"
+                bar.startTimeNs = start + (index - 1) * minute
+                bar.endTimeNs = start + index * minute
+                bar.open = close
+                bar.high = close
+                bar.low = close
+                bar.close = close
+                bar.volume = 100
+                bar.origin = .built
+                processor.publish(.bar(bar), on: try Topic.bar("ZZTOP"), eventTime: bar.endTimeNs)
+            }
+            func scored(_ index: Int64, _ action: Action, confidence: Double, price: Double, horizon: Int32) throws {
+                var signal = Signal()
+                signal.symbol = "ZZTOP"
+                signal.action = action
+                signal.confidence = confidence
+                signal.price = price
+                signal.id = "ZZTOP-bar\(index)-\(action)"
+                signal.ensembleMethod = "dynamic_ensemble"
+                signal.barEndTimeNs = start + index * minute
+                signal.horizonBars = horizon
+                var vote = ModelVote()
+                vote.model = "gbt"
+                vote.action = action
+                vote.probability = confidence
+                vote.weight = 0.5
+                vote.liveAccuracy = 0.6
+                signal.votes = [vote]
+                generator.publish(.signal(signal), on: try Topic.signal("ZZTOP"), eventTime: signal.barEndTimeNs)
+            }
+            func heartbeats(psiMilli: UInt64, webhookSent: UInt64, pending: UInt64) throws {
+                var status = ServiceStatus()
+                status.service = "signal-generator"
+                status.instance = "t"
+                status.state = .running
+                status.intervalSeconds = 5
+                status.counters = ["models.prediction_psi_milli": psiMilli]
+                generator.publish(.status(status), on: try Topic.status("signal-generator"))
+                status.service = "notifier"
+                status.counters = [
+                    "outbox.pending": pending, "notifications.queued": 12, "notifications.throttled": 2,
+                    "notifications.sent.webhook": webhookSent, "notifications.failed.webhook": 1, "notifications.sent.console": 3,
+                ]
+                notifier.publish(.status(status), on: try Topic.status("notifier"))
+            }
             for round in 0..<3 {
                 var trade = Trade()
                 trade.symbol = "ZZTOP"
@@ -73,14 +131,41 @@ struct DashboardTests {
                 generator.publish(.alert(alert), on: .alert(.warning))
                 try await Task.sleep(for: .milliseconds(700))
             }
+            // Phase 1: a BUY at 100 (confidence 0.7, two bars), bars up to 102 (a hit: Brier
+            // 0.09); PSI 0.18 (watch); the notifier's outbox.
+            try bar(0, close: 100)
+            try scored(0, .buy, confidence: 0.7, price: 100, horizon: 2)
+            try bar(1, close: 99)
+            try bar(2, close: 102)
+            try heartbeats(psiMilli: 180, webhookSent: 7, pending: 4)
+            #expect(await check.waitForOutput(seconds: 60) { $0.contains("phase 2\n") }, "\(check.stdout)\(check.stderr)")
+            // Phase 2: a SELL at 102 (confidence 0.45) the next bar closes above (a miss: Brier
+            // (0.09 + 0.2025) / 2); PSI 0.31 (shifted) and its model.drift alert; one more sent.
+            try scored(3, .sell, confidence: 0.45, price: 102, horizon: 1)
+            try bar(3, close: 102)
+            try bar(4, close: 103)
+            try heartbeats(psiMilli: 310, webhookSent: 8, pending: 0)
+            var drift = Alert()
+            drift.severity = .warning
+            drift.category = "model.drift"
+            drift.title = "predictions drifted from training"
+            drift.message = "PSI 0.310 (above 0.25)"
+            drift.service = "signal-generator"
+            generator.publish(.alert(drift), on: .alert(.warning))
             #expect(await check.wait(seconds: 90) == 0, "dashboard_check.py: \(check.stdout)\(check.stderr)")
             await ingestor.close()
             await generator.close()
+            await processor.close()
+            await notifier.close()
         }
         let json = check.stdout.split(separator: "\n").last { $0.hasPrefix("{") }.map(String.init) ?? ""
         let found = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         #expect(found?["ok"] as? Bool == true, "\(json)")
         #expect(((found?["signal_seconds"] as? Double) ?? 99) < 5, "the signal took too long to show: \(json)")
+        #expect(((found?["quality_update_seconds"] as? Double) ?? 99) < 5, "signal quality took too long to update: \(json)")
+        #expect(found?["brier"] as? String == "Brier 0.146", "\(json)")
+        #expect(found?["reliability_points"] as? Int == 2, "\(json)")
+        #expect(found?["psi_label"] as? String == "shifted", "\(json)")
         #expect(FileManager.default.fileExists(atPath: screenshot))
 
         // A client holding /events open does not keep SIGTERM from stopping the dashboard.
