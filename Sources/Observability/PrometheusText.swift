@@ -4,7 +4,7 @@ import Foundation
 /// service already keeps (its counters' snapshot, /proc): one `# HELP` and `# TYPE` per family,
 /// then its samples. Label values are escaped; names are the caller's constants.
 public struct PrometheusText: Sendable {
-    public enum Kind: String, Sendable { case counter, gauge }
+    public enum Kind: String, Sendable { case counter, gauge, histogram }
 
     public private(set) var text = ""
     private var families: Set<String> = []
@@ -28,6 +28,22 @@ public struct PrometheusText: Sendable {
 
     public mutating func sample(_ name: String, _ labels: [(String, String)], _ value: UInt64) {
         sample(name, labels, Double(value))
+    }
+
+    /// One histogram's samples: `counts` per bucket (not cumulative; one more than `bounds`,
+    /// the last above them all) become the cumulative `_bucket` series with `le`, then
+    /// `_sum` and `_count`.
+    public mutating func histogram(
+        _ name: String, _ labels: [(String, String)], bounds: [Double], counts: [UInt64], sum: Double, count: UInt64
+    ) {
+        var cumulative: UInt64 = 0
+        for (index, bound) in bounds.enumerated() {
+            cumulative &+= index < counts.count ? counts[index] : 0
+            sample(name + "_bucket", labels + [("le", Self.format(bound))], cumulative)
+        }
+        sample(name + "_bucket", labels + [("le", "+Inf")], count)
+        sample(name + "_sum", labels, sum)
+        sample(name + "_count", labels, count)
     }
 
     /// A label value as the format wants it: backslash, double quote and newline escaped.

@@ -137,6 +137,7 @@ public struct ServiceMetrics: Sendable {
         gauge("tickwire_process_max_fds", .gauge, "The most file descriptors the process may open.", process.maxFileDescriptors.map { Double($0) })
         gauge("tickwire_process_threads", .gauge, "Threads.", process.threads.map { Double($0) })
         gauge("tickwire_process_start_time_seconds", .gauge, "When the process started, in seconds since 1970.", process.startTimeSeconds)
+        DeliveryLatency.render(into: &text)
         return text.text + registry.emitToString()
     }
 

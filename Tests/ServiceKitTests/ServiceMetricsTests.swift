@@ -83,3 +83,54 @@ struct ServiceMetricsTests {
         #expect(metrics.health().body.contains(#""state":"stopping""#))
     }
 }
+
+@Suite("Delivery latency histograms")
+struct DeliveryLatencyTests {
+    func delivery(topic: String, event: Int64, publish: Int64) throws -> Delivery {
+        var envelope = Envelope()
+        envelope.eventTimeNs = event
+        envelope.publishTimeNs = publish
+        envelope.sequence = 1
+        envelope.trade = Trade()
+        return Delivery(topic: try Topic(wire: Array(topic.utf8) + [0]), envelope: envelope)
+    }
+
+    /// The value of the sample line that starts with `prefix`.
+    func value(_ text: String, _ prefix: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+    }
+
+    @Test("three spans per message into cumulative buckets; negative and unset spans skipped; kinds apart; shared by label set")
+    func buckets() throws {
+        let instance = "latency-\(UInt32.random(in: 0...UInt32.max))"
+        let latency = DeliveryLatency(service: "test", instance: instance)
+        let again = DeliveryLatency(service: "test", instance: instance)  // a second subscription: the same series
+        let t0: Int64 = 1_700_000_000_000_000_000
+        // publish 0.3 ms after the event, received 2 ms after publishing.
+        latency.record(try delivery(topic: "tick.AAPL", event: t0, publish: t0 + 300_000), nowNs: t0 + 2_300_000)
+        again.record(try delivery(topic: "tick.MSFT", event: t0, publish: t0 + 300_000), nowNs: t0 + 40_000_000_000)
+        latency.record(try delivery(topic: "bar.AAPL", event: t0, publish: t0 + 1_000), nowNs: t0 + 2_000)
+        // Received before it was published (clocks apart): only publish delay counts.
+        latency.record(try delivery(topic: "tick.AAPL", event: t0, publish: t0 + 1_000), nowNs: t0 - 5)
+        // No event time: only the bus hop (1 ns) counts.
+        latency.record(try delivery(topic: "tick.AAPL", event: 0, publish: t0), nowNs: t0 + 1)
+        var text = PrometheusText()
+        DeliveryLatency.render(into: &text)
+        let scrape = text.text
+        let tick = #"service="test",instance="\#(instance)",kind="tick""#
+        #expect(scrape.contains("# TYPE tickwire_bus_delay_seconds histogram"))
+        // Bus hops of the tick kind: 2 ms, 40 s and 1 ns (the negative one skipped).
+        #expect(value(scrape, #"tickwire_bus_delay_seconds_bucket{\#(tick),le="0.0001"}"#) == 1)
+        #expect(value(scrape, #"tickwire_bus_delay_seconds_bucket{\#(tick),le="0.001"}"#) == 1)
+        #expect(value(scrape, #"tickwire_bus_delay_seconds_bucket{\#(tick),le="0.002"}"#) == 2)
+        #expect(value(scrape, #"tickwire_bus_delay_seconds_bucket{\#(tick),le="30"}"#) == 2)
+        #expect(value(scrape, #"tickwire_bus_delay_seconds_bucket{\#(tick),le="+Inf"}"#) == 3)
+        #expect(value(scrape, #"tickwire_bus_delay_seconds_count{\#(tick)}"#) == 3)
+        #expect(value(scrape, #"tickwire_publish_delay_seconds_count{\#(tick)}"#) == 3)
+        #expect(value(scrape, #"tickwire_publish_delay_seconds_bucket{\#(tick),le="0.00025"}"#) == 1)
+        let sum = try #require(value(scrape, #"tickwire_bus_delay_seconds_sum{\#(tick)}"#))
+        #expect(abs(sum - (0.002 + 39.9997 + 1e-9)) < 1e-12, "\(sum)")
+        #expect(value(scrape, #"tickwire_event_age_seconds_count{service="test",instance="\#(instance)",kind="bar"}"#) == 1)
+        #expect(value(scrape, #"tickwire_event_age_seconds_count{service="test",instance="\#(instance)",kind="features"}"#) == 0)
+    }
+}
