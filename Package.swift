@@ -429,7 +429,7 @@ let package = Package(
         .testTarget(
             name: "SignalsTests",
             dependencies: [
-                "Signals", "Models", "Contracts", "ServiceKit", "Bus", "TestSupport",
+                "Signals", "Models", "Contracts", "ServiceKit", "Bus", "TestSupport", "Training",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

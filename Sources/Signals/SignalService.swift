@@ -1,5 +1,6 @@
 import Bus
 import Contracts
+import FeatureContract
 import Foundation
 import Logging
 import Models
@@ -37,6 +38,9 @@ public struct SignalService: Service {
             /// Predictions against the training class balance; nil without a report.json.
             var drift: PredictionDrift?
             var driftAlerted = false
+            /// Features against the training rows; nil without `feature_bins` in report.json.
+            var featureDrift: FeatureDrift?
+            var featureDriftAlerted = false
         }
         let values: Mutex<Values>
         /// Rate-limits the log lines of dropped feature vectors.
@@ -90,9 +94,11 @@ public struct SignalService: Service {
         }
         core = Core(engine: SignalEngine(models: models, accuracy: accuracy, settings: Self.engineSettings(config)))
         let drift = PredictionDrift.trainingBalance(directory: config.models.directory).flatMap { PredictionDrift(balance: $0) }
+        let featureDrift = Self.featureDrift(config.models.directory, models: models)
         core.values.withLock {
             $0.stateFileProblem = stateFileProblem
             $0.drift = drift
+            $0.featureDrift = featureDrift
         }
         modelMetrics = ModelMetrics(service: environment.name, instance: environment.producer.instance)
         for model in models {
@@ -171,6 +177,7 @@ public struct SignalService: Service {
             alertDrift(step.drifted)
             modelMetrics.record(step.votes)
             recordPrediction(step.probabilities)
+            recordFeatures(features.values)
             switch step.verdict {
             case .outsideSession: environment.counters.add("signals.outside_session")
             case .unchanged: environment.counters.add("signals.unchanged")
@@ -271,6 +278,40 @@ public struct SignalService: Service {
             details: ["psi": String(format: "%.4f", crossed.psi)])
     }
 
+    /// The feature drift index for `models`, from the training rows' bins in `directory`.
+    static func featureDrift(_ directory: String, models: [LiveModel]) -> FeatureDrift? {
+        guard let count = models.first?.featureCount, let bins = FeatureDrift.trainingBins(directory: directory) else { return nil }
+        return FeatureDrift(bins: bins, featureCount: count)
+    }
+
+    /// Adds a feature vector to the feature drift index; raises `model.drift` once when the
+    /// largest feature's index passes ``PredictionDrift/alertThreshold`` (re-armed below
+    /// ``PredictionDrift/rearmThreshold``).
+    func recordFeatures(_ values: [Double]) {
+        let crossed = core.values.withLock { state -> (psi: Double, feature: Int)? in
+            guard var drift = state.featureDrift else { return nil }
+            drift.record(values)
+            state.featureDrift = drift
+            guard let largest = drift.largest else { return nil }
+            modelMetrics.drift.set("features", largest.index)
+            environment.counters.set("models.feature_psi_milli", UInt64(min(max(largest.index, 0), 1e6) * 1000))
+            if largest.index < PredictionDrift.rearmThreshold { state.featureDriftAlerted = false }
+            guard largest.index > PredictionDrift.alertThreshold, !state.featureDriftAlerted else { return nil }
+            state.featureDriftAlerted = true
+            return (largest.index, largest.feature)
+        }
+        guard let crossed else { return }
+        let names = FeatureSchema.default.names
+        let name = crossed.feature < names.count ? names[crossed.feature] : "feature \(crossed.feature)"
+        environment.counters.add("models.feature_drift")
+        environment.raiseAlert(
+            .warning, category: "model.drift", title: "features drifted from training",
+            message: String(
+                format: "%@ over the last %d feature vectors has a population stability index of %.3f against the training rows (above %.2f); the models see data unlike what they learned from",
+                name, core.values.withLock { $0.featureDrift?.window ?? 0 }, crossed.psi, PredictionDrift.alertThreshold),
+            details: ["psi": String(format: "%.4f", crossed.psi), "feature": name])
+    }
+
     func alertDrift(_ models: [LiveModel]) {
         for model in models {
             let live = core.values.withLock { $0.engine.accuracy.models[model.name]?.accuracy ?? 0 }
@@ -318,12 +359,15 @@ public struct SignalService: Service {
             guard !models.isEmpty else { throw ConfigError(path: "models.directory", message: "no model files left") }
             let drift = PredictionDrift.trainingBalance(directory: environment.config.models.directory)
                 .flatMap { PredictionDrift(balance: $0) }
+            let featureDrift = Self.featureDrift(environment.config.models.directory, models: models)
             core.values.withLock {
                 $0.engine.replaceModels(models)
                 $0.schemaAlerted = false
                 $0.lastReloadFailure = nil
                 $0.drift = drift  // new models: a new training distribution, a fresh window
                 $0.driftAlerted = false
+                $0.featureDrift = featureDrift
+                $0.featureDriftAlerted = false
             }
             environment.counters.add("models.reloads")
             environment.logger.notice("reloaded \(models.count) models (\(reason)): \(models.map { "\($0.name)@\($0.version)" }.joined(separator: ", "))")

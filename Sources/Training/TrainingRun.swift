@@ -36,11 +36,14 @@ public struct TrainingRun {
         public var models: [String: Scores]
         public var ensemble: [String: Scores]
         public var baselines: [String: Scores]
+        /// Each feature's training distribution (the live feature drift index's reference).
+        public var featureBins: [FeatureBins]?
 
         enum CodingKeys: String, CodingKey {
             case rows, horizon, folds, from, to, models, ensemble, baselines
             case deadZone = "dead_zone"
             case classBalance = "class_balance"
+            case featureBins = "feature_bins"
         }
     }
 
@@ -114,7 +117,8 @@ public struct TrainingRun {
             baselines: [
                 "majority_class": Scores(probabilities: majority, labels: testLabels),
                 "last_direction": Scores(probabilities: lastDirection, labels: testLabels),
-            ])
+            ],
+            featureBins: FeatureBins.of(rows: dataset.rows))
         var finals: [(kind: String, classifier: any Classifier, trainer: any ClassifierTrainer)] = []
         for kind in kinds {
             let trainer = try makeTrainer(kind)
