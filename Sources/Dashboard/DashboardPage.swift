@@ -71,7 +71,7 @@ enum DashboardPage {
         <div class="scroll"><table id="quality-bins"><thead><tr><th>confidence</th><th class="num">signals</th><th class="num">mean conf.</th><th class="num">hit rate</th></tr></thead><tbody></tbody></table></div>
         <div class="note muted">A BUY hits when the close horizon_bars bars later is above its price, a SELL when below. Brier = mean (confidence − hit)². HOLD is not scored.</div></section>
         <section class="panel card" id="drift-panel"><h2>Prediction drift</h2>
-        <div class="scroll"><table id="drift"><thead><tr><th>signal generator</th><th class="num" title="population stability index of the predicted classes against the training class balance">PSI</th><th>reading</th></tr></thead><tbody></tbody></table></div>
+        <div class="scroll"><table id="drift"><thead><tr><th>signal generator</th><th class="num" title="population stability index of the predicted classes against the training class balance">predictions PSI</th><th>reading</th><th class="num" title="the largest population stability index of one feature against the training rows' deciles">features PSI</th><th>reading</th></tr></thead><tbody></tbody></table></div>
         <div class="note muted">PSI &lt; 0.1 stable, 0.1–0.25 watch, &gt; 0.25 shifted</div></section>
         <section class="panel card" id="outbox-panel"><h2>Notifier outbox</h2><div id="outboxes"></div></section>
         </div>
@@ -270,12 +270,14 @@ enum DashboardPage {
             tr.appendChild(el("td", row.instance + (row.stale ? " (stale)" : ""), row.stale ? "stale" : null));
             tr.appendChild(el("td", num(row.psi, 3), "num psi"));
             tr.appendChild(el("td", row.label, "psi-label " + row.label));
+            tr.appendChild(el("td", row.featurePsi == null ? "–" : num(row.featurePsi, 3), "num feature-psi"));
+            tr.appendChild(el("td", row.featureLabel || "", row.featureLabel ? "psi-label " + row.featureLabel : null));
             return tr;
           }));
           if (!(d.instances || []).length) {
             const tr = el("tr");
             const td = el("td", "no PSI in the signal generator's heartbeat yet", "muted");
-            td.colSpan = 3;
+            td.colSpan = 5;
             tr.appendChild(td);
             body.appendChild(tr);
           }

@@ -40,6 +40,8 @@ public struct DashboardState: Sendable {
     public static let reliabilityEdges: [Double] = [0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
     /// The signal generator's heartbeat counter: PSI of its predicted classes × 1000.
     public static let psiCounter = "models.prediction_psi_milli"
+    /// The signal generator's heartbeat counter: the largest feature's PSI × 1000.
+    public static let featurePsiCounter = "models.feature_psi_milli"
     static let textLimit = 200
 
     /// One ticker's row.
@@ -132,6 +134,8 @@ public struct DashboardState: Sendable {
         public var seenNs: Int64
         /// The signal generator's prediction PSI (its counter / 1000), when it reports one.
         public var psi: Double?
+        /// The largest feature PSI against the training rows (its counter / 1000).
+        public var featurePsi: Double?
         /// The notifier's outbox state.
         public var outbox: Outbox?
     }
@@ -334,15 +338,17 @@ public struct DashboardState: Sendable {
                 if let oldest = services.min(by: { $0.value.seenNs < $1.value.seenNs })?.key { services[oldest] = nil }
             }
             var psi: Double? = nil
-            if status.service == "signal-generator", let milli = status.counters[Self.psiCounter] {
-                psi = Double(milli) / 1_000
+            var featurePsi: Double? = nil
+            if status.service == "signal-generator" {
+                psi = status.counters[Self.psiCounter].map { Double($0) / 1_000 }
+                featurePsi = status.counters[Self.featurePsiCounter].map { Double($0) / 1_000 }
             }
             services[key] = Service(
                 service: Self.clip(status.service), instance: Self.clip(status.instance), state: Self.state(status.state),
                 uptimeSeconds: status.uptimeSeconds.isFinite ? status.uptimeSeconds : 0, messagesIn: status.messagesIn,
                 messagesOut: status.messagesOut, errors: status.errors,
                 intervalSeconds: status.intervalSeconds.isFinite ? min(max(status.intervalSeconds, 0), 3_600) : 5,
-                seenNs: nowNs, psi: psi, outbox: status.service == "notifier" ? Self.outbox(status.counters) : nil)
+                seenNs: nowNs, psi: psi, featurePsi: featurePsi, outbox: status.service == "notifier" ? Self.outbox(status.counters) : nil)
         case .alert(let alert):
             let row = Alert(
                 severity: Self.severity(alert.severity), category: Self.clip(alert.category), title: Self.clip(alert.title),
@@ -545,6 +551,9 @@ public struct DashboardState: Sendable {
         public var psi: Double
         public var label: String
         public var stale: Bool
+        /// The largest feature PSI and its reading, when the heartbeat has one.
+        public var featurePsi: Double?
+        public var featureLabel: String?
     }
 
     /// A notifier's outbox.
@@ -566,7 +575,9 @@ public struct DashboardState: Sendable {
     public func driftRows(nowNs: Int64) -> [DriftRow] {
         sortedServices().compactMap { service in
             guard let psi = service.psi else { return nil }
-            return DriftRow(instance: service.instance, psi: psi, label: Self.psiLabel(psi), stale: age(service, nowNs: nowNs).stale)
+            return DriftRow(
+                instance: service.instance, psi: psi, label: Self.psiLabel(psi), stale: age(service, nowNs: nowNs).stale,
+                featurePsi: service.featurePsi, featureLabel: service.featurePsi.map { Self.psiLabel($0) })
         }
     }
 

@@ -278,9 +278,13 @@ struct DashboardStateTests {
         var rows = state.driftRows(nowNs: Self.base)
         #expect(rows.count == 1)
         #expect(rows.first?.psi == 0.18 && rows.first?.label == "watch" && rows.first?.stale == false)
-        try heartbeat(&state, "signal-generator", counters: [DashboardState.psiCounter: UInt64.max])
+        #expect(rows.first?.featurePsi == nil && rows.first?.featureLabel == nil)
+        try heartbeat(
+            &state, "signal-generator",
+            counters: [DashboardState.psiCounter: UInt64.max, DashboardState.featurePsiCounter: 40])
         rows = state.driftRows(nowNs: Self.base + 10_000_000_000)
         #expect(rows.first?.label == "shifted" && rows.first?.stale == true)
+        #expect(rows.first?.featurePsi == 0.04 && rows.first?.featureLabel == "stable")
 
         var alert = Alert()
         alert.severity = .warning
