@@ -193,7 +193,7 @@ public func warmUp<Iterator: AsyncIteratorProtocol>(
 ) async throws -> Int {
     let pump = Task {
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(seconds))
+        let deadline = clock.now.advanced(by: .seconds(hangGuard(seconds)))
         while !Task.isCancelled && clock.now < deadline {
             publish()
             try? await Task.sleep(for: .milliseconds(2))
@@ -211,7 +211,7 @@ public func warmUp<Iterator: AsyncIteratorProtocol>(
     }
     pump.cancel()
     await pump.value
-    let error = TimeoutError(seconds: seconds, what: "warm-up")
+    let error = TimeoutError(seconds: hangGuard(seconds), what: "warm-up")
     Issue.record("\(error): the subscriber never saw a warm-up message", sourceLocation: sourceLocation)
     throw error
 }
@@ -251,13 +251,13 @@ public func collect<Iterator: AsyncIteratorProtocol>(
     return kept
 }
 
-/// A watchdog: after `seconds` it runs `action` (typically closing a subscription so that a
+/// A watchdog: after `seconds` (a hang guard: ``hangGuard(_:)``) it runs `action` (typically closing a subscription so that a
 /// blocked iterator ends). Cancel the returned task once the guarded work finished.
 @discardableResult
 public func closeAfter(seconds: Double, _ action: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
     Task {
         do {
-            try await Task.sleep(for: .seconds(seconds))
+            try await Task.sleep(for: .seconds(hangGuard(seconds)))
         } catch {
             return
         }

@@ -60,8 +60,17 @@ private final class FirstResult<T: Sendable>: Sendable {
     }
 }
 
+/// How long a hang guard of `seconds` really waits: guards of 5 s or more wait 3× as long.
+/// They only stop a hung test; on a 2-core machine running 600 tests at once, a task can wait
+/// ~10 s for a cooperative-pool thread before its first step (seen in CI), which is not a
+/// hang. Timing claims are checked with their own clocks, never with a guard. Shorter
+/// guards are kept as they are.
+public func hangGuard(_ seconds: Double) -> Double {
+    seconds >= 5 ? seconds * 3 : seconds
+}
+
 /// Runs `body` and returns its result, or records an issue and throws ``TimeoutError`` when it
-/// has not finished after `seconds`. The body is cancelled on timeout; even if it ignores
+/// has not finished after `seconds` (a hang guard: see ``hangGuard(_:)``). The body is cancelled on timeout; even if it ignores
 /// cancellation the caller does not wait for it, so a hung body cannot hang the test run.
 public func withTimeout<T: Sendable>(
     seconds: Double,
@@ -78,8 +87,8 @@ public func withTimeout<T: Sendable>(
         }
     }
     let timer = Task {
-        try? await Task.sleep(for: .seconds(seconds))
-        first.offer(.failure(TimeoutError(seconds: seconds, what: what)))
+        try? await Task.sleep(for: .seconds(hangGuard(seconds)))
+        first.offer(.failure(TimeoutError(seconds: hangGuard(seconds), what: what)))
     }
     let result = await withTaskCancellationHandler {
         await first.wait()
@@ -100,7 +109,8 @@ public func withTimeout<T: Sendable>(
 }
 
 /// Polls `condition` every `interval` until it holds; records an issue and throws
-/// ``TimeoutError`` when it still does not hold after `seconds`.
+/// ``TimeoutError`` when it still does not hold after `seconds` (a hang guard: see
+/// ``hangGuard(_:)``).
 public func waitUntil(
     seconds: Double = 10,
     interval: Duration = .milliseconds(2),
@@ -109,11 +119,11 @@ public func waitUntil(
     _ condition: () throws -> Bool
 ) async throws {
     let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: .seconds(seconds))
+    let deadline = clock.now.advanced(by: .seconds(hangGuard(seconds)))
     while true {
         if try condition() { return }
         if clock.now >= deadline {
-            let error = TimeoutError(seconds: seconds, what: what)
+            let error = TimeoutError(seconds: hangGuard(seconds), what: what)
             Issue.record("\(error)", sourceLocation: sourceLocation)
             throw error
         }
