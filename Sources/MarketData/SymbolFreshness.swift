@@ -16,6 +16,19 @@ struct SymbolFreshness {
         var meanInterval: Double?
         var events = 0
         var stale = false
+
+        /// An event at `now`; true when it ends a stale spell.
+        mutating func record(at now: ContinuousClock.Instant) -> Bool {
+            // A stale spell is not a normal interval: it would teach the rate to be slow.
+            if !stale {
+                let interval = max(0, (now - lastEventAt).inSeconds)
+                meanInterval = meanInterval.map { $0 + SymbolFreshness.smoothing * (interval - $0) } ?? interval
+            }
+            events = min(events + 1, Int.max - 1)
+            lastEventAt = now
+            defer { stale = false }
+            return stale
+        }
     }
 
     /// Events before a symbol's own rate is trusted.
@@ -32,23 +45,14 @@ struct SymbolFreshness {
         self.minimum = minimum
     }
 
-    /// Records an event of `symbol` at `now`; true when the symbol was stale until now.
+    /// Records an event of `symbol` at `now`; true when the symbol was stale until now. One
+    /// hash of the symbol per event (it is on every event's path).
     mutating func record(_ symbol: String, at now: ContinuousClock.Instant) -> Bool {
-        guard var entry = entries[symbol] else {
+        guard let index = entries.index(forKey: symbol) else {
             entries[symbol] = Entry(lastEventAt: now, events: 1)
             return false
         }
-        // A stale spell is not a normal interval: it would teach the rate to be slow.
-        if !entry.stale {
-            let interval = max(0, (now - entry.lastEventAt).inSeconds)
-            entry.meanInterval = entry.meanInterval.map { $0 + Self.smoothing * (interval - $0) } ?? interval
-        }
-        entry.events = min(entry.events + 1, Int.max - 1)
-        entry.lastEventAt = now
-        let wasStale = entry.stale
-        entry.stale = false
-        entries[symbol] = entry
-        return wasStale
+        return entries.values[index].record(at: now)
     }
 
     /// How long `entry` may go without an event before it is stale.

@@ -272,17 +272,20 @@ public struct ProcessorService: Service {
     /// 1.5 heartbeat intervals, while the members already running make themselves heard: a
     /// joining processor never takes a ticker another still serves. A member that dies
     /// without saying so (kill -9, a cut link) leaves its tickers unserved until it misses 3
-    /// heartbeats; that time is counted (`shard.orphan_ms`, `shard.last_orphan_ms`).
+    /// heartbeats; that time is counted (`shard.orphan_ms`, `shard.last_orphan_ms`). The
+    /// shares are computed again only when the members changed.
     func rebalance(_ subscription: MessageSubscription) async {
         let discoveryEnds = startedAt + settings.heartbeatInterval * 1.5
         var lastMembers = -1
+        var plannedVersion: Int?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(200)) }
             if Task.isCancelled || Task.isShuttingDownGracefully { return }
             let now = ContinuousClock.now
             let plan = state.values.withLock { values -> (won: [String], lost: [String], gone: [(String, ContinuousClock.Instant)], members: Int)? in
                 let gone = values.membership.expire(at: now)
-                guard now >= discoveryEnds else { return nil }
+                guard now >= discoveryEnds, values.membership.version != plannedVersion else { return nil }
+                plannedVersion = values.membership.version
                 let members = values.membership.live
                 var won: [String] = [], lost: [String] = []
                 var owned: [String] = []

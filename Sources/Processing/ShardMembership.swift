@@ -47,6 +47,8 @@ public struct ShardMembership: Sendable {
     /// This processor's own instance name: always a member.
     public let own: String
     public private(set) var members: [String: Member] = [:]
+    /// Goes up whenever a member joins or leaves: the shares need computing again.
+    public private(set) var version = 0
     /// The most other members remembered (a hostile sender cannot grow the map).
     public static let capacity = 1_024
     /// Heartbeats that go missing before a member is gone.
@@ -67,7 +69,9 @@ public struct ShardMembership: Sendable {
             status.instance.utf8.count <= 200, status.counters["shard.elastic"] == 1
         else { return .none }
         if status.state == .stopping {
-            return members.removeValue(forKey: status.instance) == nil ? .none : .left
+            guard members.removeValue(forKey: status.instance) != nil else { return .none }
+            version &+= 1
+            return .left
         }
         let interval = status.intervalSeconds.isFinite ? min(max(status.intervalSeconds, 0.05), 3_600) : 5
         let member = Member(lastSeen: now, timeout: .milliseconds(Int64(interval * Self.missedHeartbeats * 1000)))
@@ -77,6 +81,7 @@ public struct ShardMembership: Sendable {
         }
         guard members.count < Self.capacity else { return .none }
         members[status.instance] = member
+        version &+= 1
         return .joined
     }
 
@@ -88,6 +93,7 @@ public struct ShardMembership: Sendable {
             gone.append((instance, member.lastSeen))
         }
         for entry in gone { members[entry.instance] = nil }
+        if !gone.isEmpty { version &+= 1 }
         return gone
     }
 

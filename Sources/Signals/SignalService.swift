@@ -254,10 +254,9 @@ public struct SignalService: Service {
         guard probabilities.count == 3, let top = probabilities.indices.max(by: { probabilities[$0] < probabilities[$1] })
         else { return }
         let crossed = core.values.withLock { values -> (psi: Double, shares: [Double], reference: [Double])? in
-            guard var drift = values.drift else { return nil }
-            drift.record(predictedClass: top)
-            values.drift = drift
-            guard let psi = drift.index else { return nil }
+            // Mutated in place: a copy out and back would copy its window on every decision.
+            values.drift?.record(predictedClass: top)
+            guard let drift = values.drift, let psi = drift.index else { return nil }
             modelMetrics.drift.set("predictions", psi)
             // Heartbeat counters are whole numbers: the index in thousandths (the dashboard's).
             environment.counters.set("models.prediction_psi_milli", UInt64(min(max(psi, 0), 1e6) * 1000))
@@ -289,10 +288,8 @@ public struct SignalService: Service {
     /// ``PredictionDrift/rearmThreshold``).
     func recordFeatures(_ values: [Double]) {
         let crossed = core.values.withLock { state -> (psi: Double, feature: Int)? in
-            guard var drift = state.featureDrift else { return nil }
-            drift.record(values)
-            state.featureDrift = drift
-            guard let largest = drift.largest else { return nil }
+            state.featureDrift?.record(values)  // in place, as above
+            guard let largest = state.featureDrift?.largest else { return nil }
             modelMetrics.drift.set("features", largest.index)
             environment.counters.set("models.feature_psi_milli", UInt64(min(max(largest.index, 0), 1e6) * 1000))
             if largest.index < PredictionDrift.rearmThreshold { state.featureDriftAlerted = false }

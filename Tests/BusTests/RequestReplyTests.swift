@@ -35,7 +35,8 @@ struct RequestReplyTests {
                 context: context, endpoint: "tcp://127.0.0.1:\(try freeTCPPort())", request: [[1]], timeoutMilliseconds: 300)
             #expect(reply == nil)
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(3), "took \(elapsed)")
+            // Loose above: pool waits of ~9 s were seen on a loaded 2-core CI run.
+            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(12), "took \(elapsed)")
         }
     }
 

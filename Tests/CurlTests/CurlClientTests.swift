@@ -193,15 +193,16 @@ struct CurlClientTests {
     func cancellation(driver: Driver) async throws {
         let silent = try LoopbackSocket(listening: true)
         let url = "http://127.0.0.1:\(silent.port)/"
-        let task = Task { await driver.outcome(request(url, timeout: .seconds(30))) }
+        let task = Task { await driver.outcome(request(url, timeout: .seconds(120))) }
         try await Task.sleep(for: .milliseconds(300))
         let clock = ContinuousClock()
         let start = clock.now
         task.cancel()
-        let error = try failure(try await withTimeout(seconds: 10) { await task.value })
+        let error = try failure(try await withTimeout(seconds: 40) { await task.value })
         #expect(error.kind == .cancelled, "\(error)")
         // At once on a client; from the progress callback (about once a second) on a thread.
-        #expect(clock.now - start < .seconds(5), "the 30 s timeout was not what ended it")
+        // Loose: pool waits of ~9 s were seen on a loaded 2-core CI run.
+        #expect(clock.now - start < .seconds(30), "the 120 s timeout was not what ended it")
         if driver == .thread { #expect(error.code == 42) }  // CURLE_ABORTED_BY_CALLBACK
 
         // Cancelled before it asks: no transfer at all.

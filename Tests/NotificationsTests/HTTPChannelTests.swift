@@ -236,8 +236,8 @@ struct HTTPChannelTests {
         #expect(timeout.kind == .timeout)
         #expect(!timeout.isPermanent)
         // 1.2 s total; without the deadline a silent server holds the request for a minute.
-        // The bound leaves room for a loaded CI machine.
-        #expect(clock.now - start < .seconds(10))
+        // The bound leaves room for a loaded CI machine (pool waits of ~9 s seen).
+        #expect(clock.now - start < .seconds(30))
     }
 
     @Test("config errors: a non-http URL, a missing CA file")

@@ -405,7 +405,7 @@ struct AlphaVantageProviderTests {
             #expect(recorder.issues(.timeout).count == 2)
             #expect(recorder.issues(.timeout).first?.message.hasPrefix("alphavantage GLOBAL_QUOTE AAPL: no response within 0.3 s: GET http://127.0.0.1:\(server.port)/query?function=GLOBAL_QUOTE&symbol=AAPL&apikey=<redacted> failed (timeout)") == true)
             #expect(elapsed >= .milliseconds(550))
-            #expect(elapsed < .seconds(5))
+            #expect(elapsed < .seconds(25))  // a missed timeout would run into avOutcome's 30 s guard
             #expect(recorder.events.values.isEmpty)
             expectNoKey(recorder, thrown)
         }

@@ -73,9 +73,9 @@ struct CurlHTTPClientTests {
         let url = "http://127.0.0.1:\(port)/query?function=GLOBAL_QUOTE&symbol=AAPL&apikey=\(secret)"
         let clock = ContinuousClock()
         let start = clock.now
-        let error = try await withTimeout(seconds: 30) { () async throws -> HTTPError? in
+        let error = try await withTimeout(seconds: 60) { () async throws -> HTTPError? in
             do throws(HTTPError) {
-                _ = try await client.get(url, timeout: .seconds(20))
+                _ = try await client.get(url, timeout: .seconds(120))
                 return nil
             } catch {
                 return error
@@ -84,9 +84,9 @@ struct CurlHTTPClientTests {
         let failure = try #require(error)
         #expect(failure.kind == .unreachable)
         #expect(failure.curlCode == 7)
-        // Refused is reported at once, not by the 20 s timeout; the bound leaves room for a
-        // loaded 2-core CI machine (seen: up to 4 s while end-to-end tests run).
-        #expect(clock.now - start < .seconds(8))
+        // Refused is reported at once, not by the 120 s timeout. The bound is loose: on 2
+        // cores beside ~600 parallel unit tests a task waited 8.9 s for a pool thread (CI).
+        #expect(clock.now - start < .seconds(30))
         #expect(failure.url == "http://127.0.0.1:\(port)/query?function=GLOBAL_QUOTE&symbol=AAPL&apikey=<redacted>")
         #expect(!failure.description.contains(secret))
         #expect(!"\(failure)".contains(secret))
@@ -102,7 +102,7 @@ struct CurlHTTPClientTests {
             let url = server.baseURL + "?function=GLOBAL_QUOTE&apikey=\(AVFixtures.apiKey)"
             let task = Task { () -> HTTPError? in
                 do throws(HTTPError) {
-                    _ = try await client.get(url, timeout: .seconds(30))
+                    _ = try await client.get(url, timeout: .seconds(120))
                     return nil
                 } catch {
                     return error
@@ -112,9 +112,10 @@ struct CurlHTTPClientTests {
             let clock = ContinuousClock()
             let start = clock.now
             task.cancel()
-            let error = try await withTimeout(seconds: 5) { await task.value }
+            let error = try await withTimeout(seconds: 40) { await task.value }
             #expect(error?.kind == .cancelled)
-            #expect(clock.now - start < .seconds(5), "the 30 s timeout was not what ended it")
+            // Loose: pool waits of ~9 s were seen on a loaded 2-core CI run.
+            #expect(clock.now - start < .seconds(30), "the 120 s timeout was not what ended it")
         }
     }
 
