@@ -115,33 +115,48 @@ public enum Requester {
         timeoutMilliseconds: Int,
         options base: SocketOptions = .init()
     ) async throws(ZeroMQError) -> [[UInt8]]? {
-        let result: Result<[[UInt8]]?, ZeroMQError> = await withCheckedContinuation { continuation in
-            OwnerThread.start(name: "zmq-request") {
-                continuation.resume(returning: Result { () throws(ZeroMQError) -> [[UInt8]]? in
-                    var options = base
-                    options.lingerMilliseconds = 0
-                    // Replies (a history of many symbols) may be large; requests never are.
-                    options.maxMessageBytes = 64 << 20
-                    let socket = try Socket(context: context, type: .dealer, options: options)
-                    defer { socket.close() }
-                    try socket.connect(endpoint)
-                    let deadline = ContinuousClock.now.advanced(by: .milliseconds(max(0, timeoutMilliseconds)))
-                    // A DEALER with no connected peer yet refuses to queue; retry until the deadline.
-                    while try !socket.send(frames: [[]] + request) {
-                        guard ContinuousClock.now < deadline else { return nil }
-                        _ = try socket.waitReadable(timeoutMilliseconds: 5)
-                    }
-                    while ContinuousClock.now < deadline {
-                        let millis = max(1, Nanoseconds.timeoutMilliseconds(deadline - ContinuousClock.now))
-                        guard try socket.waitReadable(timeoutMilliseconds: millis) else { continue }
-                        guard let frames = try socket.receiveFrames() else { continue }
-                        // Drop the empty delimiter the replier echoes back.
-                        return frames.first?.isEmpty == true ? Array(frames.dropFirst()) : frames
-                    }
-                    return nil
-                })
+        // Cancelling the calling task ends the wait within ~50 ms, as a timeout (nil): a
+        // service stopping on SIGTERM does not wait out a silent peer.
+        let cancelled = CancellationFlag()
+        let result: Result<[[UInt8]]?, ZeroMQError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                OwnerThread.start(name: "zmq-request") {
+                    continuation.resume(returning: Result { () throws(ZeroMQError) -> [[UInt8]]? in
+                        var options = base
+                        options.lingerMilliseconds = 0
+                        // Replies (a history of many symbols) may be large; requests never are.
+                        options.maxMessageBytes = 64 << 20
+                        let socket = try Socket(context: context, type: .dealer, options: options)
+                        defer { socket.close() }
+                        try socket.connect(endpoint)
+                        let deadline = ContinuousClock.now.advanced(by: .milliseconds(max(0, timeoutMilliseconds)))
+                        // A DEALER with no connected peer yet refuses to queue; retry until the deadline.
+                        while try !socket.send(frames: [[]] + request) {
+                            guard ContinuousClock.now < deadline, !cancelled.isSet else { return nil }
+                            _ = try socket.waitReadable(timeoutMilliseconds: 5)
+                        }
+                        while ContinuousClock.now < deadline, !cancelled.isSet {
+                            let millis = min(50, max(1, Nanoseconds.timeoutMilliseconds(deadline - ContinuousClock.now)))
+                            guard try socket.waitReadable(timeoutMilliseconds: millis) else { continue }
+                            guard let frames = try socket.receiveFrames() else { continue }
+                            // Drop the empty delimiter the replier echoes back.
+                            return frames.first?.isEmpty == true ? Array(frames.dropFirst()) : frames
+                        }
+                        return nil
+                    })
+                }
             }
+        } onCancel: {
+            cancelled.set()
         }
         return try result.get()
     }
+}
+
+/// Set once from any thread (a task's cancellation handler), read by an owner thread's loop.
+final class CancellationFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }

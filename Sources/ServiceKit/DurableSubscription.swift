@@ -167,7 +167,8 @@ public final class DurableSubscription: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.saveLoop() }
             group.addTask {
-                await self.catchUp(handle: handle)
+                // SIGTERM during the catch-up (e.g. while waiting for a silent journal) ends it.
+                await cancelWhenGracefulShutdown { await self.catchUp(handle: handle) }
                 for try await delivery in self.subscription.cancelOnGracefulShutdown() {
                     await self.process(delivery, handle: handle)
                 }
@@ -203,6 +204,8 @@ public final class DurableSubscription: Sendable {
                 "caught up from the journal: \(handled) missed message(s) since \(ISO8601Instant.format(nanoseconds: from)) in \((ContinuousClock.now - started).inSeconds) s (\(tally.delivered) read)"
             )
         } catch JournalClient.Failure.noReply(let endpoint, let timeout) {
+            // Stopping (SIGTERM cancelled the wait): nothing to report.
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
             // The journal is down or elsewhere: its own silence is reported by the heartbeat
             // watch; this consumer goes live and says what it could not do.
             environment.counters.add("catchup.failed")

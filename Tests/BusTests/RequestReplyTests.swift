@@ -27,6 +27,25 @@ struct RequestReplyTests {
         }
     }
 
+    @Test("cancelling the caller ends a wait for a silent peer at once, as nil")
+    func cancelled() async throws {
+        try await withContext { context in
+            let port = try freeTCPPort()
+            let waiting = Task {
+                try await Requester.request(
+                    context: context, endpoint: "tcp://127.0.0.1:\(port)", request: [[1]], timeoutMilliseconds: 120_000)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let clock = ContinuousClock()
+            let start = clock.now
+            waiting.cancel()
+            let reply = try await withTimeout(seconds: 40, "the cancelled request") { try await waiting.value }
+            #expect(reply == nil)
+            // Loose for a loaded 2-core run; without cancellation it would wait 120 s.
+            #expect(clock.now - start < .seconds(30))
+        }
+    }
+
     @Test("no replier: nil after the timeout, not a hang")
     func absentPeer() async throws {
         try await withContext { context in
