@@ -84,9 +84,9 @@ bench: deps
 	"$(RELEASE_BIN_DIR)/tickwire-bench" bus --proxy "$(RELEASE_BIN_DIR)/bus-proxy"
 	"$(RELEASE_BIN_DIR)/tickwire-bench" indicators --python .venv/bin/python --script Tests/python/talib_bench.py
 	"$(RELEASE_BIN_DIR)/tickwire-bench" journal
+	@test -f models/demo/report.json || $(MAKE) --no-print-directory demo-models
 	for product in ingestor processor signal-generator; do $(SWIFT) build -c release --product $$product || exit 1; done
-	"$(RELEASE_BIN_DIR)/tickwire-bench" pipeline --bin-dir "$(RELEASE_BIN_DIR)" $(PIPELINE_BENCH) \
-		$(if $(wildcard models/demo/report.json),--models models/demo)
+	"$(RELEASE_BIN_DIR)/tickwire-bench" pipeline --bin-dir "$(RELEASE_BIN_DIR)" --models models/demo $(PIPELINE_BENCH)
 
 FUZZ_PRODUCTS = bus-proxy ingestor processor scheduler signal-generator notifier tickwire bus-fuzz
 

@@ -278,6 +278,9 @@ public struct ProcessorService: Service {
         let discoveryEnds = startedAt + settings.heartbeatInterval * 1.5
         var lastMembers = -1
         var plannedVersion: Int?
+        // Warm-up retries for tickers won before their history existed (inherit shutdown).
+        var retries: [Task<Void, Never>] = []
+        defer { for retry in retries { retry.cancel() } }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(200)) }
             if Task.isCancelled || Task.isShuttingDownGracefully { return }
@@ -335,7 +338,10 @@ public struct ProcessorService: Service {
                 environment.logger.info("elastic: took \(plan.won.count) ticker(s): \(Self.list(plan.won))")
                 let missing = await warmUp(symbols: plan.won)
                 if !missing.isEmpty {
-                    environment.logger.info("elastic: \(missing.count) ticker(s) warm up from live bars: \(Self.list(missing))")
+                    // The ingestor may have started at the same moment (or after): ask again
+                    // after 1, 2, 4 and 8 s, beside the rebalancing, as a fixed set does at start.
+                    environment.logger.info("elastic: no history yet for \(missing.count) ticker(s): \(Self.list(missing)); asking again")
+                    retries.append(Task { await retryWarmUp(missing) })
                 }
             }
             if plan.members != lastMembers {

@@ -142,7 +142,9 @@ struct PipelineBench: AsyncParsableCommand {
             "heartbeat": ["interval_seconds": 1],
             "simulator": [
                 "trades_per_second": max(0.001, Double(rate) / Double(tickers)), "quotes_per_trade": 0,
-                "backfill_bars": 0, "seed": 7,
+                // Enough history for the features (50 bars) at once: the processors warm up
+                // from the ingestor's history, so signals come within the first window.
+                "backfill_bars": 60, "seed": 7,
             ],
             "processor": ["bar_interval_seconds": barSeconds, "late_tolerance_seconds": 0.5, "history_timeout_seconds": 2],
             "journal": ["endpoint": ""],
@@ -152,6 +154,7 @@ struct PipelineBench: AsyncParsableCommand {
         if let models {
             config["models"] = ["directory": models, "state_file": scratch + "/ensemble_state.json"]
             config["signals"] = ["cooldown_seconds": 0]
+            config["update_interval"] = barSeconds
         }
         let configPath = scratch + "/config.json"
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
