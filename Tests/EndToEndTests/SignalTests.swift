@@ -113,8 +113,9 @@ struct SignalTests {
         let bus = try TestBus()
         var environment = bus.environment
         environment["TICKWIRE_SESSION_DEFAULT"] = nil
-        // A few seconds of regular session on the simulated clock, then after-hours (closed for
-        // signals without extended hours).
+        // About 13 s of regular session on the simulated clock, then after-hours (closed for
+        // signals without extended hours). (5 s was too short to be sure of a signal: a fresh
+        // run saw none in it.)
         let config = try writeConfig(#"""
             {
                 "tickers": ["AAPL"],
@@ -124,11 +125,11 @@ struct SignalTests {
                 "models": { "directory": "\#(models)", "state_file": "\#(directory.file("state.json"))", "horizon": 3 },
                 "signals": { "cooldown_seconds": 0.2 },
                 "ingestor": { "session_default": "closed" },
-                "scheduler": { "simulated_start": "2025-03-14T15:59:55-04:00", "status_interval_seconds": 0.5 }
+                "scheduler": { "simulated_start": "2025-03-14T15:59:47-04:00", "status_interval_seconds": 0.5 }
             }
             """#)
         let proxy = try await startProxy(bus)
-        let tap = try RunningProcess("bus-tap", arguments: ["signal.", "market.session", "--duration", "16"], environment: environment)
+        let tap = try RunningProcess("bus-tap", arguments: ["signal.", "market.session", "--duration", "24"], environment: environment)
         try await Task.sleep(for: .seconds(1.5))
         let scheduler = try RunningProcess("scheduler", arguments: ["--config", config], environment: environment)
         let generator = try RunningProcess("signal-generator", arguments: ["--config", config], environment: environment)
@@ -138,7 +139,7 @@ struct SignalTests {
         generator.signal(SIGHUP)
         let reloaded = await generator.waitForOutput(seconds: 5) { $0.contains("reloaded 2 models (SIGHUP)") }
         #expect(reloaded, "\(generator.stderr)")
-        _ = await tap.wait(seconds: 20)
+        _ = await tap.wait(seconds: 28)
         for process in [generator, processor, ingestor, scheduler] { #expect(await process.stop() == 0, "\(process.name): \(process.stderr)") }
         await proxy.stop()
 
