@@ -82,7 +82,7 @@ struct ElasticProcessorTests {
         let started = Self.nowNs()
         #expect(
             await everyTicker(tap, since: started, from: ["processor/e1", "processor/e2"], seconds: 25),
-            "not every ticker has features: \(owners(tap.stdout, since: started))\ne1: \(e1.stderr.suffix(2000))")
+            "not every ticker has features: \(owners(tap.stdout, since: started))\ne1: \(e1.stderr.suffix(2000))\ningestor: \(ingestor.stderr.suffix(2000))")
         try await Task.sleep(for: .seconds(2))
         let steady = Self.nowNs()
         try await Task.sleep(for: .seconds(3))
