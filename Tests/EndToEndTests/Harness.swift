@@ -99,21 +99,38 @@ struct TestBus {
         return environment
     }
 
-    /// Asks the kernel for a free port by binding port 0, then releases it.
+    /// A port free now, for a service a test starts. Chosen below the kernel's ephemeral range
+    /// (32768 and up), from a random start, never twice in this process: a port from bind(0)
+    /// lies in that range, and any outgoing connection (every ZeroMQ connect) could take it as
+    /// its local port before the service binds it (a fresh-clone run saw an ingestor's history
+    /// endpoint never answer).
     static func freePort() throws -> Int {
+        for _ in 0..<2_000 {
+            let port = handedOut.withLock { state -> Int in
+                state.next = state.next >= 32_000 ? 20_000 : state.next + 1
+                return state.next
+            }
+            guard handedOut.withLock({ $0.used.insert(port).inserted }) else { continue }
+            if isFree(port) { return port }
+        }
+        throw HarnessError("no free port between 20000 and 32000")
+    }
+
+    static let handedOut = Mutex((next: Int.random(in: 20_000..<32_000), used: Set<Int>()))
+
+    /// Whether `port` can be bound on loopback now.
+    static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket() failed") }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        address.sin_port = UInt16(port).bigEndian
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 }
         }
-        guard bound else { throw HarnessError("cannot bind a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
